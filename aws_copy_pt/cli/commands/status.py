@@ -1,0 +1,54 @@
+"""`aws-copy-pt status`: one line per transfer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from aws_copy_pt.cli import render
+from aws_copy_pt.cli.context import AppContext, pass_app
+
+COLUMNS = ("ID", "Label", "Globus task", "State", "Files", "Bytes", "Age", "Destination")
+
+
+@click.command(short_help="Show watched transfers and how far each got.")
+@click.option("--active", is_flag=True, help="Only transfers that have not finished.")
+@pass_app
+def command(app: AppContext, active: bool) -> None:
+    """Show every transfer: its Globus task, state, progress, age and destination.
+
+    \b
+    Examples:
+      aws-copy-pt status
+      aws-copy-pt --json status --active
+    """
+    from aws_copy_pt.services.transfers import list_transfers
+
+    with app.session() as session:
+        transfers = list_transfers(session, include_finished=not active)
+    if app.json_output:
+        render.emit_json(app, {"transfers": transfers})
+        return
+    if not transfers:
+        render.info(
+            app,
+            "No transfers yet. Register one with `aws-copy-pt watch TASK_ID --to BUCKET`, "
+            "or try `aws-copy-pt demo`.",
+        )
+        return
+    now = datetime.now(UTC)
+    rows = [
+        (
+            t.id,
+            t.label,
+            t.globus_task_id or "(direct copy)",
+            t.state,
+            f"{t.files_transferred}/{t.files_expected if t.files_expected is not None else '?'}",
+            render.human_bytes(t.bytes_transferred),
+            render.human_age((now - t.created_at).total_seconds()),
+            t.destination,
+        )
+        for t in transfers
+    ]
+    render.console(app).print(render.table(None, COLUMNS, rows))

@@ -1,0 +1,69 @@
+"""What every command receives: the home, output mode, terminal streams and a lazy database."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from aws_copy_pt.db.home import Home, resolve_home
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from aws_copy_pt.db.engine import Database
+
+
+@dataclass
+class AppContext:
+    """Carries stdin/stdout/stderr and settings so tests can swap any of them."""
+
+    home: Home
+    json_output: bool = False
+    verbose: int = 0
+    debug: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    _db: Database | None = None
+
+    @classmethod
+    def create(cls, home: str | None, **kwargs: object) -> AppContext:
+        env = dict(os.environ)
+        return cls(home=resolve_home(home, env), env=env, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def interactive(self) -> bool:
+        return self.stdin.isatty() and self.stdout.isatty()
+
+    def database(self) -> Database:
+        """Open (creating and migrating on first use) the database in the home."""
+        if self._db is None:
+            from aws_copy_pt.db.engine import open_database
+
+            self._db = open_database(self.home)
+            if self._db.backup_path is not None:
+                click.echo(
+                    f"Upgraded the database schema; the previous copy is {self._db.backup_path}",
+                    err=True,
+                )
+        return self._db
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.database().session() as session:
+            yield session
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,40 @@
+"""A click group whose subcommands are the modules of a package, imported only when used.
+
+Each module ``cli/commands/<name>.py`` defines ``command`` (a click command or group); the command
+name is the module name with ``_`` replaced by ``-``. Listing commands for ``--help`` imports the
+command modules, so they must keep heavy imports (boto3, globus_sdk) inside function bodies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+import click
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args: object, commands_package: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._package = commands_package
+
+    def _package_module(self) -> ModuleType:
+        return importlib.import_module(self._package)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [
+            info.name.replace("_", "-")
+            for info in pkgutil.iter_modules(self._package_module().__path__)
+            if not info.name.startswith("_")
+        ]
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.list_commands(ctx):
+            return None
+        module = importlib.import_module(f"{self._package}.{cmd_name.replace('-', '_')}")
+        command = getattr(module, "command", None)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module.__name__} must define a click command named 'command'")
+        return command

@@ -1,0 +1,134 @@
+"""The `aws-copy-pt` command: global options and the one error boundary.
+
+Commands raise typed errors (``aws_copy_pt.errors``); ``invoke`` turns them into one clean line
+on stderr and an exit status. Tracebacks are shown only with ``--debug``. Ctrl-C exits 130; the
+database is left consistent because every unit of work runs in a transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+
+from aws_copy_pt import __version__
+from aws_copy_pt.cli.context import AppContext
+from aws_copy_pt.cli.lazy import LazyGroup
+from aws_copy_pt.errors import AwsCopyPtError, ConfigError, ExitCode
+from aws_copy_pt.log import configure_logging, redact
+
+HELP = """Finish Globus transfers into an S3 bucket that belongs to another AWS account.
+
+Globus writes into a staging bucket you own; aws-copy-pt watches the Globus task, then copies
+exactly the delivered objects server-side into the destination bucket, verifying each one.
+
+\b
+First steps:
+  aws-copy-pt demo                       see the whole pipeline run offline
+  aws-copy-pt status                     what is being watched and copied
+
+Data lives in --home (default ~/.local/share/aws-copy-pt), private to you.
+"""
+
+
+@click.group(
+    cls=LazyGroup,
+    commands_package="aws_copy_pt.cli.commands",
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--home",
+    metavar="DIR",
+    help="Where aws-copy-pt keeps its database and logs "
+    "[env AWS_COPY_PT_HOME; default $XDG_DATA_HOME/aws-copy-pt].",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print machine-readable JSON on stdout.")
+@click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(__version__, "--version", prog_name="aws-copy-pt")
+@click.pass_context
+def main(
+    ctx: click.Context, home: str | None, json_output: bool, verbose: int, debug: bool
+) -> None:
+    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
+    configure_logging(level)
+    app = AppContext.create(home, json_output=json_output, verbose=verbose, debug=debug)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or bool(os.environ.get("AWS_COPY_PT_DEBUG"))
+
+
+def _translate(exc: Exception) -> AwsCopyPtError | None:
+    """Known library failures that have a clear cause and fix for the user."""
+    text = str(exc)
+    if "database or disk is full" in text:
+        return ConfigError(
+            "the disk holding the aws-copy-pt home is full; nothing was changed",
+            hint="free some space, or move the home with --home DIR",
+        )
+    if "database is locked" in text:
+        return ConfigError(
+            "the database stayed locked by another aws-copy-pt process",
+            hint="retry in a moment; `aws-copy-pt daemon status` shows a running daemon",
+        )
+    if isinstance(exc, PermissionError) and exc.filename:
+        return ConfigError(
+            f"permission denied on {exc.filename}",
+            hint="check the owner and mode of the aws-copy-pt home",
+        )
+    return None
+
+
+def _report(exc: AwsCopyPtError) -> None:
+    click.echo(f"error: {redact(exc.message)}", err=True)
+    if exc.hint:
+        click.echo(f"  next: {redact(exc.hint)}", err=True)
+
+
+def invoke(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status instead of exiting (tests call this)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    try:
+        result = main.main(args=args, prog_name="aws-copy-pt", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted; nothing half-written was kept", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing half-written was kept", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except AwsCopyPtError as exc:
+        if debug:
+            traceback.print_exc()
+        _report(exc)
+        return int(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        translated = _translate(exc)
+        if translated is not None:
+            _report(translated)
+            return int(translated.exit_code)
+        click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
+        click.echo("  next: rerun with --debug for a traceback, and report it", err=True)
+        return int(ExitCode.FAILURE)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def run() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(invoke())

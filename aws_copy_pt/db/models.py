@@ -1,0 +1,281 @@
+"""The database schema as typed SQLAlchemy 2 models.
+
+Alembic revisions in ``migrations/`` create these tables; a test checks that autogenerate finds
+no difference between the models and the migrated database. States are stored as plain strings
+(validated by ``core``), so adding a state never needs a table rebuild.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes (SQLite stores naive text, so we add the zone back)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Setting(Base):
+    """Small key/value settings (e.g. the Globus client id)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AwsCredential(Base):
+    """A way to act as an AWS principal: a profile reference, or stored keys, optionally a role."""
+
+    __tablename__ = "aws_credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "profile" | "keys"
+    profile: Mapped[str | None] = mapped_column(String(200))
+    access_key_id: Mapped[str | None] = mapped_column(String(128))
+    secret_access_key: Mapped[str | None] = mapped_column(Text)
+    session_token: Mapped[str | None] = mapped_column(Text)
+    role_arn: Mapped[str | None] = mapped_column(String(2048))
+    external_id: Mapped[str | None] = mapped_column(String(1224))
+    account_id: Mapped[str | None] = mapped_column(String(12))
+    caller_arn: Mapped[str | None] = mapped_column(String(2048))
+    checked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GlobusToken(Base):
+    """Globus tokens per resource server, the storage behind the SDK's TokenStorage."""
+
+    __tablename__ = "globus_tokens"
+
+    namespace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    resource_server: Mapped[str] = mapped_column(String(200), primary_key=True)
+    identity_id: Mapped[str | None] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text)
+    expires_at_seconds: Mapped[int] = mapped_column(BigInteger)
+    token_type: Mapped[str | None] = mapped_column(String(50))
+    extra: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Bucket(Base):
+    """A registered S3 bucket (staging or destination) with its access and copy settings."""
+
+    __tablename__ = "buckets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    credential_id: Mapped[int] = mapped_column(
+        ForeignKey("aws_credentials.id", ondelete="RESTRICT")
+    )
+    endpoint_url: Mapped[str | None] = mapped_column(String(2048))
+    region: Mapped[str | None] = mapped_column(String(64))
+    region_source: Mapped[str] = mapped_column(String(20), default="auto")  # auto | manual
+    expected_owner: Mapped[str | None] = mapped_column(String(12))
+    storage_class: Mapped[str | None] = mapped_column(String(40))
+    acl: Mapped[str | None] = mapped_column(String(40), default="bucket-owner-full-control")
+    sse: Mapped[str | None] = mapped_column(String(20))  # AES256 | aws:kms
+    sse_kms_key_id: Mapped[str | None] = mapped_column(String(2048))
+    requester_pays: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_directive: Mapped[str] = mapped_column(String(10), default="COPY")
+    tagging_directive: Mapped[str] = mapped_column(String(10), default="COPY")
+    checked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    credential: Mapped[AwsCredential] = relationship()
+
+
+class Collection(Base):
+    """A Globus staging collection and how its paths map onto a staging bucket."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[str] = mapped_column(String(36), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="RESTRICT"))
+    base_path: Mapped[str] = mapped_column(String(4096), default="/")
+    key_prefix: Mapped[str] = mapped_column(String(1024), default="")
+    entity_type: Mapped[str | None] = mapped_column(String(64))
+    is_s3_gateway: Mapped[bool | None]
+    needs_data_access_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    bucket: Mapped[Bucket] = relationship()
+
+
+class Transfer(Base):
+    """One unit of work: a watched Globus task (or a direct copy) and its copy into a bucket."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (Index("ix_transfers_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))  # "globus" | "direct"
+    state: Mapped[str] = mapped_column(String(32))
+    globus_task_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="RESTRICT")
+    )
+    source_bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="RESTRICT"))
+    source_prefix: Mapped[str] = mapped_column(String(1024), default="")
+    dest_bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="RESTRICT"))
+    dest_prefix: Mapped[str] = mapped_column(String(1024), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Globus task progress, as last seen.
+    globus_status: Mapped[str | None] = mapped_column(String(20))
+    nice_status: Mapped[str | None] = mapped_column(String(100))
+    faults: Mapped[int] = mapped_column(Integer, default=0)
+    files_expected: Mapped[int | None]
+    files_transferred: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_transferred: Mapped[int] = mapped_column(BigInteger, default=0)
+    effective_bytes_per_second: Mapped[int | None] = mapped_column(BigInteger)
+    globus_completed_at: Mapped[datetime | None]
+    # Scheduling and copy bookkeeping.
+    last_polled_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)
+    listing_marker: Mapped[str | None] = mapped_column(Text)
+    objects_total: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    collection: Mapped[Collection | None] = relationship()
+    source_bucket: Mapped[Bucket] = relationship(foreign_keys=[source_bucket_id])
+    dest_bucket: Mapped[Bucket] = relationship(foreign_keys=[dest_bucket_id])
+
+
+class ObjectCopy(Base):
+    """One object of a transfer: where it comes from, where it goes, and how far it got."""
+
+    __tablename__ = "object_copies"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "source_key", name="uq_object_copies_transfer_source"),
+        Index("ix_object_copies_transfer_state", "transfer_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"))
+    globus_source_path: Mapped[str | None] = mapped_column(Text)
+    globus_destination_path: Mapped[str | None] = mapped_column(Text)
+    source_key: Mapped[str] = mapped_column(Text)
+    dest_key: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    source_etag: Mapped[str | None] = mapped_column(String(200))
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(20))
+    source_checksum: Mapped[str | None] = mapped_column(String(200))
+    dest_etag: Mapped[str | None] = mapped_column(String(200))
+    dest_checksum: Mapped[str | None] = mapped_column(String(200))
+    upload_id: Mapped[str | None] = mapped_column(Text)
+    part_size: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    staging_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Append-only history: every state change and notable happening, per transfer."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_transfer_at", "transfer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationTarget(Base):
+    """Where outcomes are announced: an email address or a webhook URL."""
+
+    __tablename__ = "notification_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "email" | "webhook"
+    target: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    events: Mapped[str] = mapped_column(String(200), default="DONE,PARTIAL,FAILED,NEEDS_LOGIN")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PendingNotification(Base):
+    """A notification not yet delivered: retried until it goes out (never fatal)."""
+
+    __tablename__ = "pending_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_targets.id", ondelete="CASCADE")
+    )
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

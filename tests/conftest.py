@@ -1,0 +1,9 @@
+"""Shared pytest configuration: fixture plugins live in tests/fixtures/."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.globus",
+    "tests.fixtures.cli",
+]

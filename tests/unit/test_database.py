@@ -1,0 +1,173 @@
+"""The database: created private, marked as ours, migrated by Alembic, backed up before upgrades."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from aws_copy_pt.db import engine as db_engine
+from aws_copy_pt.db.engine import APPLICATION_ID, alembic_config, make_engine, open_database
+from aws_copy_pt.db.home import resolve_home
+from aws_copy_pt.db.models import Base
+from aws_copy_pt.errors import DatabaseError
+
+EXPECTED_TABLES = {
+    "aws_credentials",
+    "globus_tokens",
+    "collections",
+    "buckets",
+    "transfers",
+    "object_copies",
+    "events",
+    "settings",
+}
+
+
+def _home(tmp_path: Path):
+    return resolve_home(tmp_path / "home", {})
+
+
+def test_first_open_creates_a_private_database_with_every_table(tmp_path: Path) -> None:
+    db = open_database(_home(tmp_path))
+    try:
+        assert stat.S_IMODE(db.path.stat().st_mode) == 0o600
+        assert set(inspect(db.engine).get_table_names()) >= EXPECTED_TABLES
+        assert db.backup_path is None
+    finally:
+        db.close()
+
+
+def test_database_uses_wal_foreign_keys_and_our_application_id(tmp_path: Path) -> None:
+    db = open_database(_home(tmp_path))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            assert conn.exec_driver_sql("PRAGMA application_id").scalar() == APPLICATION_ID
+    finally:
+        db.close()
+
+
+def test_foreign_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    home.path.mkdir(mode=0o700)
+    conn = sqlite3.connect(home.db_path)
+    conn.execute("CREATE TABLE photos (id INTEGER)")
+    conn.commit()
+    conn.close()
+    home.db_path.chmod(0o600)
+    before = home.db_path.read_bytes()
+    with pytest.raises(DatabaseError, match="belongs to another program"):
+        open_database(home)
+    assert home.db_path.read_bytes() == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    home.path.mkdir(mode=0o700)
+    home.db_path.write_text("just some notes\n")
+    home.db_path.chmod(0o600)
+    with pytest.raises(DatabaseError, match="is not an SQLite database"):
+        open_database(home)
+
+
+def test_reopening_a_current_database_makes_no_backup(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    open_database(home).close()
+    db = open_database(home)
+    db.close()
+    assert db.backup_path is None
+    assert list(home.path.glob("*.bak-*")) == []
+
+
+def test_upgrade_from_empty_to_head_then_down_to_base_and_back(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    engine = make_engine(path)
+    config = alembic_config(engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        assert MigrationContext.configure(conn).get_current_revision() == head
+        command.downgrade(config, "base")
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+        command.upgrade(config, "head")
+        assert set(inspect(conn).get_table_names()) >= EXPECTED_TABLES
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    db = open_database(_home(tmp_path))
+    try:
+        with db.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        db.close()
+
+
+NEXT_REVISION = '''
+"""test-only: a later schema"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("later_things", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("later_things")
+'''
+
+
+def test_older_schema_is_backed_up_before_it_is_upgraded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _home(tmp_path)
+    db = open_database(home)
+    with db.session() as session:
+        session.execute(Base.metadata.tables["settings"].insert().values(key="k", value="kept"))
+    db.close()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    newer = tmp_path / "newer-migrations"
+    shutil.copytree(db_engine.migrations_dir(), newer)
+    (newer / "versions" / "9999_later.py").write_text(NEXT_REVISION.format(head=head))
+    monkeypatch.setattr(db_engine, "migrations_dir", lambda: newer)
+
+    upgraded = open_database(home)
+    upgraded.close()
+
+    assert upgraded.backup_path is not None
+    assert stat.S_IMODE(upgraded.backup_path.stat().st_mode) == 0o600
+    backup = sqlite3.connect(upgraded.backup_path)
+    assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+    assert backup.execute("SELECT value FROM settings").fetchone() == ("kept",)
+    backup.close()
+    assert "later_things" in inspect(make_engine(home.db_path)).get_table_names()
+
+
+def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    open_database(home).close()
+    conn = sqlite3.connect(home.db_path)
+    conn.execute("UPDATE alembic_version SET version_num = 'from-the-future'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DatabaseError, match="newer aws-copy-pt"):
+        open_database(home)
