@@ -1,0 +1,186 @@
+"""The one place that builds boto3 sessions and clients.
+
+Everything that talks to S3 or STS gets its client from a :class:`ClientFactory`, injected by the
+caller (services never build clients themselves). The factory turns a registered credential
+(an AWS profile reference, or stored keys, optionally plus a role to assume) into a boto3 session
+whose assumed-role credentials refresh themselves, and gives each (credential, region, endpoint)
+one shared, thread-safe client tuned for server-side copies: adaptive retries for ``SlowDown``,
+a connection pool as large as the copy concurrency, and — for S3-compatible stores that are not
+AWS — checksums only when required, because boto3's default trailing checksums break many of
+them.
+
+Endpoints: ``endpoint_url`` comes from the bucket registration; STS uses boto3's own
+``AWS_ENDPOINT_URL_STS`` variable when set (tests point it at the local server).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.session import get_session
+
+from aws_copy_pt.log import register_secret
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
+DEFAULT_REGION = "us-east-1"
+ROLE_SESSION_NAME = "aws-copy-pt"
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    """What boto3 needs to act as a registered principal (built from an ``AwsCredential`` row)."""
+
+    key: str  # cache key: the credential's name
+    kind: str  # "profile" | "keys"
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+
+    def __repr__(self) -> str:  # never show secrets, even in debug output
+        return f"CredentialSpec(key={self.key!r}, kind={self.kind!r}, role_arn={self.role_arn!r})"
+
+    @classmethod
+    def from_row(cls, row: Any) -> CredentialSpec:
+        """From an ``AwsCredential`` row (duck-typed: this module must not import the DB)."""
+        return cls(
+            key=row.name,
+            kind=row.kind,
+            profile=row.profile,
+            access_key_id=row.access_key_id,
+            secret_access_key=row.secret_access_key,
+            session_token=row.session_token,
+            role_arn=row.role_arn,
+            external_id=row.external_id,
+        )
+
+
+def is_aws_endpoint(endpoint_url: str | None) -> bool:
+    """True for AWS itself (no custom endpoint, or an *.amazonaws.com host)."""
+    if not endpoint_url:
+        return True
+    host = urlparse(endpoint_url).hostname or ""
+    return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
+
+
+def s3_config(endpoint_url: str | None, *, max_pool_connections: int = 64) -> Config:
+    """Client configuration for S3 copies at high concurrency."""
+    aws = is_aws_endpoint(endpoint_url)
+    return Config(
+        signature_version="s3v4",
+        retries={"mode": "adaptive", "max_attempts": 8},
+        max_pool_connections=max_pool_connections,
+        connect_timeout=10,
+        read_timeout=300,  # a 5 GiB CopyObject can take minutes before S3 answers
+        tcp_keepalive=True,
+        s3={"addressing_style": "auto" if aws else "path"},
+        request_checksum_calculation="when_supported" if aws else "when_required",
+        response_checksum_validation="when_supported" if aws else "when_required",
+    )
+
+
+class ClientFactory:
+    """Builds and caches boto3 sessions and clients; safe to share between threads."""
+
+    def __init__(self, *, max_pool_connections: int = 64) -> None:
+        self._max_pool = max_pool_connections
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._clients: dict[tuple[str, str, str | None, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def session(self, spec: CredentialSpec) -> boto3.session.Session:
+        with self._lock:
+            if spec.key not in self._sessions:
+                self._sessions[spec.key] = self._build_session(spec)
+            return self._sessions[spec.key]
+
+    def s3(
+        self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
+    ) -> S3Client:
+        """A shared S3 client for this principal, region and endpoint."""
+        region = region or DEFAULT_REGION
+        cache_key = (spec.key, region, endpoint_url, "s3")
+        session = self.session(spec)
+        with self._lock:
+            client = self._clients.get(cache_key)
+            if client is None:
+                client = session.client(
+                    "s3",
+                    region_name=region,
+                    endpoint_url=endpoint_url,
+                    config=s3_config(endpoint_url, max_pool_connections=self._max_pool),
+                )
+                self._clients[cache_key] = client
+        return client
+
+    def sts(self, spec: CredentialSpec, *, region: str | None = None) -> STSClient:
+        return self.session(spec).client("sts", region_name=region or DEFAULT_REGION)
+
+    def forget(self, key: str) -> None:
+        """Drop cached sessions/clients of a credential (after it was changed or removed)."""
+        with self._lock:
+            self._sessions.pop(key, None)
+            for cache_key in [k for k in self._clients if k[0] == key]:
+                del self._clients[cache_key]
+
+    def _build_session(self, spec: CredentialSpec) -> boto3.session.Session:
+        base = self._base_session(spec)
+        if not spec.role_arn:
+            return base
+        return _assumed_role_session(base, spec)
+
+    @staticmethod
+    def _base_session(spec: CredentialSpec) -> boto3.session.Session:
+        if spec.kind == "profile":
+            return boto3.session.Session(profile_name=spec.profile)
+        register_secret(spec.secret_access_key)
+        register_secret(spec.session_token)
+        return boto3.session.Session(
+            aws_access_key_id=spec.access_key_id,
+            aws_secret_access_key=spec.secret_access_key,
+            aws_session_token=spec.session_token,
+        )
+
+
+def _assumed_role_session(base: boto3.session.Session, spec: CredentialSpec) -> boto3.Session:
+    """A session whose credentials come from AssumeRole and refresh before they expire."""
+    sts = base.client("sts", region_name=base.region_name or DEFAULT_REGION)
+
+    def refresh() -> dict[str, str]:
+        kwargs: dict[str, Any] = {
+            "RoleArn": spec.role_arn,
+            "RoleSessionName": ROLE_SESSION_NAME,
+            "DurationSeconds": 3600,
+        }
+        if spec.external_id:
+            kwargs["ExternalId"] = spec.external_id
+        creds = sts.assume_role(**kwargs)["Credentials"]
+        register_secret(creds["SecretAccessKey"])
+        register_secret(creds["SessionToken"])
+        expiry = creds.get("Expiration") or datetime.now(UTC) + timedelta(hours=1)
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": expiry.isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=refresh(), refresh_using=refresh, method="assume-role"
+    )
+    botocore_session = get_session()
+    # botocore has no public setter for refreshable credentials; this is the known idiom.
+    botocore_session._credentials = credentials  # type: ignore[attr-defined]
+    return boto3.session.Session(botocore_session=botocore_session)
