@@ -1,0 +1,153 @@
+"""Turn botocore failures into errors that say what happened and what to do next.
+
+Every S3/STS call site wraps its failures with :func:`translate`, so the same AccessDenied or
+clock-skew message reads the same wherever it happens. Messages name the operation, the bucket
+and key, and (for permissions) the IAM action that is missing, pointing at ``aws-copy-pt policy``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
+
+# Which IAM permission an S3 operation needs, for AccessDenied messages.
+REQUIRED_ACTION = {
+    "HeadObject": "s3:GetObject",
+    "GetObject": "s3:GetObject",
+    "GetObjectAttributes": "s3:GetObject",
+    "CopyObject": "s3:GetObject on the source and s3:PutObject on the destination",
+    "UploadPartCopy": "s3:GetObject on the source and s3:PutObject on the destination",
+    "CreateMultipartUpload": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "ListParts": "s3:ListMultipartUploadParts",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+    "HeadBucket": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+    "PutObjectTagging": "s3:PutObjectTagging",
+    "GetObjectTagging": "s3:GetObjectTagging",
+}
+
+
+class S3AccessDenied(RemoteError):
+    """S3 refused the request for lack of a permission."""
+
+
+class S3NotFound(RemoteError):
+    """The bucket or object does not exist (or is not visible to these credentials)."""
+
+
+class S3Unreachable(RemoteError):
+    """The S3 endpoint could not be reached at all."""
+
+
+def _where(bucket: str | None, key: str | None) -> str:
+    if bucket and key:
+        return f"s3://{bucket}/{key}"
+    if bucket:
+        return f"bucket {bucket}"
+    return "S3"
+
+
+def translate(
+    exc: BaseException,
+    *,
+    operation: str,
+    bucket: str | None = None,
+    key: str | None = None,
+    policy_bucket: str | None = None,
+) -> AwsCopyPtError:
+    """A user-facing error for a botocore exception raised by ``operation``."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ProfileNotFound,
+        ReadTimeoutError,
+    )
+
+    where = _where(bucket, key)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return S3Unreachable(
+            f"cannot reach the S3 endpoint for {where}: {exc}",
+            hint="check the network and the bucket's --endpoint-url (`aws-copy-pt bucket list`)",
+        )
+    if isinstance(exc, ReadTimeoutError):
+        return S3Unreachable(
+            f"S3 did not answer {operation} on {where} in time",
+            hint="it is retried on the next pass; check the endpoint if it keeps happening",
+        )
+    if isinstance(exc, ProfileNotFound):
+        return ConfigError(
+            f"AWS profile not found: {exc}", hint="check ~/.aws/config or `aws-copy-pt aws list`"
+        )
+    if isinstance(exc, NoCredentialsError):
+        return ConfigError(
+            "no AWS credentials could be found for this request",
+            hint="register some with `aws-copy-pt aws add NAME --profile P`",
+        )
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc.response, operation, where, policy_bucket or bucket)
+    return RemoteError(f"{operation} on {where} failed: {exc}")
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a ClientError (``AccessDenied``, ``404``...), else None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def _from_client_error(
+    response: dict[str, Any], operation: str, where: str, policy_bucket: str | None
+) -> AwsCopyPtError:
+    error = response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")) or code
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in {"NoSuchBucket"}:
+        return S3NotFound(
+            f"{where} does not exist ({operation})",
+            hint="check the bucket name with `aws-copy-pt bucket list`",
+        )
+    if code in {"NoSuchKey", "404", "NotFound"}:
+        return S3NotFound(
+            f"{where} was not found ({operation}); it may have been deleted since it was staged",
+            hint="re-run the Globus transfer for that file, then `aws-copy-pt transfers retry ID`",
+        )
+    if code == "RequestTimeTooSkewed":
+        return RemoteError(
+            f"S3 refused {operation} on {where}: this machine's clock is off by too much",
+            hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
+        )
+    if code in {"KMS.AccessDeniedException", "KMS.DisabledException", "KMS.NotFoundException"} or (
+        code == "AccessDenied" and "kms" in message.lower()
+    ):
+        return S3AccessDenied(
+            f"KMS refused the key for {operation} on {where}: {message}",
+            hint="the copy needs kms:Decrypt on the source key and kms:GenerateDataKey on the "
+            "destination key (full key ARN); see `aws-copy-pt policy`",
+        )
+    if code in {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"} or status == 403:
+        action = REQUIRED_ACTION.get(operation, "the matching s3: permission")
+        policy = f" --bucket {policy_bucket}" if policy_bucket else ""
+        return S3AccessDenied(
+            f"access denied: {operation} on {where} needs {action}",
+            hint=f"send the bucket owner the policy from `aws-copy-pt policy{policy}`",
+        )
+    if code in {"PermanentRedirect", "301", "AuthorizationHeaderMalformed", "IllegalLocation"}:
+        return RemoteError(
+            f"{where} is in another region than the one registered ({operation})",
+            hint="run `aws-copy-pt bucket check NAME` to detect the region again",
+        )
+    if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}:
+        return UsageError(
+            f"S3 rejected the credentials for {where}: {code}",
+            hint="check them with `aws-copy-pt aws check NAME`",
+        )
+    return RemoteError(f"{operation} on {where} failed: {code}: {message}")
