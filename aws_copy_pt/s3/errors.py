@@ -90,7 +90,8 @@ def translate(
             hint="register some with `aws-copy-pt aws add NAME --profile P`",
         )
     if isinstance(exc, ClientError):
-        return _from_client_error(exc.response, operation, where, policy_bucket or bucket)
+        response = dict(exc.response)
+        return _from_client_error(response, operation, where, policy_bucket or bucket)
     return RemoteError(f"{operation} on {where} failed: {exc}")
 
 
