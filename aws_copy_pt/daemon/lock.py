@@ -1,0 +1,114 @@
+"""One aws-copy-pt worker per home: an fcntl lock on a file in the home.
+
+``run --once`` and ``daemon`` take the lock for as long as they work; a second one is refused
+with the pid and command of the holder. The lock dies with its process (even on kill -9), so a
+stale lock never needs cleaning. SQLite and fcntl locks are unreliable on network file systems,
+hence the one-time warning when the home is on NFS, Lustre and the like.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from aws_copy_pt.db.home import Home
+from aws_copy_pt.errors import LockedError
+
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "lustre", "gpfs", "cifs", "smb3", "smbfs", "beegfs", "fuse.sshfs", "ceph"}
+)
+
+
+class InstanceLock:
+    """Exclusive, non-blocking lock on ``<home>/aws-copy-pt.lock`` holding ``pid role``."""
+
+    def __init__(self, home: Home, role: str) -> None:
+        self._path = home.lock_path
+        self._role = role
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise LockedError(
+                f"another aws-copy-pt process ({holder}) is already working in {self._path.parent}",
+                hint="wait for it to finish, or stop a daemon with `aws-copy-pt daemon stop`",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {self._role}\n".encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 200).decode(errors="replace").strip()
+    if not text:
+        return "pid unknown"
+    pid, _, role = text.partition(" ")
+    return f"pid {pid}, `{role}`" if role else f"pid {pid}"
+
+
+def lock_holder_pid(home: Home) -> int | None:
+    """The pid written by the current lock holder, or None when nobody holds the lock."""
+    if not home.lock_path.exists():
+        return None
+    fd = os.open(home.lock_path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 200).decode(errors="replace").split()
+            return int(text[0]) if text and text[0].isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:
+    """The file system type of the mount that holds ``path`` (Linux), or None if unknown."""
+    try:
+        lines = mounts_file.read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best: tuple[int, str] | None = None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) > best[0]):
+            best = (len(mount_point), fields[2])
+    return None if best is None else best[1]
+
+
+def is_network_filesystem(path: Path, mounts_file: Path = Path("/proc/mounts")) -> bool:
+    return (filesystem_type(path, mounts_file) or "") in NETWORK_FILESYSTEMS
