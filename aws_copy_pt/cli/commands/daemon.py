@@ -1,0 +1,178 @@
+"""`aws-copy-pt daemon`: keep watching and copying, in the foreground or detached."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import click
+
+from aws_copy_pt.cli import render
+from aws_copy_pt.cli.context import AppContext, pass_app
+
+
+@click.group(invoke_without_command=True, short_help="Keep watching and copying (or detach).")
+@click.option("--detach", is_flag=True, help="Run in the background, detached from the terminal.")
+@click.option(
+    "--exit-when-idle", is_flag=True, help="Exit once no transfer is pending (good in batch jobs)."
+)
+@click.option("--concurrency", type=click.IntRange(1, 512), help="Parallel object copies.")
+@click.pass_context
+def command(
+    ctx: click.Context, detach: bool, exit_when_idle: bool, concurrency: int | None
+) -> int | None:
+    """Run the scheduler: poll Globus tasks adaptively, copy as soon as a task is ready,
+    notify on outcomes. Runs in the foreground (for systemd --user, nohup, a batch job);
+    --detach starts it in the background with a pid file and a log in <home>/logs/.
+    SIGTERM (or `aws-copy-pt daemon stop`) finishes in-flight copies and exits 0.
+
+    \b
+    Examples:
+      aws-copy-pt daemon --detach
+      aws-copy-pt daemon status
+      aws-copy-pt daemon stop
+      aws-copy-pt daemon --exit-when-idle      # inside a Slurm job
+    """
+    if ctx.invoked_subcommand is not None:
+        return None
+    app: AppContext = ctx.find_object(AppContext)  # type: ignore[assignment]
+    if detach:
+        return _start_detached(app, exit_when_idle, concurrency)
+    return _serve(app, exit_when_idle, concurrency, ready=None)
+
+
+def _serve(
+    app: AppContext,
+    exit_when_idle: bool,
+    concurrency: int | None,
+    ready: Callable[[str], None] | None,
+) -> int:
+    import logging
+
+    from aws_copy_pt.cli.wiring import batch_workers
+    from aws_copy_pt.daemon.lock import InstanceLock, is_network_filesystem
+    from aws_copy_pt.daemon.process import install_stop_handlers, remove_pid_file, write_pid_file
+    from aws_copy_pt.daemon.scheduler import DaemonLoop
+    from aws_copy_pt.errors import AwsCopyPtError
+    from aws_copy_pt.log import configure_logging
+
+    level = logging.DEBUG if app.debug else logging.INFO
+    configure_logging(level, log_dir=app.home.logs_dir)
+    log = logging.getLogger("aws_copy_pt.daemon")
+    try:
+        db = app.database()
+        lock = InstanceLock(app.home, "daemon")
+        lock.acquire()
+    except AwsCopyPtError as exc:
+        if ready is not None:
+            ready(f"error\t{int(exc.exit_code)}\t{exc.message}\t{exc.hint or ''}")
+        raise
+    try:
+        if is_network_filesystem(app.home.path):
+            log.warning(
+                "the home %s is on a network file system; SQLite locking there is fragile: "
+                "prefer a local disk (--home)",
+                app.home.path,
+            )
+        write_pid_file(app.home)
+        stop = threading.Event()
+        install_stop_handlers(stop)
+        if ready is not None:
+            ready("ok")
+        workers = batch_workers(db, concurrency=concurrency)
+        DaemonLoop(db, workers, stop=stop, exit_when_idle=exit_when_idle).run()
+        return 0
+    finally:
+        remove_pid_file(app.home)
+        lock.release()
+
+
+def _start_detached(app: AppContext, exit_when_idle: bool, concurrency: int | None) -> int:
+    from aws_copy_pt.daemon.process import detach
+    from aws_copy_pt.errors import AwsCopyPtError, ExitCode
+
+    app.database().close()  # create/migrate now, so start-up errors show in this terminal
+    app.close()
+
+    def child(ready: Callable[[str], None]) -> int:
+        try:
+            return _serve(app, exit_when_idle, concurrency, ready)
+        except AwsCopyPtError as exc:
+            return int(exc.exit_code)
+
+    pid, message = detach(child)
+    if message != "ok":
+        raise _startup_error(message)
+    log_file = app.home.logs_dir / "aws-copy-pt.log"
+    if app.json_output:
+        render.emit_json(app, {"pid": pid, "log_file": str(log_file)})
+    else:
+        render.info(app, f"Daemon started (pid {pid}). Log: {log_file}")
+        render.info(app, "Check it with `aws-copy-pt daemon status`; stop it with `daemon stop`.")
+    return int(ExitCode.OK)
+
+
+def _startup_error(message: str) -> Exception:
+    """Rebuild the error the detached child reported through the start-up pipe."""
+    from aws_copy_pt.errors import AwsCopyPtError, ExitCode
+
+    parts = message.split("\t")
+    if len(parts) != 4:
+        return AwsCopyPtError(
+            f"the daemon did not start: {message}",
+            hint="run `aws-copy-pt daemon` in the foreground to see why",
+        )
+    error = AwsCopyPtError(parts[2], hint=parts[3] or None)
+    error.exit_code = ExitCode(int(parts[1]))
+    return error
+
+
+@command.command("status", short_help="Is a daemon running for this home?")
+@pass_app
+def status(app: AppContext) -> int:
+    """Show whether a daemon is running for this home, its pid, uptime and log file.
+
+    \b
+    Example:
+      aws-copy-pt daemon status
+    """
+    from aws_copy_pt.daemon.process import daemon_status
+
+    state = daemon_status(app.home)
+    uptime = None
+    if state.started_at is not None:
+        uptime = render.human_age(datetime.now(UTC).timestamp() - state.started_at)
+    if app.json_output:
+        render.emit_json(
+            app,
+            {"running": state.running, "pid": state.pid, "log_file": str(state.log_file)},
+        )
+    elif state.running:
+        render.info(app, f"Daemon running: pid {state.pid}, up {uptime}. Log: {state.log_file}")
+    else:
+        render.info(app, "No daemon is running. Start one with `aws-copy-pt daemon --detach`.")
+    return 0 if state.running else 3
+
+
+@command.command("stop", short_help="Stop the running daemon cleanly.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for in-flight copies.",
+)
+@pass_app
+def stop(app: AppContext, timeout: float) -> None:
+    """Ask the daemon to stop (SIGTERM): it takes no new work, finishes or cleanly aborts the
+    copies in flight, saves its state and exits. Nothing verified is copied again later.
+
+    \b
+    Example:
+      aws-copy-pt daemon stop
+    """
+    from aws_copy_pt.daemon.process import stop_daemon
+
+    pid = stop_daemon(app.home, timeout=timeout)
+    render.info(app, f"Daemon (pid {pid}) stopped.")

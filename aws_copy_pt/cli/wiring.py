@@ -1,0 +1,26 @@
+"""Builds the outside-world clients a batch pass needs, from the CLI's context.
+
+Kept out of the command modules so `run`, `daemon` and `demo` wire the workflow the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_copy_pt.db.engine import Database
+from aws_copy_pt.services.cycle import Workers
+
+
+def batch_workers(db: Database, *, concurrency: int | None = None) -> Workers:
+    """Workers for unattended passes: never prompt; missing Globus login raises NeedsLoginError."""
+    from aws_copy_pt.globus.clients import batch_transfer_client
+    from aws_copy_pt.s3.clients import ClientFactory
+
+    def transfer_client() -> Any:
+        return batch_transfer_client(db)
+
+    return Workers(
+        transfer_client=transfer_client,
+        s3=ClientFactory(max_pool_connections=max(16, concurrency or 0)),
+        concurrency=concurrency,
+    )
