@@ -11,7 +11,13 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.services.cycle import Workers
 
 
-def batch_workers(db: Database, *, concurrency: int | None = None) -> Workers:
+def batch_workers(
+    db: Database,
+    *,
+    concurrency: int | None = None,
+    min_poll_seconds: float | None = None,
+    max_poll_seconds: float | None = None,
+) -> Workers:
     """Workers for unattended passes: never prompt; missing Globus login raises NeedsLoginError."""
     from aws_copy_pt.globus.clients import batch_transfer_client
     from aws_copy_pt.s3.clients import ClientFactory
@@ -19,8 +25,13 @@ def batch_workers(db: Database, *, concurrency: int | None = None) -> Workers:
     def transfer_client() -> Any:
         return batch_transfer_client(db)
 
-    return Workers(
+    workers = Workers(
         transfer_client=transfer_client,
         s3=ClientFactory(max_pool_connections=max(16, concurrency or 0)),
         concurrency=concurrency,
     )
+    if min_poll_seconds is not None:
+        workers.min_poll_seconds = min_poll_seconds
+    if max_poll_seconds is not None:
+        workers.max_poll_seconds = max(max_poll_seconds, workers.min_poll_seconds)
+    return workers

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from aws_copy_pt.core.poll_timing import TaskProgress, next_poll_delay
+from aws_copy_pt.core.poll_timing import MAX_DELAY, MIN_DELAY, TaskProgress, next_poll_delay
 from aws_copy_pt.core.states import (
     ACTIVE_TRANSFER_STATES,
     POLLED_TRANSFER_STATES,
@@ -56,6 +56,8 @@ class Workers:
     s3: ClientFactory
     concurrency: int | None = None
     progress: Callable[[Any], None] | None = None
+    min_poll_seconds: float = MIN_DELAY
+    max_poll_seconds: float = MAX_DELAY
 
 
 @dataclass
@@ -102,7 +104,9 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
         if transfer_ids_in(db, POLLED_TRANSFER_STATES):
             before = _progress_snapshot(db)
             poll_transfers(db, client)
-            schedule_next_polls(db, before)
+            schedule_next_polls(
+                db, before, minimum=workers.min_poll_seconds, maximum=workers.max_poll_seconds
+            )
         for transfer_id in transfer_ids_in(db, frozenset({TransferState.LISTING})):
             list_delivered(db, client, transfer_id)
     except NeedsLoginError as exc:
@@ -194,7 +198,9 @@ def _progress_snapshot(db: Database) -> dict[int, _Seen]:
         return snapshot
 
 
-def schedule_next_polls(db: Database, before: dict[int, _Seen]) -> None:
+def schedule_next_polls(
+    db: Database, before: dict[int, _Seen], *, minimum: float, maximum: float
+) -> None:
     """Store each polled task's next poll time (adaptive: see core/poll_timing)."""
     now = datetime.now(UTC)
     with db.session() as session:
@@ -214,7 +220,8 @@ def schedule_next_polls(db: Database, before: dict[int, _Seen]) -> None:
                 rate=float(transfer.effective_bytes_per_second or 0) or None,
             )
             transfer.last_polled_at = now
-            transfer.next_poll_at = now + timedelta(seconds=next_poll_delay(progress))
+            delay = next_poll_delay(progress, minimum=minimum, maximum=maximum)
+            transfer.next_poll_at = now + timedelta(seconds=delay)
 
 
 def seconds_until_next_poll(db: Database, *, default: float) -> float:

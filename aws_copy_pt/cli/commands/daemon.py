@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import click
@@ -18,9 +19,28 @@ from aws_copy_pt.cli.context import AppContext, pass_app
     "--exit-when-idle", is_flag=True, help="Exit once no transfer is pending (good in batch jobs)."
 )
 @click.option("--concurrency", type=click.IntRange(1, 512), help="Parallel object copies.")
+@click.option(
+    "--min-poll",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Shortest wait between two polls of a Globus task, in seconds.",
+)
+@click.option(
+    "--max-poll",
+    type=click.FloatRange(1, 86400),
+    default=300.0,
+    show_default=True,
+    help="Longest wait between two polls of a long-running task, in seconds.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, detach: bool, exit_when_idle: bool, concurrency: int | None
+    ctx: click.Context,
+    detach: bool,
+    exit_when_idle: bool,
+    concurrency: int | None,
+    min_poll: float,
+    max_poll: float,
 ) -> int | None:
     """Run the scheduler: poll Globus tasks adaptively, copy as soon as a task is ready,
     notify on outcomes. Runs in the foreground (for systemd --user, nohup, a batch job);
@@ -37,17 +57,21 @@ def command(
     if ctx.invoked_subcommand is not None:
         return None
     app: AppContext = ctx.find_object(AppContext)  # type: ignore[assignment]
+    options = LoopOptions(exit_when_idle, concurrency, min_poll, max_poll)
     if detach:
-        return _start_detached(app, exit_when_idle, concurrency)
-    return _serve(app, exit_when_idle, concurrency, ready=None)
+        return _start_detached(app, options)
+    return _serve(app, options, ready=None)
 
 
-def _serve(
-    app: AppContext,
-    exit_when_idle: bool,
-    concurrency: int | None,
-    ready: Callable[[str], None] | None,
-) -> int:
+@dataclass(frozen=True)
+class LoopOptions:
+    exit_when_idle: bool
+    concurrency: int | None
+    min_poll: float
+    max_poll: float
+
+
+def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] | None) -> int:
     import logging
 
     from aws_copy_pt.cli.wiring import batch_workers
@@ -80,15 +104,20 @@ def _serve(
         install_stop_handlers(stop)
         if ready is not None:
             ready("ok")
-        workers = batch_workers(db, concurrency=concurrency)
-        DaemonLoop(db, workers, stop=stop, exit_when_idle=exit_when_idle).run()
+        workers = batch_workers(
+            db,
+            concurrency=options.concurrency,
+            min_poll_seconds=options.min_poll,
+            max_poll_seconds=options.max_poll,
+        )
+        DaemonLoop(db, workers, stop=stop, exit_when_idle=options.exit_when_idle).run()
         return 0
     finally:
         remove_pid_file(app.home)
         lock.release()
 
 
-def _start_detached(app: AppContext, exit_when_idle: bool, concurrency: int | None) -> int:
+def _start_detached(app: AppContext, options: LoopOptions) -> int:
     from aws_copy_pt.daemon.process import detach
     from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 
@@ -97,7 +126,7 @@ def _start_detached(app: AppContext, exit_when_idle: bool, concurrency: int | No
 
     def child(ready: Callable[[str], None]) -> int:
         try:
-            return _serve(app, exit_when_idle, concurrency, ready)
+            return _serve(app, options, ready)
         except AwsCopyPtError as exc:
             return int(exc.exit_code)
 
