@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.globus",
     "tests.fixtures.cli",
+    "tests.fixtures.notify",
 ]

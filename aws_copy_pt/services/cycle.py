@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from aws_copy_pt.core.messages import NOTIFIABLE_STATES
 from aws_copy_pt.core.poll_timing import MAX_DELAY, MIN_DELAY, TaskProgress, next_poll_delay
 from aws_copy_pt.core.states import (
     ACTIVE_TRANSFER_STATES,
@@ -36,15 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOTIFIED_STATES = frozenset(
-    {
-        TransferState.DONE,
-        TransferState.PARTIAL,
-        TransferState.FAILED,
-        TransferState.NEEDS_LOGIN,
-        TransferState.GLOBUS_INACTIVE,
-    }
-)
+NOTIFIED_STATES = NOTIFIABLE_STATES
 _WATERMARK_KEY = "notify.last_event_id"
 
 
