@@ -32,7 +32,7 @@ def emit_json(app: AppContext, data: Any) -> None:
 
 
 def console(app: AppContext, *, err: bool = False) -> Console:
-    return Console(file=app.stderr if err else app.stdout, highlight=False, soft_wrap=False)
+    return Console(file=app.stderr if err else app.stdout, highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:

@@ -19,13 +19,13 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.session import get_session
 
+from aws_copy_pt.core.bucket_settings import is_aws_endpoint
 from aws_copy_pt.log import register_secret
 
 if TYPE_CHECKING:
@@ -65,14 +65,6 @@ class CredentialSpec:
             role_arn=row.role_arn,
             external_id=row.external_id,
         )
-
-
-def is_aws_endpoint(endpoint_url: str | None) -> bool:
-    """True for AWS itself (no custom endpoint, or an *.amazonaws.com host)."""
-    if not endpoint_url:
-        return True
-    host = urlparse(endpoint_url).hostname or ""
-    return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
 
 
 def s3_config(endpoint_url: str | None, *, max_pool_connections: int = 64) -> Config:
@@ -124,6 +116,22 @@ class ClientFactory:
                 )
                 self._clients[cache_key] = client
         return client
+
+    def s3_check(
+        self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
+    ) -> S3Client:
+        """An uncached S3 client that fails fast, for interactive checks (`bucket add/check`)."""
+        quick = Config(
+            retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=30
+        )
+        session = self.session(spec)
+        with self._lock:
+            return session.client(
+                "s3",
+                region_name=region or DEFAULT_REGION,
+                endpoint_url=endpoint_url,
+                config=s3_config(endpoint_url, max_pool_connections=1).merge(quick),
+            )
 
     def sts(self, spec: CredentialSpec, *, region: str | None = None) -> STSClient:
         return self.session(spec).client("sts", region_name=region or DEFAULT_REGION)

@@ -7,9 +7,13 @@ and key, and (for permissions) the IAM action that is missing, pointing at ``aws
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
+
+MAX_CLOCK_SKEW = timedelta(minutes=15)  # what AWS SigV4 tolerates
 
 # Which IAM permission an S3 operation needs, for AccessDenied messages.
 REQUIRED_ACTION = {
@@ -104,6 +108,26 @@ def error_code(exc: BaseException) -> str | None:
     return str(code) if code is not None else None
 
 
+def clock_skewed(code: str, message: str, response: dict[str, Any]) -> bool:
+    """S3 says RequestTimeTooSkewed; STS says "Signature expired"; a HEAD 403 has no body, so
+    compare the server's Date header with our clock (AWS allows 15 minutes)."""
+    if code == "RequestTimeTooSkewed" or message.startswith(
+        ("Signature expired", "Signature not yet current")
+    ):
+        return True
+    meta = response.get("ResponseMetadata", {})
+    date = meta.get("HTTPHeaders", {}).get("date")
+    if meta.get("HTTPStatusCode") != 403 or not date:
+        return False
+    try:
+        server_time = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return False
+    if server_time.tzinfo is None:
+        return False
+    return abs(datetime.now(UTC) - server_time) > MAX_CLOCK_SKEW
+
+
 def _from_client_error(
     response: dict[str, Any], operation: str, where: str, policy_bucket: str | None
 ) -> AwsCopyPtError:
@@ -121,7 +145,7 @@ def _from_client_error(
             f"{where} was not found ({operation}); it may have been deleted since it was staged",
             hint="re-run the Globus transfer for that file, then `aws-copy-pt transfers retry ID`",
         )
-    if code == "RequestTimeTooSkewed":
+    if clock_skewed(code, message, response):
         return RemoteError(
             f"S3 refused {operation} on {where}: this machine's clock is off by too much",
             hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
