@@ -39,6 +39,7 @@ Data lives in --home (default ~/.local/share/aws-copy-pt), private to you.
 @click.group(
     cls=LazyGroup,
     commands_package="aws_copy_pt.cli.commands",
+    invoke_without_command=True,
     help=HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -61,6 +62,24 @@ def main(
     app = AppContext.create(home, json_output=json_output, verbose=verbose, debug=debug)
     ctx.obj = app
     ctx.call_on_close(app.close)
+    if ctx.invoked_subcommand is None:
+        ctx.exit(_front_door(ctx, app))
+
+
+def _front_door(ctx: click.Context, app: AppContext) -> int:
+    """No command: the interactive wizard on a terminal, short help (and failure) elsewhere."""
+    if not app.interactive or app.json_output:
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(
+            "No command given, and no terminal to ask questions on.\n"
+            "Run `aws-copy-pt --help` for the commands, or run `aws-copy-pt` in a terminal "
+            "for the guided set-up.",
+            err=True,
+        )
+        return int(ExitCode.USAGE)
+    from aws_copy_pt.wizard.app import run_wizard
+
+    return run_wizard(app)
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
