@@ -82,3 +82,13 @@ class LockedError(AwsCopyPtError):
     """Another aws-copy-pt process is working in the same home."""
 
     exit_code = ExitCode.LOCKED
+
+
+class ConsentRequiredError(NeedsLoginError):
+    """A Globus collection needs a data_access consent the stored login does not carry."""
+
+    def __init__(self, message: str, *, collection_ids: tuple[str, ...] = ()) -> None:
+        flags = " ".join(f"--data-access {cid}" for cid in collection_ids)
+        command = f"aws-copy-pt login {flags}".strip()
+        super().__init__(message, hint=f"run `{command}` in a terminal to grant it")
+        self.collection_ids = collection_ids

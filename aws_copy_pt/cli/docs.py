@@ -47,7 +47,7 @@ def render(text: str) -> str:
             rf"(\.\. BEGIN GENERATED: {name}\n)(.*?)(\.\. END GENERATED: {name})", re.DOTALL
         )
         body = generate()
-        text = pattern.sub(lambda m: f"{m.group(1)}\n{body}\n\n{m.group(3)}", text)
+        text = pattern.sub(lambda m, body=body: f"{m.group(1)}\n{body}\n\n{m.group(3)}", text)
     return text
 
 

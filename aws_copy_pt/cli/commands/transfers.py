@@ -1,0 +1,153 @@
+"""`aws-copy-pt transfers show|retry|cancel ID`: one transfer in detail, and acting on it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aws_copy_pt.cli import render
+from aws_copy_pt.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.transfer_actions import TransferDetail
+
+
+@click.group(short_help="Show, retry or cancel one transfer.")
+def command() -> None:
+    """Look at one transfer (its Globus task, objects, failures and history) and act on it.
+    `aws-copy-pt status` lists transfers and their ids.
+
+    \b
+    Examples:
+      aws-copy-pt transfers show 3
+      aws-copy-pt transfers retry 3
+      aws-copy-pt transfers retry 4 --copy-partial
+      aws-copy-pt transfers cancel 5 --globus
+    """
+
+
+@command.command("show", short_help="A transfer's progress, failures and history.")
+@click.argument("transfer_id", type=int, metavar="ID")
+@click.option("--failures", default=50, show_default=True, help="How many failed objects to list.")
+@pass_app
+def show(app: AppContext, transfer_id: int, failures: int) -> None:
+    """Show transfer ID: its Globus task status and faults, object counts by state, each
+    failed object with its reason, and every event.
+
+    \b
+    Examples:
+      aws-copy-pt transfers show 3
+      aws-copy-pt --json transfers show 3 --failures 1000
+    """
+    from aws_copy_pt.services.transfer_actions import transfer_detail
+
+    with app.session() as session:
+        detail = transfer_detail(session, transfer_id, failure_limit=failures)
+    if app.json_output:
+        render.emit_json(app, detail)
+        return
+    _print_detail(app, detail)
+
+
+@command.command("retry", short_help="Copy failed objects again (or what a failed task left).")
+@click.argument("transfer_id", type=int, metavar="ID")
+@click.option(
+    "--copy-partial",
+    is_flag=True,
+    help="The Globus task FAILED: list and copy the files that did arrive.",
+)
+@pass_app
+def retry(app: AppContext, transfer_id: int, copy_partial: bool) -> None:
+    """Put the failed objects of a PARTIAL or FAILED transfer back in line (-> COPYING). With
+    --copy-partial, a transfer whose Globus task FAILED has the files that did arrive listed
+    and copied (-> LISTING). The next `run --once` or daemon pass does the work.
+
+    \b
+    Examples:
+      aws-copy-pt transfers retry 3
+      aws-copy-pt transfers retry 4 --copy-partial
+    """
+    from aws_copy_pt.services.transfer_actions import retry_transfer
+
+    with app.session() as session:
+        result = retry_transfer(session, transfer_id, copy_partial=copy_partial)
+    if app.json_output:
+        render.emit_json(app, result)
+        return
+    again = (
+        f": {result.objects_reset} object(s) will be copied again" if result.objects_reset else ""
+    )
+    render.info(app, f"Transfer {transfer_id}: {result.from_state} -> {result.to_state}{again}.")
+
+
+@command.command("cancel", short_help="Stop a transfer for good.")
+@click.argument("transfer_id", type=int, metavar="ID")
+@click.option("--globus", is_flag=True, help="Also cancel its Globus task if still running.")
+@pass_app
+def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
+    """Cancel transfer ID: nothing more is polled or copied (objects already copied stay).
+    The Globus task keeps running unless --globus.
+
+    \b
+    Examples:
+      aws-copy-pt transfers cancel 5
+      aws-copy-pt transfers cancel 5 --globus
+    """
+    from aws_copy_pt.services.transfer_actions import cancel_transfer
+
+    client = None
+    if globus:
+        from aws_copy_pt.globus.clients import batch_transfer_client
+
+        client = batch_transfer_client(app.database(), env=app.env)
+    with app.session() as session:
+        summary = cancel_transfer(session, transfer_id, transfer_client=client)
+    if app.json_output:
+        render.emit_json(app, summary)
+        return
+    render.info(app, f"Transfer {transfer_id} is {summary.state}.")
+
+
+def _globus_status(d: TransferDetail) -> str:
+    status = d.summary.globus_status or "-"
+    if d.nice_status and d.nice_status != status:
+        status += f" ({d.nice_status})"
+    return f"{status}, {d.faults} fault(s)"
+
+
+def _print_detail(app: AppContext, d: TransferDetail) -> None:
+    s = d.summary
+    files = f"{s.files_transferred}/{s.files_expected if s.files_expected is not None else '?'}"
+    rate = render.human_bytes(d.effective_bytes_per_second)
+    rows = [
+        ("State", s.state),
+        ("Label", s.label),
+        ("Globus task", s.globus_task_id or "(direct copy)"),
+        ("Globus status", _globus_status(d)),
+        ("Globus progress", f"{files} files, {render.human_bytes(s.bytes_transferred)}, {rate}/s"),
+        ("Staging collection", d.collection_name or d.collection_id),
+        ("From", d.source),
+        ("To", f"s3://{s.destination}"),
+        ("Options", ", ".join(f"{k}={v}" for k, v in sorted(d.options.items())) or "-"),
+        ("Objects", ", ".join(f"{k} {v}" for k, v in sorted(d.object_counts.items())) or "-"),
+        ("Last error", s.last_error),
+    ]
+    out = render.console(app)
+    out.print(render.table(f"Transfer {s.id}", ("", ""), rows))
+    if d.failures:
+        title = f"Failed objects ({len(d.failures)} of {d.failures_total})"
+        failure_rows = [(f.source_key, f.dest_key, f.attempts, f.last_error) for f in d.failures]
+        out.print(
+            render.table(title, ("Staging key", "Destination key", "Tries", "Why"), failure_rows)
+        )
+    event_rows = [
+        (
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.kind,
+            f"{e.from_state or ''} -> {e.to_state}" if e.to_state else "",
+            e.message,
+        )
+        for e in d.events
+    ]
+    out.print(render.table("Events", ("When (UTC)", "Kind", "State", "Message"), event_rows))

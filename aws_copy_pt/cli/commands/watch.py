@@ -1,0 +1,96 @@
+"""`aws-copy-pt watch TASK_ID --to BUCKET[/PREFIX]`: watch a Globus task, then copy its files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aws_copy_pt.cli import render
+from aws_copy_pt.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.transfers import TransferSummary
+
+ON_CONFLICT = click.Choice(["overwrite", "fail"])
+
+
+def copy_options(func: click.decorators.FC) -> click.decorators.FC:
+    """Options shared by `watch` and `submit`: how the copy into the destination behaves."""
+    func = click.option(
+        "--delete-staging",
+        is_flag=True,
+        help="Delete each staging object once its copy is verified.",
+    )(func)
+    func = click.option(
+        "--on-conflict",
+        type=ON_CONFLICT,
+        default="overwrite",
+        show_default=True,
+        help="What to do when the destination key already exists.",
+    )(func)
+    return click.option("--label", metavar="TEXT", help="A label for this transfer.")(func)
+
+
+def show_registered(app: AppContext, summary: TransferSummary) -> None:
+    if app.json_output:
+        render.emit_json(app, summary)
+        return
+    render.info(
+        app,
+        f"Transfer {summary.id} watches Globus task {summary.globus_task_id} "
+        f"({summary.globus_status}) -> s3://{summary.destination} [{summary.state}].",
+    )
+    if summary.last_error:
+        render.info(app, summary.last_error)
+    if summary.state not in ("FAILED", "DONE"):
+        render.info(
+            app,
+            "`aws-copy-pt run --once` (cron, scrontab) or `aws-copy-pt daemon start` finishes "
+            f"it; `aws-copy-pt transfers show {summary.id}` shows its progress.",
+        )
+
+
+@click.command(short_help="Watch a Globus task and copy what it delivers to a bucket.")
+@click.argument("task_id")
+@click.option("--to", "to", required=True, metavar="BUCKET[/PREFIX]", help="Destination.")
+@copy_options
+@pass_app
+def command(
+    app: AppContext,
+    task_id: str,
+    to: str,
+    label: str | None,
+    on_conflict: str,
+    delete_staging: bool,
+) -> None:
+    """Register Globus task TASK_ID: when it succeeds, every file it delivered into a
+    registered staging collection is copied server-side to BUCKET (a registered bucket),
+    under PREFIX, and verified.
+
+    \b
+    Where each file goes:
+      gateway path  = the collection's --base-path joined with the task's destination path
+      staging key   = that path without its first segment (the staging bucket)
+      relative key  = the staging key without the mapping root (base path key + --key-prefix)
+      destination   = s3://BUCKET/PREFIX/relative key
+    A path with . or .. segments, in another bucket or outside the mapping root is not
+    copied: it is recorded as a failed object with the reason (`transfers show ID`).
+
+    The task must be yours (see `aws-copy-pt tasks`) and its destination collection
+    registered (`aws-copy-pt collection add`).
+
+    \b
+    Examples:
+      aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest/run1
+      aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest \\
+          --on-conflict fail --delete-staging
+    """
+    from aws_copy_pt.globus.clients import batch_transfer_client
+    from aws_copy_pt.services.watch import WatchOptions, watch_task
+
+    client = batch_transfer_client(app.database(), env=app.env)
+    options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)
+    with app.session() as session:
+        summary = watch_task(session, client, task_id, to=to, options=options)
+    show_registered(app, summary)

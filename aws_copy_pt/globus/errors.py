@@ -1,0 +1,129 @@
+"""What a Globus SDK failure means for us: log in again, retry later, or a real refusal.
+
+One classification serves every Globus call: the poller and the lister decide whether to change
+a transfer's state from it, and interactive commands turn it into a typed error whose message
+names the cause and the fix. A refresh token answered with ``invalid_grant`` (revoked, or unused
+for six months) is a login problem, never a transient one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+import globus_sdk
+from globus_sdk.token_storage import TokenValidationError
+
+from aws_copy_pt.errors import (
+    AwsCopyPtError,
+    ConsentRequiredError,
+    NeedsLoginError,
+    RemoteError,
+)
+
+_DATA_ACCESS_SCOPE = re.compile(r"https://auth\.globus\.org/scopes/([0-9a-fA-F-]{36})/data_access")
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_DEAD_LOGIN_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+
+
+class Failure(Enum):
+    LOGIN = "login"  # tokens missing, expired or revoked: only `aws-copy-pt login` helps
+    CONSENT = "consent"  # a collection needs a data_access consent
+    TRANSIENT = "transient"  # 5xx, 429, timeouts, connection errors: retry later
+    NOT_FOUND = "not_found"  # 404
+    DENIED = "denied"  # 403 other than consent
+    REJECTED = "rejected"  # any other 4xx
+    OTHER = "other"
+
+
+def classify(exc: BaseException) -> Failure:
+    """Sort a Globus-related exception into what the caller should do about it."""
+    if isinstance(exc, NeedsLoginError | TokenValidationError):
+        return Failure.LOGIN
+    if isinstance(exc, globus_sdk.NetworkError):
+        return Failure.TRANSIENT
+    if isinstance(exc, globus_sdk.AuthAPIError):
+        return _classify_auth(exc)
+    if isinstance(exc, globus_sdk.GlobusAPIError):
+        return _classify_api(exc)
+    return Failure.OTHER
+
+
+def _classify_auth(exc: globus_sdk.AuthAPIError) -> Failure:
+    if exc.http_status in _TRANSIENT_STATUSES:
+        return Failure.TRANSIENT
+    body = exc.raw_json if isinstance(exc.raw_json, dict) else {}
+    # The token endpoint answers a dead refresh token with 400 invalid_grant.
+    if exc.http_status == 401 or body.get("error") in _DEAD_LOGIN_ERRORS:
+        return Failure.LOGIN
+    return Failure.REJECTED
+
+
+def _classify_api(exc: globus_sdk.GlobusAPIError) -> Failure:
+    status = exc.http_status
+    if status in _TRANSIENT_STATUSES:
+        return Failure.TRANSIENT
+    if status == 401:
+        return Failure.LOGIN
+    if exc.info.consent_required or exc.code == "ConsentRequired":
+        return Failure.CONSENT
+    if status == 404:
+        return Failure.NOT_FOUND
+    if status == 403:
+        return Failure.DENIED
+    return Failure.REJECTED if 400 <= status < 500 else Failure.OTHER
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, secret-free description of a Globus failure for events and messages."""
+    if isinstance(exc, globus_sdk.GlobusAPIError):
+        body = exc.raw_json if isinstance(exc.raw_json, dict) else {}
+        code = exc.code or body.get("error") or exc.http_reason
+        message = exc.message or body.get("error_description") or exc.text[:200]
+        return f"Globus answered {exc.http_status} {code}: {message}"
+    if isinstance(exc, globus_sdk.NetworkError):
+        cause = _OS_ERROR.search(str(exc.underlying_exception))
+        return f"no answer from Globus: {exc}" + (f" ({cause.group(0)})" if cause else "")
+    if isinstance(exc, AwsCopyPtError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+def consent_collections(exc: BaseException) -> tuple[str, ...]:
+    """The collection ids whose data_access consent a ConsentRequired error asks for."""
+    if not isinstance(exc, globus_sdk.GlobusAPIError):
+        return ()
+    scopes = " ".join(exc.info.consent_required.required_scopes or [])
+    return tuple(dict.fromkeys(m.lower() for m in _DATA_ACCESS_SCOPE.findall(scopes)))
+
+
+def login_error(exc: BaseException) -> NeedsLoginError:
+    """The NeedsLoginError for a LOGIN or CONSENT failure, saying what went wrong."""
+    if isinstance(exc, NeedsLoginError):
+        return exc
+    if classify(exc) is Failure.CONSENT:
+        collections = consent_collections(exc)
+        named = ", ".join(collections) or "a collection"
+        return ConsentRequiredError(
+            f"Globus needs your consent to access the data on {named}",
+            collection_ids=collections,
+        )
+    if isinstance(exc, TokenValidationError):
+        return NeedsLoginError(f"Globus login is missing or no longer valid ({exc})")
+    return NeedsLoginError(f"Globus refused the stored login: {describe(exc)}")
+
+
+def to_user_error(exc: BaseException, *, doing: str) -> AwsCopyPtError:
+    """An interactive command's error for a failed Globus call made while ``doing`` something."""
+    kind = classify(exc)
+    if kind in (Failure.LOGIN, Failure.CONSENT):
+        return login_error(exc)
+    if kind is Failure.TRANSIENT:
+        return RemoteError(
+            f"Globus failed transiently while {doing}: {describe(exc)}",
+            hint="retry in a few minutes; https://status.globus.org shows outages",
+        )
+    if isinstance(exc, AwsCopyPtError):
+        return exc
+    return RemoteError(f"Globus refused {doing}: {describe(exc)}")

@@ -1,0 +1,378 @@
+"""Polling watched Globus tasks: one ``task_list`` call covers up to 1000 of them.
+
+What each Globus status does to a transfer (the transfer states are in ``core.states``):
+
+========= ==================================================================================
+ACTIVE    WAITING (from GLOBUS_INACTIVE or NEEDS_LOGIN too); new faults are recorded as
+          events, since a task with faults can stay ACTIVE until its deadline
+INACTIVE  GLOBUS_INACTIVE, with an ``alert`` event: someone must reactivate the endpoint's
+          credentials at Globus; polling continues and it returns to WAITING by itself
+SUCCEEDED LISTING: the delivered files are listed next (``services.listing``)
+FAILED    FAILED: nothing is copied unless ``transfers retry ID --copy-partial``
+========= ==================================================================================
+
+Transient failures (5xx, 429, timeouts, connection errors) never change a state: they are
+counted and the next pass polls again. A login failure (no tokens, expired, refresh answered
+``invalid_grant``) moves every polled transfer to NEEDS_LOGIN, then raises ``NeedsLoginError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import globus_sdk
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, TransferState
+from aws_copy_pt.db.engine import Database
+from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.errors import NeedsLoginError
+from aws_copy_pt.globus.errors import Failure, classify, describe, login_error
+from aws_copy_pt.services.events import move_transfer, record_event
+
+log = logging.getLogger(__name__)
+
+TASK_LIST_BATCH = 1000  # the most task_list returns in one page
+# A server refusing a long task_id filter (too many ids, URI too long): split and ask again.
+_SPLIT_STATUSES = frozenset({400, 413, 414})
+EVENT_FAULT = "globus_fault"
+EVENT_ALERT = "alert"
+EVENT_MISSING = "globus_missing"
+_STATUS_TARGETS = {
+    "ACTIVE": TransferState.WAITING,
+    "INACTIVE": TransferState.GLOBUS_INACTIVE,
+    "SUCCEEDED": TransferState.LISTING,
+    "FAILED": TransferState.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    """One polled task, as the scheduler needs it to pick the next poll time."""
+
+    transfer_id: int
+    task_id: str
+    state: str  # the transfer's state after this poll
+    globus_status: str | None
+    nice_status: str | None
+    faults: int
+    files_transferred: int
+    files_expected: int | None
+    bytes_transferred: int
+    bytes_per_second: int | None
+    bytes_expected: int | None  # Globus reports no byte total while a task runs: mostly None
+
+
+@dataclass
+class PollReport:
+    polled: int = 0  # tasks asked about
+    calls: int = 0  # task_list calls made
+    progress: list[TaskProgress] = field(default_factory=list)
+    moves: list[tuple[int, str, str]] = field(default_factory=list)  # (transfer, from, to)
+    transient_errors: int = 0  # calls that failed transiently (retried next pass)
+    errors: list[str] = field(default_factory=list)  # other failures, states unchanged
+    missing: list[str] = field(default_factory=list)  # task ids Globus did not list
+
+    @property
+    def ready_to_list(self) -> list[int]:
+        return [p.transfer_id for p in self.progress if p.state == TransferState.LISTING]
+
+    @property
+    def retry_soon(self) -> bool:
+        """Something failed transiently: poll again soon rather than after a long backoff."""
+        return self.transient_errors > 0 or bool(self.errors)
+
+
+@dataclass(frozen=True)
+class _Watched:
+    transfer_id: int
+    task_id: str
+    faults: int
+
+
+def poll_transfers(
+    db: Database,
+    transfer_client: globus_sdk.TransferClient,
+    *,
+    now: datetime | None = None,
+    batch_size: int = TASK_LIST_BATCH,
+) -> PollReport:
+    """Poll every transfer in WAITING / GLOBUS_INACTIVE / NEEDS_LOGIN and record what changed."""
+    now = now or datetime.now(UTC)
+    watched = _load_watched(db)
+    report = PollReport(polled=len(watched))
+    for start in range(0, len(watched), batch_size):
+        chunk = watched[start : start + batch_size]
+        try:
+            documents = _fetch(transfer_client, [w.task_id for w in chunk], report)
+            fault_details = _fault_details(transfer_client, chunk, documents)
+        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+            _handle_failure(db, exc, chunk, report)
+            continue
+        _record_chunk(db, chunk, documents, fault_details, now, report)
+    return report
+
+
+def _record_chunk(
+    db: Database,
+    chunk: Sequence[_Watched],
+    documents: Mapping[str, Mapping[str, Any]],
+    fault_details: Mapping[str, str],
+    now: datetime,
+    report: PollReport,
+) -> None:
+    """Apply one chunk's task documents in one transaction."""
+    with db.session() as session:
+        query = select(Transfer).where(Transfer.id.in_([w.transfer_id for w in chunk]))
+        current = {t.id: t for t in session.scalars(query)}
+        for item in chunk:
+            transfer = current.get(item.transfer_id)
+            if transfer is None or transfer.state not in POLLED_TRANSFER_STATES:
+                continue  # cancelled while Globus was being asked
+            document = documents.get(item.task_id)
+            if document is None:
+                _note_missing(session, transfer, report)
+                continue
+            before = transfer.state
+            apply_task(session, transfer, document, now, fault_details.get(item.task_id))
+            if transfer.state != before:
+                report.moves.append((transfer.id, before, transfer.state))
+            report.progress.append(progress_of(transfer))
+
+
+def _load_watched(db: Database) -> list[_Watched]:
+    with db.session() as session:
+        rows = session.execute(
+            select(Transfer.id, Transfer.globus_task_id, Transfer.faults)
+            .where(Transfer.state.in_([s.value for s in POLLED_TRANSFER_STATES]))
+            .where(Transfer.globus_task_id.is_not(None))
+            .order_by(Transfer.id)
+        ).all()
+    return [_Watched(row[0], str(row[1]), row[2]) for row in rows]
+
+
+def _fetch(
+    client: globus_sdk.TransferClient, task_ids: Sequence[str], report: PollReport
+) -> dict[str, dict[str, Any]]:
+    """Task documents by id, from as few task_list calls as the server accepts."""
+    report.calls += 1
+    try:
+        response = client.task_list(filter={"task_id": list(task_ids)}, limit=len(task_ids))
+    except globus_sdk.GlobusAPIError as exc:
+        if exc.http_status not in _SPLIT_STATUSES:
+            raise
+        if len(task_ids) == 1:
+            report.errors.append(f"task {task_ids[0]}: {describe(exc)}")
+            return {}
+        half = len(task_ids) // 2
+        return {
+            **_fetch(client, task_ids[:half], report),
+            **_fetch(client, task_ids[half:], report),
+        }
+    return {str(doc["task_id"]): dict(doc) for doc in response["DATA"]}
+
+
+def _fault_details(
+    client: globus_sdk.TransferClient,
+    chunk: Iterable[_Watched],
+    documents: Mapping[str, Mapping[str, Any]],
+) -> dict[str, str]:
+    """Descriptions of the newest error events of tasks whose fault count went up."""
+    details = {}
+    for item in chunk:
+        document = documents.get(item.task_id)
+        new = int(document.get("faults") or 0) - item.faults if document else 0
+        detail = fault_detail(client, item.task_id, new) if new > 0 else None
+        if detail:
+            details[item.task_id] = detail
+    return details
+
+
+def fault_detail(client: globus_sdk.TransferClient, task_id: str, count: int) -> str | None:
+    """The task's ``count`` newest error events (at most 10), or None if they cannot be read."""
+    try:
+        events = client.task_event_list(
+            task_id, limit=min(max(count, 1), 10), query_params={"filter": "is_error:1"}
+        )
+    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        if classify(exc) is Failure.LOGIN:
+            raise
+        return None  # the fault count alone is still recorded
+    return "; ".join(f"{e.get('code')}: {e.get('description')}" for e in events["DATA"]) or None
+
+
+def _handle_failure(
+    db: Database, exc: BaseException, chunk: Sequence[_Watched], report: PollReport
+) -> None:
+    kind = classify(exc)
+    if kind in (Failure.LOGIN, Failure.CONSENT):
+        error = login_error(exc)
+        mark_needs_login(db, error.message)
+        raise error from exc
+    message = describe(exc)
+    if kind is Failure.TRANSIENT:
+        report.transient_errors += 1
+    else:
+        report.errors.append(message)
+    log.warning("polling %d Globus task(s) failed, retried next pass: %s", len(chunk), message)
+    with db.session() as session:
+        session.execute(
+            update(Transfer)
+            .where(Transfer.id.in_([w.transfer_id for w in chunk]))
+            .values(
+                poll_failures=Transfer.poll_failures + 1,
+                last_error=f"last poll failed: {message}",
+            )
+        )
+
+
+def _note_missing(session: Session, transfer: Transfer, report: PollReport) -> None:
+    report.missing.append(str(transfer.globus_task_id))
+    message = (
+        f"Globus did not list task {transfer.globus_task_id}: it belongs to another identity "
+        "than the one logged in, or Globus deleted its history"
+    )
+    if transfer.last_error != message:
+        record_event(session, transfer, EVENT_MISSING, message)
+        transfer.last_error = message
+    transfer.poll_failures += 1
+
+
+def mark_needs_login(db: Database, reason: str, *, also: Iterable[int] = ()) -> list[int]:
+    """Move every polled transfer (and the ``also`` ones) to NEEDS_LOGIN; return their ids."""
+    moved = []
+    with db.session() as session:
+        query = select(Transfer).where(
+            Transfer.state.in_([TransferState.WAITING, TransferState.GLOBUS_INACTIVE])
+        )
+        extra = select(Transfer).where(Transfer.id.in_(list(also)))
+        found = {t.id: t for t in [*session.scalars(query), *session.scalars(extra)]}
+        for transfer in sorted(found.values(), key=lambda t: t.id):
+            if transfer.state == TransferState.NEEDS_LOGIN:
+                continue
+            move_transfer(session, transfer, TransferState.NEEDS_LOGIN, reason)
+            transfer.last_error = reason
+            moved.append(transfer.id)
+    return moved
+
+
+def apply_task(
+    session: Session,
+    transfer: Transfer,
+    task: Mapping[str, Any],
+    now: datetime,
+    fault_detail: str | None = None,
+) -> None:
+    """Record a Globus task document on its transfer and move the transfer accordingly."""
+    previous_faults = transfer.faults
+    status = str(task.get("status"))
+    transfer.globus_status = status
+    transfer.nice_status = _nice_status(task)
+    transfer.faults = int(task.get("faults") or 0)
+    transfer.files_expected = _int_or_none(task.get("files"))
+    transfer.files_transferred = int(task.get("files_transferred") or 0)
+    transfer.bytes_transferred = int(task.get("bytes_transferred") or 0)
+    transfer.effective_bytes_per_second = _int_or_none(task.get("effective_bytes_per_second"))
+    transfer.globus_completed_at = _parse_time(task.get("completion_time"))
+    transfer.last_polled_at = now
+    transfer.poll_failures = 0
+    transfer.last_error = None
+    if transfer.faults > previous_faults:
+        record_event(
+            session, transfer, EVENT_FAULT, _fault_message(task, previous_faults, fault_detail)
+        )
+    target = _STATUS_TARGETS.get(status)
+    if target is None:
+        transfer.last_error = f"Globus reported an unknown task status {status!r}"
+        return
+    if target == transfer.state:
+        return
+    reason = _reason(transfer, task, target)
+    move_transfer(session, transfer, target, reason)
+    if target == TransferState.GLOBUS_INACTIVE:
+        record_event(session, transfer, EVENT_ALERT, reason)
+    if target == TransferState.FAILED:
+        transfer.last_error = reason
+
+
+def progress_of(transfer: Transfer) -> TaskProgress:
+    return TaskProgress(
+        transfer_id=transfer.id,
+        task_id=str(transfer.globus_task_id),
+        state=transfer.state,
+        globus_status=transfer.globus_status,
+        nice_status=transfer.nice_status,
+        faults=transfer.faults,
+        files_transferred=transfer.files_transferred,
+        files_expected=transfer.files_expected,
+        bytes_transferred=transfer.bytes_transferred,
+        bytes_per_second=transfer.effective_bytes_per_second,
+        bytes_expected=transfer.bytes_transferred
+        if transfer.globus_status == "SUCCEEDED"
+        else None,
+    )
+
+
+def _reason(transfer: Transfer, task: Mapping[str, Any], target: TransferState) -> str:
+    task_id = transfer.globus_task_id
+    if target == TransferState.LISTING:
+        return (
+            f"Globus task succeeded: {task.get('files_transferred', 0)} file(s), "
+            f"{task.get('bytes_transferred', 0)} bytes"
+        )
+    if target == TransferState.FAILED:
+        error = task.get("fatal_error") or {}
+        reason = (
+            f"Globus task failed: {error.get('code', 'FAILED')}: {error.get('description', '')}"
+        )
+        arrived = int(task.get("files_transferred") or 0)
+        if arrived:
+            reason += (
+                f"; {arrived} file(s) did arrive: `aws-copy-pt transfers retry {transfer.id} "
+                "--copy-partial` copies them"
+            )
+        return reason
+    if target == TransferState.GLOBUS_INACTIVE:
+        detail = task.get("nice_status_short_description") or "endpoint credentials expired"
+        return (
+            f"Globus suspended task {task_id} (INACTIVE: {detail}); reactivate the endpoint's "
+            f"credentials at https://app.globus.org/activity/{task_id} and watching resumes"
+        )
+    if transfer.state == TransferState.NEEDS_LOGIN:
+        return "the Globus login works again; the task is ACTIVE"
+    return "the Globus task is ACTIVE again"
+
+
+def _fault_message(task: Mapping[str, Any], previous: int, detail: str | None) -> str:
+    now_faults = int(task.get("faults") or 0)
+    text = f"Globus reports {now_faults} fault(s) (was {previous})"
+    if task.get("status") in ("ACTIVE", "INACTIVE"):
+        text += "; the task keeps retrying until its deadline"
+    nice = task.get("nice_status_short_description") or task.get("nice_status")
+    if detail:
+        return f"{text}: {detail}"
+    return f"{text}: {nice}" if nice and nice != "OK" else text
+
+
+def _nice_status(task: Mapping[str, Any]) -> str | None:
+    value = task.get("nice_status")
+    return None if value is None else str(value)[:100]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
