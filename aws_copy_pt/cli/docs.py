@@ -40,14 +40,20 @@ def state_table() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {"state-table": state_table}
 
 
+def _replacement(body: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return f"{match.group(1)}\n{body}\n\n{match.group(3)}"
+
+    return replace
+
+
 def render(text: str) -> str:
     """``text`` with every generated block replaced by its current content."""
     for name, generate in GENERATORS.items():
         pattern = re.compile(
             rf"(\.\. BEGIN GENERATED: {name}\n)(.*?)(\.\. END GENERATED: {name})", re.DOTALL
         )
-        body = generate()
-        text = pattern.sub(lambda m, body=body: f"{m.group(1)}\n{body}\n\n{m.group(3)}", text)
+        text = pattern.sub(_replacement(generate()), text)
     return text
 
 
