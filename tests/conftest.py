@@ -7,4 +7,6 @@ pytest_plugins = [
     "tests.fixtures.globus",
     "tests.fixtures.cli",
     "tests.fixtures.notify",
+    "tests.fixtures.pipeline",
+    "tests.fixtures.wizard",
 ]

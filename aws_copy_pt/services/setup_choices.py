@@ -1,0 +1,119 @@
+"""What the guided set-up offers to pick from, so that nobody has to copy ids around.
+
+Read-only look-ups: the AWS profiles configured on this machine (``~/.aws/config`` and
+``~/.aws/credentials``, or wherever ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CREDENTIALS_FILE`` point),
+and the Globus collections the user used recently or administers. Registering any of them is
+still the job of the credential and collection services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import globus_sdk
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aws_copy_pt.core.paths import PathError, parse_uuid
+from aws_copy_pt.db.models import AwsCredential, Collection
+from aws_copy_pt.errors import NeedsLoginError, RemoteError, UsageError
+from aws_copy_pt.globus.errors import Failure, classify, to_user_error
+from aws_copy_pt.services.collections import NOT_COLLECTIONS
+
+# Recently used first: a staging collection is one the user has been transferring into.
+SEARCH_SCOPES = ("recently-used", "my-endpoints")
+
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    name: str
+    registered_as: str | None  # the credential already using this profile, if any
+
+
+@dataclass(frozen=True)
+class CollectionChoice:
+    collection_id: str
+    display_name: str
+    entity_type: str | None
+    owner: str | None
+    registered: bool
+
+
+def aws_profiles(session: Session) -> list[ProfileChoice]:
+    """Profiles botocore can load here, each with the credential that already uses it."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        names = sorted(set(botocore.session.Session().available_profiles))
+    except (BotoCoreError, ValueError):
+        names = []  # an unreadable config offers no profile; typing keys still works
+    used = dict(
+        session.execute(
+            select(AwsCredential.profile, AwsCredential.name).where(AwsCredential.kind == "profile")
+        ).all()
+    )
+    return [ProfileChoice(name, used.get(name)) for name in names]
+
+
+def recent_collections(
+    session: Session, transfer_client: globus_sdk.TransferClient, *, limit: int = 15
+) -> list[CollectionChoice]:
+    """Collections the user used recently, then ones they administer (no GCS endpoints)."""
+    registered = set(session.scalars(select(Collection.collection_id)))
+    found: dict[str, CollectionChoice] = {}
+    for scope in SEARCH_SCOPES:
+        for document in _search(transfer_client, scope, limit):
+            choice = _choice(document, registered)
+            if choice is not None and choice.collection_id not in found:
+                found[choice.collection_id] = choice
+    return list(found.values())[:limit]
+
+
+def look_up_collection(
+    session: Session, transfer_client: globus_sdk.TransferClient, text: str
+) -> CollectionChoice:
+    """A pasted collection id, checked at Globus the moment it is given."""
+    try:
+        cid = parse_uuid(text, what="Globus collection id")
+    except PathError as exc:
+        raise UsageError(str(exc), hint="copy the collection's UUID from app.globus.org") from None
+    try:
+        document = dict(transfer_client.get_endpoint(cid).data or {})
+    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        if classify(exc) is Failure.NOT_FOUND:
+            raise RemoteError(
+                f"Globus has no collection {cid}",
+                hint="check the id: it is the collection's UUID shown on app.globus.org",
+            ) from None
+        raise to_user_error(exc, doing=f"looking up collection {cid}") from None
+    registered = set(session.scalars(select(Collection.collection_id)))
+    choice = _choice(document, registered)
+    if choice is None:
+        raise UsageError(
+            f"{cid} ({document.get('display_name')}) is a Globus endpoint, not a collection",
+            hint="paste the id of the collection Globus writes into (see app.globus.org)",
+        )
+    return choice
+
+
+def _search(client: globus_sdk.TransferClient, scope: str, limit: int) -> list[dict[str, Any]]:
+    try:
+        response = client.endpoint_search(filter_scope=scope, limit=limit)
+    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        raise to_user_error(exc, doing="listing your recent collections") from None
+    return [dict(item) for item in response["DATA"]]
+
+
+def _choice(document: dict[str, Any], registered: set[str]) -> CollectionChoice | None:
+    if document.get("entity_type") in NOT_COLLECTIONS or not document.get("id"):
+        return None
+    cid = str(document["id"])
+    return CollectionChoice(
+        collection_id=cid,
+        display_name=str(document.get("display_name") or document.get("canonical_name") or cid),
+        entity_type=document.get("entity_type"),
+        owner=document.get("owner_string"),
+        registered=cid in registered,
+    )
