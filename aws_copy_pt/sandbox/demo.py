@@ -9,7 +9,6 @@ through a callback and returns a summary; the CLI does the talking.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from aws_copy_pt.db.engine import Database, open_database
 from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import ObjectCopy, Transfer
+from aws_copy_pt.sandbox.data import sample_bytes
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
@@ -64,17 +64,6 @@ class DemoResult:
     transfer_id: int
     state: str
     objects: Sequence[LandedObject]
-
-
-def _content(path: str, size: int) -> bytes:
-    """Deterministic pseudo-random bytes, so every run moves the same data."""
-    seed = hashlib.sha256(path.encode()).digest()
-    blocks = bytearray()
-    counter = 0
-    while len(blocks) < size:
-        blocks += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
-        counter += 1
-    return bytes(blocks[:size])
 
 
 @contextmanager
@@ -233,7 +222,7 @@ class _Scenario:
         for spec in task.files:
             bucket, _, key = spec.destination_path.lstrip("/").partition("/")
             relative = spec.destination_path.rsplit("/run42/", 1)[-1]
-            client.put_object(Bucket=bucket, Key=key, Body=_content(relative, spec.size))
+            client.put_object(Bucket=bucket, Key=key, Body=sample_bytes(relative, spec.size))
 
     def _submit(self, source: str, staging: str) -> int:
         from aws_copy_pt.globus.clients import batch_transfer_client
