@@ -19,6 +19,9 @@ class TransferSummary:
     globus_task_id: str | None
     state: str
     globus_status: str | None
+    nice_status: str | None
+    faults: int
+    effective_bytes_per_second: int | None
     files_transferred: int
     files_expected: int | None
     bytes_transferred: int
@@ -39,6 +42,9 @@ def summarize(transfer: Transfer) -> TransferSummary:
         globus_task_id=transfer.globus_task_id,
         state=transfer.state,
         globus_status=transfer.globus_status,
+        nice_status=transfer.nice_status,
+        faults=transfer.faults,
+        effective_bytes_per_second=transfer.effective_bytes_per_second,
         files_transferred=transfer.files_transferred,
         files_expected=transfer.files_expected,
         bytes_transferred=transfer.bytes_transferred,

@@ -8,8 +8,20 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.services.transfers import TransferSummary
 
-COLUMNS = ("ID", "Label", "Globus task", "State", "Files", "Bytes", "Age", "Destination")
+COLUMNS = (
+    "ID",
+    "Label",
+    "Globus task",
+    "State",
+    "Globus",
+    "Files",
+    "Bytes",
+    "Rate",
+    "Age",
+    "Destination",
+)
 
 
 @click.command(short_help="Show watched transfers and how far each got.")
@@ -44,11 +56,27 @@ def command(app: AppContext, active: bool) -> None:
             t.label,
             t.globus_task_id or "(direct copy)",
             t.state,
+            _globus(t),
             f"{t.files_transferred}/{t.files_expected if t.files_expected is not None else '?'}",
             render.human_bytes(t.bytes_transferred),
+            f"{render.human_bytes(t.effective_bytes_per_second)}/s"
+            if t.effective_bytes_per_second
+            else "-",
             render.human_age((now - t.created_at).total_seconds()),
             t.destination,
         )
         for t in transfers
     ]
     render.console(app).print(render.table(None, COLUMNS, rows))
+
+
+def _globus(t: TransferSummary) -> str:
+    """The task's status as Globus words it, with faults called out (they can stall a task)."""
+    if t.globus_status is None:
+        return "-"
+    text = t.globus_status
+    if t.nice_status and t.nice_status not in {"OK", "Queued", t.globus_status}:
+        text += f" ({t.nice_status})"
+    if t.faults:
+        text += f", {t.faults} fault(s)"
+    return text
