@@ -78,6 +78,7 @@ class DaemonLoop:
             self._scheduler.shutdown(wait=True)
             cycle.notify_outcomes(self._db)
             self.report.states = cycle.state_counts(self._db)
+            self.report.attention = cycle.needing_attention(self._db)
             log.info("daemon stopped")
         return self.report
 

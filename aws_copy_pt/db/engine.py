@@ -97,10 +97,7 @@ def check_ownership(path: Path) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(
-            f"{path} cannot be read as an SQLite database: {exc}",
-            hint="restore it from a backup (aws-copy-pt.db.bak-*) beside it, or move it away",
-        ) from exc
+        raise _unreadable(path, exc) from exc
     finally:
         conn.close()
     if app_id == APPLICATION_ID or (app_id == 0 and not tables):
@@ -109,6 +106,23 @@ def check_ownership(path: Path) -> None:
         f"{path} is an SQLite database that belongs to another program "
         f"(application_id {app_id}, tables: {', '.join(sorted(tables)[:5]) or 'none'})",
         hint="move it away, or point aws-copy-pt at another home with --home DIR",
+    )
+
+
+# SQLite's words for trouble with the disk rather than with the file's contents.
+_STORAGE_TROUBLE = ("disk I/O error", "database or disk is full", "unable to open")
+
+
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseError:
+    if any(words in str(exc) for words in _STORAGE_TROUBLE):
+        return DatabaseError(
+            f"cannot use {path}: {exc}; the disk holding it may be full or over quota",
+            hint=f"free some space or check your quota (df -h {path.parent}), then run again; "
+            "the database was not changed",
+        )
+    return DatabaseError(
+        f"{path} cannot be read as an SQLite database: {exc}",
+        hint="restore it from a backup (aws-copy-pt.db.bak-*) beside it, or move it away",
     )
 
 

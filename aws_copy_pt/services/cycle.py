@@ -53,11 +53,28 @@ class Workers:
     max_poll_seconds: float = MAX_DELAY
 
 
+@dataclass(frozen=True)
+class Attention:
+    """A transfer a person has to look at, and the command that shows why."""
+
+    transfer_id: int
+    state: str
+    label: str | None
+    last_error: str | None
+
+    @property
+    def next_step(self) -> str:
+        if self.state == TransferState.NEEDS_LOGIN:
+            return "aws-copy-pt login"
+        return f"aws-copy-pt transfers show {self.transfer_id}"
+
+
 @dataclass
 class CycleReport:
     needs_login: bool = False
     errors: list[str] = field(default_factory=list)
     states: Counter[str] = field(default_factory=Counter)
+    attention: list[Attention] = field(default_factory=list)
 
     @property
     def active(self) -> int:
@@ -142,7 +159,24 @@ def run_cycle(
         copy_ready(db, workers, report, stop)
     notify_outcomes(db)
     report.states = state_counts(db)
+    report.attention = needing_attention(db)
     return report
+
+
+ATTENTION_STATES = frozenset(
+    {TransferState.PARTIAL, TransferState.FAILED, TransferState.NEEDS_LOGIN}
+)
+
+
+def needing_attention(db: Database) -> list[Attention]:
+    """Transfers that wait for a person: failed objects, a failed task, a lapsed login."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Transfer.id, Transfer.state, Transfer.label, Transfer.last_error)
+            .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
+            .order_by(Transfer.id)
+        )
+        return [Attention(r.id, r.state, r.label, r.last_error) for r in rows]
 
 
 def notify_outcomes(db: Database) -> None:

@@ -42,6 +42,10 @@ EVENT_WATCH = "watch"
 T = TypeVar("T")
 
 
+TO_HINT = "give --to as BUCKET or BUCKET/PREFIX, e.g. --to partner-archive/projects/run42"
+COLLECTION_PATH_HINT = "write COLLECTION_UUID:/path, e.g. 6f1e0c3a-…:/data/run42/"
+
+
 @dataclass(frozen=True)
 class WatchOptions:
     on_conflict: str = "overwrite"
@@ -85,13 +89,21 @@ def watch_task(
 ) -> TransferSummary:
     """Validate ``task_id`` and the destination, then register the transfer."""
     options = options or WatchOptions()
-    task_id = _parse(parse_uuid, task_id, what="Globus task id")
+    task_id = _parse(
+        parse_uuid,
+        task_id,
+        what="Globus task id",
+        hint="copy the task id from `aws-copy-pt tasks` or the Globus web app's activity page",
+    )
     _check_not_watched(session, task_id)
-    bucket_name, dest_prefix = _parse(parse_bucket_target, to)
+    bucket_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
     dest_bucket = find_bucket(session, bucket_name)
     task = _get_task(transfer_client, task_id)
     if task.get("type", "TRANSFER") != "TRANSFER":
-        raise UsageError(f"task {task_id} is a {task.get('type')} task: it delivers no files")
+        raise UsageError(
+            f"task {task_id} is a {task.get('type')} task: it delivers no files",
+            hint="watch a TRANSFER task into a staging collection; `aws-copy-pt tasks` lists them",
+        )
     collection = _staging_collection(session, task)
     mapping = mapping_of(collection)
     if dest_bucket.id == collection.bucket_id and dest_prefix == mapping.root_prefix:
@@ -140,8 +152,8 @@ def submit_and_watch(
 ) -> TransferSummary:
     """Submit a Globus transfer into a staging collection, then watch the new task."""
     options = options or WatchOptions()
-    source_id, source_path = _parse(parse_collection_path, source)
-    staging_id, staging_path = _parse(parse_collection_path, destination)
+    source_id, source_path = _parse(parse_collection_path, source, hint=COLLECTION_PATH_HINT)
+    staging_id, staging_path = _parse(parse_collection_path, destination, hint=COLLECTION_PATH_HINT)
     collection = find_collection(session, staging_id)
     mapping = mapping_of(collection)
     if recursive and not mapping.covers_directory(staging_path):
@@ -151,8 +163,12 @@ def submit_and_watch(
             hint=f"see `aws-copy-pt collection list` for the mapping of {staging_id}",
         )
     if not recursive:
-        _parse(mapping.map_path, staging_path)
-    find_bucket(session, _parse(parse_bucket_target, to)[0])
+        _parse(
+            mapping.map_path,
+            staging_path,
+            hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
+        )
+    find_bucket(session, _parse(parse_bucket_target, to, hint=TO_HINT)[0])
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     data = globus_sdk.TransferData(
         source_endpoint=source_id,
@@ -226,12 +242,12 @@ def _recent(task: dict[str, Any], watched: dict[str | None, int]) -> RecentTask:
     )
 
 
-def _parse(parser: Callable[..., T], text: str, **kwargs: Any) -> T:
+def _parse(parser: Callable[..., T], text: str, hint: str | None = None, **kwargs: Any) -> T:
     """Run a core parser, turning its PathError into a usage error for the user."""
     try:
         return parser(text, **kwargs)
     except PathError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc), hint=hint) from None
 
 
 def _check_not_watched(session: Session, task_id: str) -> None:

@@ -57,6 +57,7 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
                 "needs_login": report.needs_login,
                 "states": dict(report.states),
                 "errors": report.errors,
+                "attention": report.attention,
             },
         )
         return int(code)
@@ -64,6 +65,13 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
         render.note(app, f"warning: {error}")
     states = ", ".join(f"{n} {s}" for s, n in sorted(report.states.items())) or "no transfers"
     render.info(app, f"Pass finished: {states}.")
+    for item in report.attention:
+        label = f" ({item.label})" if item.label else ""
+        reason = f": {item.last_error}" if item.last_error else ""
+        render.note(
+            app,
+            f"Transfer {item.transfer_id}{label} is {item.state}{reason}. See `{item.next_step}`.",
+        )
     if report.needs_login:
         render.note(app, "Globus login needed: run `aws-copy-pt login` in a terminal.")
     return int(code)

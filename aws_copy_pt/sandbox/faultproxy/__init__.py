@@ -1,0 +1,29 @@
+"""A fault-injecting HTTP proxy for the local S3 server (see :mod:`.proxy`)."""
+
+from __future__ import annotations
+
+from .proxy import FaultProxy
+from .rules import (
+    ACTED,
+    Answer,
+    Chaos,
+    FaultKind,
+    Gate,
+    Predicate,
+    ProxyRecord,
+    ProxyRequest,
+    matching,
+)
+
+__all__ = [
+    "ACTED",
+    "Answer",
+    "Chaos",
+    "FaultKind",
+    "FaultProxy",
+    "Gate",
+    "Predicate",
+    "ProxyRecord",
+    "ProxyRequest",
+    "matching",
+]

@@ -1,0 +1,351 @@
+"""A fault-injecting HTTP proxy in front of a local S3 server, for reliability tests and benchmarks.
+
+Register buckets with the proxy's ``endpoint_url`` instead of the server's and every request the
+product sends - from this process or from a daemon subprocess, through boto3 or the lean path -
+passes through it. (It forwards any HTTP: in front of the Globus stand-in, its gates, resets and
+timeouts work as well; its error answers are S3's.) The proxy
+
+* keeps a log of every request: its S3 operation, bucket, key, status and the fault it got, with
+  a global order of starts and ends (tests audit it: was a verified object copied again? was a
+  staging object deleted before its copy was checked?);
+* injects faults into chosen operations: 503 SlowDown, 500 InternalError, a connection reset
+  before or after the server acted, a timeout (the request is held unanswered until the client
+  gives up) before or after the server acted, a "200 OK" whose body is an ``<Error>`` (S3 does
+  this when a long copy fails after the headers went out), and a "200 OK" success that did
+  nothing (a lying store);
+* holds a chosen request at a :class:`Gate` until the test releases it, so a process can be
+  killed at an exact point (while its 7th CopyObject is in flight) instead of after a sleep;
+* rewrites chosen answers (:meth:`FaultProxy.rewrite`), to play what a local server cannot
+  (an object of 6 TiB, AWS's 403 to a HeadBucket).
+
+Faults come from rules (:meth:`FaultProxy.fail`: the next N matching requests) or from chaos
+(:meth:`FaultProxy.chaos`: each matching request with a seeded probability). Chaos never faults
+one request (same method, path and query) more than ``per_request`` times, so a client that
+retries always gets through in the end: the test then checks it did, and that nothing lied.
+
+Only path-style requests are understood (what the product sends to non-AWS endpoints). The proxy
+listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import itertools
+import select
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aws_copy_pt.sandbox.faultproxy.rules import (
+    ACTED,
+    Answer,
+    Chaos,
+    FaultBook,
+    FaultKind,
+    Gate,
+    Predicate,
+    ProxyRecord,
+    ProxyRequest,
+    Rewrite,
+)
+from aws_copy_pt.sandbox.faultproxy.s3wire import (
+    deleted_keys,
+    error_body,
+    error_code_in,
+    fake_success_body,
+    requested_keys,
+)
+
+LOOPBACK = "127.0.0.1"
+HANG_LIMIT_SECONDS = 60.0  # a held request is dropped after this, whatever the client does
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "expect", "te"}
+)
+
+
+class FaultProxy:
+    """See the module docstring. ``upstream`` is the real server's endpoint URL."""
+
+    def __init__(self, upstream: str, *, upstream_timeout: float = 300.0) -> None:
+        parts = urlsplit(upstream)
+        if parts.scheme != "http" or parts.hostname is None:
+            raise ValueError(f"the proxy forwards plain http only, not {upstream!r}")
+        self.upstream = (parts.hostname, parts.port or 80)
+        self.upstream_timeout = upstream_timeout
+        self._lock = threading.Lock()
+        self._ticks = itertools.count(1)
+        self._records: list[ProxyRecord] = []
+        self._book = FaultBook()
+        self.faults: Counter[FaultKind] = Counter()
+        self.stopping = threading.Event()
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fault-proxy",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; held requests are dropped."""
+        self.stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what tests ask for --------------------------------------------------------------------
+
+    def fail(self, match: Predicate, kind: FaultKind, *, times: int = 1, skip: int = 0) -> None:
+        """Give ``kind`` to the next ``times`` matching requests, after letting ``skip`` pass."""
+        with self._lock:
+            self._book.add_rule(match, kind, times, skip)
+
+    def chaos(self, chaos: Chaos | None) -> None:
+        """Start (or, with None, stop) random faults."""
+        with self._lock:
+            self._book.set_chaos(chaos)
+
+    def rewrite(self, match: Predicate, change: Rewrite) -> None:
+        """Pass the server's answers to matching requests through ``change``."""
+        with self._lock:
+            self._book.rewrites.append((match, change))
+
+    def clear_faults(self) -> None:
+        """The faults clear: no rule, chaos or rewrite applies any more."""
+        with self._lock:
+            self._book.rules.clear()
+            self._book.rewrites.clear()
+            self._book.set_chaos(None)
+
+    def hold(self, match: Predicate, *, nth: int = 1) -> Gate:
+        """Hold the ``nth`` request matching from now on; see :class:`Gate`."""
+        gate = Gate(match, nth)
+        with self._lock:
+            self._book.gates.append(gate)
+        return gate
+
+    @property
+    def records(self) -> list[ProxyRecord]:
+        """Every request so far, in the order they started (a copy)."""
+        with self._lock:
+            return list(self._records)
+
+    def tick(self) -> int:
+        """A point on the log's clock: requests started after it have a larger ``started``."""
+        with self._lock:
+            return next(self._ticks)
+
+    @property
+    def faults_injected(self) -> int:
+        return sum(self.faults.values())
+
+    # --- what the handler asks -----------------------------------------------------------------
+
+    def begin(self, request: ProxyRequest) -> tuple[ProxyRecord, Gate | None, FaultKind | None]:
+        with self._lock:
+            record = ProxyRecord(
+                seq=len(self._records) + 1,
+                operation=request.operation,
+                method=request.method,
+                bucket=request.bucket,
+                key=request.key,
+                query=dict(request.query),
+                lean="lean" in request.headers.get("user-agent", ""),
+                started=next(self._ticks),
+                started_at=time.monotonic(),
+                requested_keys=requested_keys(request.body),
+            )
+            self._records.append(record)
+            gate = self._book.gate_for(request)
+            fault = None if gate else self._book.fault_for(request)
+            if fault is not None:
+                record.fault = fault
+                self.faults[fault] += 1
+        return record, gate, fault
+
+    def end(self, record: ProxyRecord) -> None:
+        with self._lock:
+            record.finished = next(self._ticks)
+
+    def forward(self, request: ProxyRequest) -> Answer:
+        """Send ``request`` to the server and return its (possibly rewritten) answer."""
+        connection = http.client.HTTPConnection(*self.upstream, timeout=self.upstream_timeout)
+        try:
+            headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
+            headers["content-length"] = str(len(request.body))
+            connection.request(request.method, request.raw_target, request.body, headers)
+            response = connection.getresponse()
+            answer = Answer(response.status, response.getheaders(), response.read())
+        finally:
+            connection.close()
+        with self._lock:
+            return self._book.rewrite(request, answer)
+
+
+def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(_ProxyHandler):
+        owner = proxy
+
+    return Handler
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as S3 clients expect
+    owner: FaultProxy
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return  # the request log replaces access logs
+
+    def _serve(self) -> None:
+        request = self._read_request()
+        record, gate, fault = self.owner.begin(request)
+        try:
+            if gate is not None and not gate.hold(self.owner.stopping):
+                self._drop()
+            else:
+                self._answer(request, record, fault)
+        except (OSError, http.client.HTTPException):
+            # The client went away (killed, or gave up), or the server did: drop the connection.
+            self.close_connection = True
+        finally:
+            self.owner.end(record)
+
+    def _read_request(self) -> ProxyRequest:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            body = self.rfile.read(int(headers.get("content-length") or 0))
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        return ProxyRequest(self.command, unquote(parts.path), query, headers, body, self.path)
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while size := int(self.rfile.readline(1024).split(b";")[0], 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass
+        return b"".join(chunks)
+
+    def _answer(self, request: ProxyRequest, record: ProxyRecord, fault: FaultKind | None) -> None:
+        if fault is None or fault in ACTED:
+            answer = self.owner.forward(request)
+            record.reached_server = True
+            record.status, record.error_code = answer.status, error_code_in(answer.body)
+            record.deleted_keys = deleted_keys(answer.body)
+            if fault is None:
+                self._send(request, answer)
+                return
+        record.status = None
+        if fault in (FaultKind.RESET, FaultKind.RESET_AFTER):
+            self._reset()
+        elif fault in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER):
+            self._hang()
+        elif fault is FaultKind.FALSE_SUCCESS:
+            record.status = 200
+            self._send(request, Answer(200, [], fake_success_body(request.operation)))
+        else:
+            self._send(request, _error_answer(request, record, fault))
+
+    def _send(self, request: ProxyRequest, answer: Answer) -> None:
+        self.send_response_only(answer.status)
+        length = None
+        for name, value in answer.headers:
+            if name.lower() == "content-length":
+                length = value
+            elif name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        if request.method == "HEAD":
+            self.send_header("Content-Length", length or "0")
+            self.end_headers()
+            return
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def _reset(self) -> None:
+        """Close with RST, as a crashed server or a broken middlebox does."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _hang(self) -> None:
+        """Answer nothing until the client gives up (closes) or the limit is reached."""
+        self.close_connection = True
+        deadline = time.monotonic() + HANG_LIMIT_SECONDS
+        while time.monotonic() < deadline and not self.owner.stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            if readable:  # closed by the client (or, unexpectedly, written to): stop holding
+                return
+
+
+def _error_answer(request: ProxyRequest, record: ProxyRecord, fault: FaultKind) -> Answer:
+    status, code = _ERRORS[fault]
+    if request.method == "HEAD":  # no body: S3 answers a HEAD with its status alone
+        status = 500 if status == 200 else status
+        record.status = status
+        return Answer(status, [], b"")
+    record.status, record.error_code = status, code
+    return Answer(status, [("Content-Type", "application/xml")], error_body(code))
+
+
+_ERRORS: dict[FaultKind, tuple[int, str]] = {
+    FaultKind.SLOW_DOWN: (503, "SlowDown"),
+    FaultKind.INTERNAL_ERROR: (500, "InternalError"),
+    FaultKind.ERROR_IN_200: (200, "InternalError"),
+}

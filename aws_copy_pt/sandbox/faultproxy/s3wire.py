@@ -1,0 +1,110 @@
+"""S3's wire vocabulary as the fault proxy needs it: operation names, error and fake answers."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Mapping
+
+_TOP_LEVEL_ERROR = re.compile(rb"^\s*(?:<\?xml[^>]*\?>)?\s*<Error>.*?<Code>(.*?)</Code>", re.S)
+_DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
+_REQUESTED_KEY = re.compile(r"<Object>\s*<Key>(.*?)</Key>", re.S)
+# A plausible ETag that matches nothing: what a lying store answers.
+FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()  # noqa: S324
+
+_BUCKET_OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    # method -> (query parameter that selects it, operation); "" is the fallback
+    "HEAD": (("", "HeadBucket"),),
+    "GET": (
+        ("list-type", "ListObjectsV2"),
+        ("uploads", "ListMultipartUploads"),
+        ("location", "GetBucketLocation"),
+        ("policy", "GetBucketPolicy"),
+        ("", "ListObjects"),
+    ),
+    "PUT": (("policy", "PutBucketPolicy"), ("", "CreateBucket")),
+    "POST": (("delete", "DeleteObjects"),),
+    "DELETE": (("policy", "DeleteBucketPolicy"), ("", "DeleteBucket")),
+}
+_OBJECT_OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "HEAD": (("", "HeadObject"),),
+    "GET": (
+        ("uploadId", "ListParts"),
+        ("tagging", "GetObjectTagging"),
+        ("attributes", "GetObjectAttributes"),
+        ("", "GetObject"),
+    ),
+    "POST": (("uploads", "CreateMultipartUpload"), ("uploadId", "CompleteMultipartUpload")),
+    "DELETE": (
+        ("uploadId", "AbortMultipartUpload"),
+        ("tagging", "DeleteObjectTagging"),
+        ("", "DeleteObject"),
+    ),
+}
+
+
+def operation_of(
+    method: str, has_key: bool, query: Mapping[str, str], headers: Mapping[str, str]
+) -> str:
+    """The S3 operation of a path-style request (``Unknown`` when it is none we know)."""
+    if has_key and method == "PUT":
+        return _object_put(query, headers)
+    table = _OBJECT_OPERATIONS if has_key else _BUCKET_OPERATIONS
+    for parameter, operation in table.get(method, ()):
+        if not parameter or parameter in query:
+            return operation
+    return "Unknown"
+
+
+def _object_put(query: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    copy = "x-amz-copy-source" in headers
+    if "partNumber" in query:
+        return "UploadPartCopy" if copy else "UploadPart"
+    if copy:
+        return "CopyObject"
+    return "PutObjectTagging" if "tagging" in query else "PutObject"
+
+
+def error_body(code: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{code} (injected by the aws-copy-pt fault proxy)"
+        "</Message><RequestId>FAULTPROXY</RequestId><HostId>faultproxy</HostId></Error>"
+    ).encode()
+
+
+def error_code_in(body: bytes) -> str | None:
+    """The code of an ``<Error>`` document (even in a 200 answer), else None."""
+    found = _TOP_LEVEL_ERROR.match(body)
+    return None if found is None else found.group(1).decode(errors="replace")
+
+
+def deleted_keys(body: bytes) -> tuple[str, ...]:
+    """The keys a DeleteObjects answer reports deleted."""
+    text = body.decode(errors="replace")
+    return tuple(html.unescape(key) for key in _DELETED_KEY.findall(text))
+
+
+def fake_success_body(operation: str) -> bytes:
+    """A success answer for ``operation`` that a store sends without having done anything."""
+    etag = f"&quot;{FAKE_ETAG}&quot;"
+    stamp = "<LastModified>2024-01-01T00:00:00.000Z</LastModified>"
+    if operation == "CopyObject":
+        return f"<CopyObjectResult>{stamp}<ETag>{etag}</ETag></CopyObjectResult>".encode()
+    if operation == "UploadPartCopy":
+        return f"<CopyPartResult>{stamp}<ETag>{etag}</ETag></CopyPartResult>".encode()
+    if operation == "CompleteMultipartUpload":
+        return (
+            f"<CompleteMultipartUploadResult><ETag>&quot;{FAKE_ETAG}-1&quot;</ETag>"
+            "</CompleteMultipartUploadResult>"
+        ).encode()
+    return b""
+
+
+def requested_keys(body: bytes) -> tuple[str, ...]:
+    """The keys a DeleteObjects request asks to delete (nothing for other bodies)."""
+    if b"<Delete" not in body[:200]:
+        return ()
+    text = body.decode(errors="replace")
+    return tuple(html.unescape(key) for key in _REQUESTED_KEY.findall(text))

@@ -1,0 +1,51 @@
+"""The suite's figures: counted while the reliability tests run, printed once at the end.
+
+Every counter is measured by the audits (``audit.py``) or read from the fault injectors, never
+written by hand: a test that finds a lost object adds it here *and* fails, so the summary line
+in a CI log always says what the run saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass
+class Figures:
+    kills: int = 0  # kill -9 of a daemon or `run --once` at a chosen point
+    verified: int = 0  # destination objects checked byte for byte against their source
+    lost: int = 0  # expected destination objects that were missing
+    corrupt: int = 0  # destination objects whose bytes differ from the source
+    recopied: int = 0  # copy requests for objects already verified
+    early_deletes: int = 0  # staging objects deleted before their copy was checked
+    orphaned_uploads: int = 0  # multipart uploads left open in either bucket
+    damaged_databases: int = 0  # PRAGMA integrity_check said anything but "ok"
+    faults: int = 0  # faults injected into S3 and Globus
+    false_done: int = 0  # transfers in DONE whose objects were not all intact
+    bad_inputs: int = 0  # bad-input cases run through the CLI
+    bad_inputs_clear: int = 0  # of those, refused (or handled) with a clear message
+
+    @property
+    def used(self) -> bool:
+        return any(value for value in vars(self).values())
+
+    def line(self) -> str:
+        return (
+            f"reliability: kills {self.kills}, objects {self.verified} verified, "
+            f"lost {self.lost}, corrupt {self.corrupt}, recopied {self.recopied}, "
+            f"early deletes {self.early_deletes}, orphaned uploads {self.orphaned_uploads}, "
+            f"damaged databases {self.damaged_databases}, faults injected {self.faults}, "
+            f"false DONE {self.false_done}, "
+            f"bad inputs {self.bad_inputs_clear}/{self.bad_inputs} clear"
+        )
+
+
+FIGURES = pytest.StashKey[Figures]()
+
+
+def figures_of(config: pytest.Config) -> Figures:
+    if FIGURES not in config.stash:
+        config.stash[FIGURES] = Figures()
+    return config.stash[FIGURES]
