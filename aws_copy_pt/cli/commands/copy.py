@@ -1,0 +1,280 @@
+"""`aws-copy-pt copy SRC DEST`: a verified server-side copy between two registered buckets."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aws_copy_pt.cli import render
+from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.errors import ExitCode, RemoteError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from aws_copy_pt.services.copy import CopyProgress, CopyReport
+    from aws_copy_pt.services.direct_copy import DirectCopy, DryRun
+
+MAX_FAILURES_SHOWN = 10
+
+
+@click.command(short_help="Copy objects between two registered buckets, server-side, verified.")
+@click.argument("source", metavar="SRC_BUCKET[/PREFIX]")
+@click.argument("dest", metavar="DEST_BUCKET[/PREFIX]")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be copied and skipped; copy nothing."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 512),
+    help="Objects copied in parallel (default 32; multipart parts use as many again).",
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["overwrite", "fail"]),
+    default="overwrite",
+    show_default=True,
+    help="A different object already at a destination key: replace it, or fail that object.",
+)
+@click.option(
+    "--delete-staging", is_flag=True, help="Delete each source object once its copy is verified."
+)
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="Record the source checksum in each copy's metadata (one HEAD more per object).",
+)
+@pass_app
+def command(
+    app: AppContext,
+    source: str,
+    dest: str,
+    dry_run: bool,
+    concurrency: int | None,
+    on_conflict: str,
+    delete_staging: bool,
+    annotate: bool,
+) -> int:
+    """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
+    DEST_BUCKET[/PREFIX], server-side (the data never passes through this machine), and
+    verify each copy (size, and checksum or ETag). Both buckets must be registered
+    (`aws-copy-pt bucket add`); the destination bucket's credential makes the copies.
+
+    Identical objects already at the destination are skipped. The copy is recorded as a
+    transfer (`aws-copy-pt status`); running the same command again resumes it and retries
+    the objects that failed. Ctrl-C stops cleanly: copies in flight finish first.
+
+    \b
+    Exit status: 0 all copied or skipped, 4 some objects failed (the summary lists them),
+    7 S3 refused or could not be reached, 130 interrupted (run it again to resume).
+
+    \b
+    Examples:
+      aws-copy-pt copy staging/run42 archive/projects/run42
+      aws-copy-pt copy staging/run42 archive/run42 --dry-run
+      aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
+    """
+    from aws_copy_pt.services.direct_copy import DirectCopy, Location
+
+    request = DirectCopy(
+        Location.parse(source),
+        Location.parse(dest),
+        on_conflict=on_conflict,
+        delete_staging=delete_staging,
+        annotate=annotate,
+    )
+    if dry_run:
+        _dry_run(app, request)
+        return int(ExitCode.OK)
+    return _copy(app, request, concurrency)
+
+
+def _dry_run(app: AppContext, request: DirectCopy) -> None:
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.direct_copy import dry_run
+
+    plan = dry_run(app.database(), ClientFactory(), request)
+    if app.json_output:
+        render.emit_json(app, {"dry_run": plan})
+        return
+    _print_plan(app, request, plan)
+
+
+def _copy(app: AppContext, request: DirectCopy, concurrency: int | None) -> int:
+    from aws_copy_pt.daemon.lock import InstanceLock
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy import DEFAULT_CONCURRENCY
+    from aws_copy_pt.services.direct_copy import run_copy
+
+    db = app.database()
+    workers = concurrency or DEFAULT_CONCURRENCY
+    factory = ClientFactory(max_pool_connections=max(64, 2 * workers))
+    stop = threading.Event()
+    with InstanceLock(app.home, "copy"), _stop_on_signals(stop), _progress(app) as bar:
+        report = run_copy(
+            db,
+            factory,
+            request,
+            concurrency=workers,
+            progress=bar.update if bar else None,
+            stop=stop,
+            listed=bar.listed if bar else None,
+        )
+    return _finish(app, request, report)
+
+
+def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
+    if app.json_output:
+        render.emit_json(app, {"copy": report.as_dict()})
+    else:
+        _print_summary(app, request, report)
+    if report.stopped:
+        render.note(app, "Stopped. Run the same command again to resume.")
+        return int(ExitCode.INTERRUPTED)
+    if report.error is not None:  # a failure every object would hit ended the run early
+        raise RemoteError(report.error, hint=report.error_hint)
+    if report.state == "DONE":
+        return int(ExitCode.OK)
+    if report.state == "FAILED":
+        first = report.failures[0].error if report.failures else "see the transfer's history"
+        raise RemoteError(
+            f"no object could be copied: {first}",
+            hint=f"see `aws-copy-pt transfers show {report.transfer_id}`, fix the cause, and run "
+            "the same command again",
+        )
+    return int(ExitCode.PARTIAL)
+
+
+# --- terminal output ---------------------------------------------------------------------------
+
+
+class _Bar:
+    """A rich progress bar fed by the copy engine's callback (TTY only)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("listing", total=None, done="", rate="")
+
+    def listed(self, count: int) -> None:
+        self.progress.update(self.task, description=f"listing: {count:,} objects")
+
+    def update(self, state: CopyProgress) -> None:
+        self.progress.update(
+            self.task,
+            description="copying",
+            total=state.objects_total,
+            completed=state.objects_handled,
+            done=f"{render.human_bytes(state.bytes_copied)} copied",
+            rate=f"{state.objects_per_second:,.0f} obj/s, "
+            f"{render.human_bytes(int(state.bytes_per_second))}/s",
+        )
+
+
+@contextmanager
+def _progress(app: AppContext) -> Iterator[_Bar | None]:
+    if app.json_output or not app.stdout.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[done]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=render.console(app), transient=True) as progress:
+        yield _Bar(progress)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C or SIGTERM asks for a clean stop; a second Ctrl-C interrupts."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
+    rows = [
+        ("objects", f"{plan.objects:,}", render.human_bytes(plan.bytes)),
+        ("new", f"{plan.new:,}", ""),
+        ("identical (skipped)", f"{plan.identical:,}", ""),
+        (
+            "different (overwritten)" if request.on_conflict == "overwrite" else "different (fail)",
+            f"{plan.different:,}",
+            "",
+        ),
+        ("same size, checked while copying", f"{plan.unsure:,}", ""),
+        ("single CopyObject", f"{plan.single:,}", ""),
+        ("multipart copies", f"{plan.multipart:,}", render.human_bytes(plan.multipart_bytes)),
+        (
+            "over 5 TiB (cannot be copied)",
+            f"{plan.too_large:,}",
+            ", ".join(plan.too_large_examples),
+        ),
+    ]
+    title = f"Dry run: {request.source} -> {request.dest} (nothing copied)"
+    render.console(app).print(render.table(title, ("", "Objects", "Bytes"), rows))
+
+
+def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> None:
+    if report.objects_total == 0 and report.state == "DONE":
+        render.info(app, f"Nothing to copy: {request.source} holds no object.")
+        return
+    rate = report.bytes_copied / report.elapsed if report.elapsed else 0.0
+    copied = report.single_copies + report.multipart_copies
+    checks = ", ".join(f"{n:,} by {how}" for how, n in sorted(report.verified_by.items()))
+    rows = [
+        ("transfer", f"{report.transfer_id} ({report.state})"),
+        ("verified", f"{report.verified:,}"),
+        ("skipped (identical)", f"{report.skipped:,}"),
+        ("failed", f"{report.failed:,}"),
+        ("left for a later run", f"{report.remaining:,}"),
+        (
+            "copied this run",
+            f"{copied:,} ({report.multipart_copies:,} multipart), "
+            f"{render.human_bytes(report.bytes_copied)}",
+        ),
+        ("content checked", checks or "-"),
+        (
+            "time",
+            f"{report.elapsed:.1f} s, {copied / report.elapsed if report.elapsed else 0:,.0f} "
+            f"obj/s, {render.human_bytes(int(rate))}/s",
+        ),
+    ]
+    if report.overwritten:
+        rows.append(("overwritten", f"{report.overwritten:,}"))
+    if report.staging_deleted:
+        rows.append(("staging deleted", f"{report.staging_deleted:,}"))
+    console = render.console(app)
+    console.print(render.table(f"Copy {request.source} -> {request.dest}", ("", ""), rows))
+    if report.failures and report.error is None:  # else the error line below says it all
+        shown = report.failures[:MAX_FAILURES_SHOWN]
+        console.print(
+            render.table("Failed objects", ("Key", "Why"), [(f.key, f.error) for f in shown])
+        )
+        if report.failed > len(shown):
+            render.info(app, f"... see `aws-copy-pt transfers show {report.transfer_id}` for all.")

@@ -1,0 +1,371 @@
+"""Copying one object: decide against the destination, copy, check the content.
+
+Runs on the copy engine's worker threads. It never touches the database (except through the
+``remember`` callback that stores a multipart UploadId before the first part): it returns an
+:class:`ObjectResult` that the engine writes in bulk. The sizes seen by a destination listing
+afterwards complete the verification (``services.copy``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+
+from aws_copy_pt.core.copy_plan import (
+    Action,
+    ConflictPolicy,
+    CopyMethod,
+    Match,
+    ObjectFacts,
+    VerifyMethod,
+    annotation,
+    compare_content,
+    conflict_action,
+    judge_destination,
+    plan_copy,
+    size_problem,
+)
+from aws_copy_pt.core.states import ObjectState
+from aws_copy_pt.errors import AwsCopyPtError, RemoteError
+from aws_copy_pt.s3.copier import (
+    CopyRoute,
+    ObjectHead,
+    cause_code,
+    copy_single,
+    facts_from_copy,
+    head,
+    owner_only,
+)
+from aws_copy_pt.s3.errors import S3AccessDenied, S3NotFound, S3Unreachable, error_code
+from aws_copy_pt.s3.lean import CopyAnswer
+from aws_copy_pt.s3.multipart import (
+    MultipartFailed,
+    MultipartJob,
+    StopFlag,
+    abort,
+    copy_multipart,
+)
+
+_SYSTEMIC_CODES = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "NoSuchBucket",
+        "RequestTimeTooSkewed",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "AllAccessDisabled",
+    }
+)
+
+
+class Breaker:
+    """Ends a run whose first objects all fail the same systemic way, before it tries the rest.
+
+    Workers report every outcome here themselves (the main thread may lag behind fast
+    failures), and stop taking objects once ``halt`` is set.
+    """
+
+    def __init__(self, halt: threading.Event, threshold: int) -> None:
+        self.halt = halt
+        self.threshold = threshold
+        self.tripped_by: AwsCopyPtError | None = None
+        self._successes = 0
+        self._systemic = 0
+        self._lock = threading.Lock()
+
+    def record(self, result: ObjectResult) -> None:
+        with self._lock:
+            if result.state in (ObjectState.COPIED, ObjectState.SKIPPED):
+                self._successes += 1
+            elif result.error is not None and is_systemic(result.error) and not self._successes:
+                self._systemic += 1
+                if self._systemic >= self.threshold and self.tripped_by is None:
+                    self.tripped_by = result.error
+                    self.halt.set()
+
+
+@dataclass(frozen=True)
+class CopySpec:
+    """What applies to every object of one transfer."""
+
+    route: CopyRoute
+    conflict: ConflictPolicy
+    threshold: int
+    part_size: int | None  # None: adaptive
+    annotate: bool
+    globus_task_id: str | None
+    part_pool: Executor
+    stop: StopFlag  # set: take no new object (a stop request, or the breaker)
+    breaker: Breaker
+    remember: Callable[[int, str | None, int | None], None]  # row id, UploadId, part size
+
+
+@dataclass(frozen=True)
+class ObjectTask:
+    row_id: int
+    source_key: str
+    dest_key: str
+    source: ObjectFacts | None  # None: HEAD the source first
+    dest: ObjectFacts | None  # what is at the destination (None: nothing)
+    dest_known: bool  # False: the listing did not reach this key; HEAD it
+    upload_id: str | None = None  # a multipart upload to resume
+    part_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    row_id: int
+    state: ObjectState  # COPIED, SKIPPED, FAILED; PENDING / COPYING when interrupted
+    source: ObjectFacts | None = None
+    algorithm: str | None = None
+    dest_etag: str | None = None
+    dest_checksum: str | None = None
+    upload_id: str | None = None  # FAILED: an upload that could not be aborted
+    method: CopyMethod | None = None
+    verified_by: VerifyMethod | None = None
+    error: AwsCopyPtError | None = None
+    overwrote: bool = False
+
+
+def is_systemic(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, S3Unreachable):
+            return True
+        code = error_code(seen)
+        if code is not None:
+            return code in _SYSTEMIC_CODES or code.startswith("KMS.")
+        seen = seen.__cause__
+    return isinstance(error, S3AccessDenied)
+
+
+def copy_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:
+    """Copy one object, or say why not; never raises for S3 failures."""
+    if spec.stop.is_set():
+        state = ObjectState.COPYING if task.upload_id else ObjectState.PENDING
+        return ObjectResult(task.row_id, state)
+    result = _attempt(spec, task)
+    spec.breaker.record(result)
+    return result
+
+
+def _attempt(spec: CopySpec, task: ObjectTask) -> ObjectResult:
+    try:
+        return _copy(spec, task)
+    except MultipartFailed as exc:
+        return ObjectResult(task.row_id, ObjectState.FAILED, error=exc, upload_id=exc.upload_left)
+    except AwsCopyPtError as exc:
+        # A resumed upload that cannot go on (its source changed or vanished) must not linger.
+        left = abort(spec.route, task.dest_key, task.upload_id) if task.upload_id else None
+        return ObjectResult(
+            task.row_id, ObjectState.FAILED, error=_explain(exc, spec, task), upload_id=left
+        )
+
+
+def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
+    route = spec.route
+    source_head: ObjectHead | None = None
+    source = task.source
+    if source is None:
+        source_head = _head_source(spec, task)
+        source = source_head.facts
+    problem = size_problem(source.size)
+    if problem:
+        return _failed(
+            task,
+            source,
+            f"s3://{route.source_bucket}/{task.source_key} cannot be copied: {problem}",
+        )
+    dest = task.dest if task.dest_known else _head_dest(spec, task)
+    action = conflict_action(judge_destination(source, dest), spec.conflict)
+    if action is Action.INSPECT:
+        source_head = source_head or _head_source(spec, task)
+        source = _merge(source, source_head.facts)
+        dest = _head_dest(spec, task)
+        action = conflict_action(judge_destination(source, dest), spec.conflict, inspected=True)
+    if action is Action.SKIP:
+        if task.upload_id:  # an interrupted run finished it; its stale upload goes
+            abort(route, task.dest_key, task.upload_id)
+        return ObjectResult(task.row_id, ObjectState.SKIPPED, source=source)
+    if action is Action.FAIL:
+        return _failed(task, source, conflict_message(route, task.dest_key))
+    plan = plan_copy(source, threshold=spec.threshold, part_size=spec.part_size)
+    rewrite = spec.annotate or route.metadata_directive == "REPLACE"  # needs the source's headers
+    if plan.method is CopyMethod.MULTIPART or rewrite:
+        source_head = source_head or _head_source(spec, task)
+        _check_unchanged(route, task, source, source_head.facts)
+        source = _merge(source, source_head.facts)
+        plan = plan_copy(
+            source, threshold=spec.threshold, part_size=task.part_size or spec.part_size
+        )
+    notes = annotation(source, spec.globus_task_id) if spec.annotate else None
+    if plan.method is CopyMethod.SINGLE:
+        answer = copy_single(
+            route,
+            task.source_key,
+            task.dest_key,
+            etag=source.etag,
+            algorithm=plan.checksum_algorithm,
+            replacement=source_head if rewrite else None,
+            annotation=notes,
+        )
+    else:
+        assert source_head is not None and plan.part_size is not None
+        job = MultipartJob(
+            task.source_key,
+            task.dest_key,
+            replace(source_head, facts=source),
+            plan.checksum_algorithm,
+            plan.part_size,
+            task.upload_id,
+            notes,
+        )
+        remembered = lambda upload, size: spec.remember(task.row_id, upload, size)  # noqa: E731
+        multipart = copy_multipart(
+            route, job, pool=spec.part_pool, stop=spec.stop, remember=remembered
+        )
+        if multipart is None:
+            return ObjectResult(task.row_id, ObjectState.COPYING, source=source)
+        answer = multipart
+    return _check_copy(
+        spec, task, source, plan.checksum_algorithm, plan.method, answer, dest is not None
+    )
+
+
+def _check_copy(
+    spec: CopySpec,
+    task: ObjectTask,
+    source: ObjectFacts,
+    algorithm: str,
+    method: CopyMethod,
+    answer: CopyAnswer,
+    overwrote: bool,
+) -> ObjectResult:
+    """Compare what the copy reports (or, when that is not conclusive, a HEAD of the copy)."""
+    copied = facts_from_copy(answer, algorithm)
+    match, verified_by = compare_content(source, copied)
+    if method is CopyMethod.MULTIPART or match in (Match.MISMATCH, Match.SUSPECT):
+        match, verified_by, source, copied = _inspect(spec, task, source, copied)
+    if match in (Match.MISMATCH, Match.SUSPECT):
+        return _failed(task, source, _mismatch_message(spec.route, task, source, copied))
+    checksum = copied.checksum
+    return ObjectResult(
+        task.row_id,
+        ObjectState.COPIED,
+        source=source,
+        algorithm=checksum.algorithm if checksum else algorithm,
+        dest_etag=answer.etag or copied.etag,
+        dest_checksum=checksum.value if checksum else None,
+        method=method,
+        verified_by=verified_by,
+        overwrote=overwrote,
+    )
+
+
+def _inspect(
+    spec: CopySpec, task: ObjectTask, source: ObjectFacts, copied: ObjectFacts
+) -> tuple[Match, VerifyMethod, ObjectFacts, ObjectFacts]:
+    """HEAD both sides (checksums, encryption) and compare again."""
+    now = _head_source(spec, task).facts
+    _check_unchanged(spec.route, task, source, now)
+    source = _merge(source, now)
+    dest = _head_dest(spec, task)
+    if dest is None:
+        raise RemoteError(
+            f"s3://{spec.route.dest_bucket}/{task.dest_key} is missing right after its copy"
+        )
+    dest = replace(dest, etag=dest.etag or copied.etag)
+    match, verified_by = compare_content(source, dest)
+    return match, verified_by, source, dest
+
+
+def _check_unchanged(
+    route: CopyRoute, task: ObjectTask, planned: ObjectFacts, now: ObjectFacts
+) -> None:
+    if planned.etag is not None and now.etag != planned.etag:
+        raise RemoteError(
+            f"s3://{route.source_bucket}/{task.source_key} changed since it was listed "
+            f"(ETag {planned.etag} -> {now.etag})",
+            hint="make sure nothing rewrites staging objects during a copy, then retry it",
+        )
+
+
+def _merge(known: ObjectFacts, seen: ObjectFacts) -> ObjectFacts:
+    """A HEAD's facts, keeping what was known but the HEAD does not say."""
+    return ObjectFacts(
+        size=seen.size if seen.size is not None else known.size,
+        etag=seen.etag or known.etag,
+        checksum=seen.checksum or known.checksum,
+        algorithms=known.algorithms,
+        kms_or_sse_c=seen.kms_or_sse_c,
+    )
+
+
+def _head_source(spec: CopySpec, task: ObjectTask) -> ObjectHead:
+    route = spec.route
+    found = head(route.source_client, route.source_bucket, task.source_key, route.source_args)
+    if found is None:
+        raise _gone(spec, task)
+    return found
+
+
+def _gone(spec: CopySpec, task: ObjectTask) -> S3NotFound:
+    return S3NotFound(
+        f"s3://{spec.route.source_bucket}/{task.source_key} is gone from staging "
+        "(deleted since it was listed)",
+        hint="re-run the Globus transfer for that file, then `aws-copy-pt transfers retry ID`",
+    )
+
+
+def _head_dest(spec: CopySpec, task: ObjectTask) -> ObjectFacts | None:
+    route = spec.route
+    found = head(route.dest_client, route.dest_bucket, task.dest_key, owner_only(route.dest_args))
+    return None if found is None else found.facts
+
+
+def conflict_message(route: CopyRoute, dest_key: str) -> str:
+    return (
+        f"s3://{route.dest_bucket}/{dest_key} already exists with different content; "
+        "not overwritten (--on-conflict fail)"
+    )
+
+
+def _mismatch_message(
+    route: CopyRoute, task: ObjectTask, source: ObjectFacts, copied: ObjectFacts
+) -> str:
+    where = f"s3://{route.dest_bucket}/{task.dest_key}"
+    if (
+        source.checksum
+        and copied.checksum
+        and source.checksum.algorithm == copied.checksum.algorithm
+    ):
+        detail = f"checksum {copied.checksum} but the source has {source.checksum}"
+    elif source.size != copied.size and copied.size is not None:
+        detail = f"{copied.size} bytes but the source has {source.size}"
+    else:
+        detail = f"ETag {copied.etag} but the source has {source.etag}"
+    return f"verification failed: {where} has {detail}; the staging object is kept"
+
+
+def _failed(task: ObjectTask, source: ObjectFacts | None, message: str) -> ObjectResult:
+    return ObjectResult(task.row_id, ObjectState.FAILED, source=source, error=RemoteError(message))
+
+
+def _explain(error: AwsCopyPtError, spec: CopySpec, task: ObjectTask) -> AwsCopyPtError:
+    """Name the cause S3 only hints at: in a copy, a missing key or a failed pin is the source."""
+    code = cause_code(error)
+    source = f"s3://{spec.route.source_bucket}/{task.source_key}"
+    if code in ("PreconditionFailed", "412"):
+        return RemoteError(
+            f"{source} changed since it was listed (CopySourceIfMatch failed)",
+            hint="make sure nothing rewrites staging objects during a copy, then retry it",
+        )
+    if code == "NoSuchKey":
+        return _gone(spec, task)
+    return error

@@ -1,0 +1,86 @@
+"""From two registered buckets to a :class:`~aws_copy_pt.s3.copier.CopyRoute`.
+
+The destination bucket's credential makes the copies (it needs s3:GetObject on staging and
+s3:PutObject on the destination: ``aws-copy-pt policy`` prints both sides); the staging bucket's
+credential lists, inspects and cleans staging. Both buckets must be on the same S3 service: a
+server-side copy cannot cross from one store to another.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_copy_pt.core.bucket_settings import is_aws_endpoint
+from aws_copy_pt.db.models import Bucket
+from aws_copy_pt.errors import ConfigError
+from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec
+from aws_copy_pt.s3.copier import CopyRoute, Lister
+from aws_copy_pt.s3.lean import LeanS3
+from aws_copy_pt.services.buckets import copy_settings, s3_client_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
+
+
+def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRoute:
+    """Clients, settings and lean request paths for copies from ``source`` to ``dest``."""
+    check_same_service(source, dest)
+    dest_settings = copy_settings(dest)
+    dest_args = dest_settings.destination_args()
+    source_args = bucket_args(source)
+    if source.requester_pays:
+        dest_args["RequestPayer"] = "requester"  # one request reads both buckets
+    dest_client = s3_client_for(factory, dest)
+    source_client = s3_client_for(factory, source)
+    return CopyRoute(
+        source_bucket=source.name,
+        dest_bucket=dest.name,
+        source_client=source_client,
+        dest_client=dest_client,
+        dest_args=dest_args,
+        source_args=source_args,
+        metadata_directive=dest_settings.metadata_directive,
+        tagging_directive=dest_settings.tagging_directive,
+        dest_lean=lean_for(factory, dest, dest_client),
+        source_lean=lean_for(factory, source, source_client),
+    )
+
+
+def bucket_args(bucket: Bucket) -> dict[str, Any]:
+    """What every request to ``bucket`` carries: the expected owner, requester pays."""
+    args: dict[str, Any] = {}
+    if bucket.expected_owner:
+        args["ExpectedBucketOwner"] = bucket.expected_owner
+    if bucket.requester_pays:
+        args["RequestPayer"] = "requester"
+    return args
+
+
+def lister_for(factory: ClientFactory, bucket: Bucket) -> Lister:
+    """Lists ``bucket`` with its own credential (lean when possible)."""
+    client = s3_client_for(factory, bucket)
+    return Lister(client, bucket.name, bucket_args(bucket), lean_for(factory, bucket, client))
+
+
+def lean_for(factory: ClientFactory, bucket: Bucket, client: S3Client) -> LeanS3 | None:
+    """The lean request path for ``client``, signing with the bucket's credential."""
+    credentials = factory.session(CredentialSpec.from_row(bucket.credential)).get_credentials()
+    return None if credentials is None else LeanS3(client, credentials, timeout=LEAN_TIMEOUT)
+
+
+def check_same_service(source: Bucket, dest: Bucket) -> None:
+    """Refuse a copy between two different S3 services (AWS and MinIO, two endpoints...)."""
+    if _service(source.endpoint_url) == _service(dest.endpoint_url):
+        return
+    raise ConfigError(
+        f"{source.name} ({source.endpoint_url or 'AWS'}) and {dest.name} "
+        f"({dest.endpoint_url or 'AWS'}) are on different S3 services: a server-side copy "
+        "cannot cross between them",
+        hint="register both buckets with the same --endpoint-url (`aws-copy-pt bucket list`)",
+    )
+
+
+def _service(endpoint_url: str | None) -> str:
+    return "aws" if is_aws_endpoint(endpoint_url) else str(endpoint_url).rstrip("/").lower()

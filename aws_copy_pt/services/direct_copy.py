@@ -1,0 +1,363 @@
+"""Direct copies between two registered buckets, without Globus (`aws-copy-pt copy`).
+
+A direct copy is recorded as a transfer like any other (kind ``direct``). It is created in
+LISTING; a thread pages the source prefix into object rows (each page committed with the key
+to resume after, ``transfers.listing_marker``) while the copy engine (``services.copy``)
+already copies the rows listed so far - s5cmd-style, instead of listing 100,000 objects before
+the first copy. Once the listing is complete the transfer moves on (COPYING, then DONE /
+PARTIAL / FAILED); a crash or a stop leaves it in LISTING, and running the same copy again
+resumes it - retrying the objects that failed - instead of starting a new one.
+
+Prefixes are folders: ``bucket/data`` and ``bucket/data/`` both copy the keys under ``data/``,
+to the same relative keys below the destination prefix.
+
+A dry run streams both listings side by side (both are in key order) and counts what a copy
+would do, without writing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from aws_copy_pt.core.copy_plan import (
+    DEFAULT_MULTIPART_THRESHOLD,
+    CopyMethod,
+    Destination,
+    ObjectFacts,
+    choose_method,
+    destination_key,
+    judge_destination,
+    normalize_prefix,
+    size_problem,
+)
+from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.db.engine import Database
+from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
+from aws_copy_pt.errors import UsageError
+from aws_copy_pt.s3.copier import Lister, facts_from_listing
+from aws_copy_pt.s3.multipart import StopFlag
+from aws_copy_pt.services.buckets import get_bucket
+from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
+from aws_copy_pt.services.copy_pool import EitherEvent, prefetched
+from aws_copy_pt.services.copy_report import CopyReport, ProgressCallback
+from aws_copy_pt.services.copy_route import check_same_service, lister_for
+from aws_copy_pt.services.copy_rows import Arrivals, NewRow, insert_pending
+from aws_copy_pt.services.events import move_transfer, record_event
+
+if TYPE_CHECKING:
+    from aws_copy_pt.s3.clients import ClientFactory
+
+log = logging.getLogger(__name__)
+
+RESUMABLE_STATES = (
+    TransferState.LISTING,
+    TransferState.COPYING,
+    TransferState.PARTIAL,
+    TransferState.FAILED,
+)
+
+
+@dataclass(frozen=True)
+class Location:
+    """``BUCKET[/PREFIX]`` as typed on the command line (an ``s3://`` URL works too)."""
+
+    bucket: str
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        cleaned = text.removeprefix("s3://").lstrip("/")
+        bucket, _, prefix = cleaned.partition("/")
+        if not bucket:
+            raise UsageError(
+                f"{text!r} names no bucket", hint="write BUCKET or BUCKET/PREFIX, e.g. staging/run1"
+            )
+        return cls(bucket, normalize_prefix(prefix))
+
+    def __str__(self) -> str:
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+
+@dataclass(frozen=True)
+class DirectCopy:
+    """What the user asked for: from where to where, and how."""
+
+    source: Location
+    dest: Location
+    on_conflict: str = "overwrite"
+    delete_staging: bool = False
+    annotate: bool = False
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "on_conflict": self.on_conflict,
+            "delete_staging": self.delete_staging,
+            "annotate": self.annotate,
+        }
+
+
+@dataclass
+class DryRun:
+    """What a copy would do, counted from the two listings."""
+
+    objects: int = 0
+    bytes: int = 0
+    single: int = 0
+    multipart: int = 0
+    multipart_bytes: int = 0
+    new: int = 0
+    identical: int = 0  # would be skipped
+    different: int = 0  # would be overwritten, or fail with --on-conflict fail
+    unsure: int = 0  # same size, not comparable from listings: checked during the copy
+    too_large: int = 0  # over 5 TiB: would fail
+    too_large_examples: list[str] = field(default_factory=list)
+
+
+Listed = Callable[[int], None]  # objects listed so far
+MAX_EXAMPLES = 10
+
+
+def dry_run(
+    db: Database, factory: ClientFactory, request: DirectCopy, *, threshold: int | None = None
+) -> DryRun:
+    """Count what ``request`` would copy, skip and refuse, without changing anything."""
+    with db.session() as session:
+        source_bucket, dest_bucket = _buckets(session, request)
+        sources = lister_for(factory, source_bucket)
+        destinations = lister_for(factory, dest_bucket)
+    limit = threshold or DEFAULT_MULTIPART_THRESHOLD
+    result = DryRun()
+    dests = _relative(destinations.pages(request.dest.prefix), request.dest.prefix)
+    pending_dest: tuple[str, ObjectFacts] | None = next(dests, None)
+    for relative, source in _relative(sources.pages(request.source.prefix), request.source.prefix):
+        while pending_dest is not None and pending_dest[0] < relative:
+            pending_dest = next(dests, None)
+        dest = pending_dest[1] if pending_dest is not None and pending_dest[0] == relative else None
+        _count(result, relative, source, dest, limit)
+    return result
+
+
+def _count(
+    result: DryRun, key: str, source: ObjectFacts, dest: ObjectFacts | None, limit: int
+) -> None:
+    size = source.size or 0
+    result.objects += 1
+    result.bytes += size
+    if size_problem(source.size):
+        result.too_large += 1
+        if len(result.too_large_examples) < MAX_EXAMPLES:
+            result.too_large_examples.append(key)
+        return
+    verdict = judge_destination(source, dest)
+    if verdict is Destination.IDENTICAL:
+        result.identical += 1
+        return
+    result.new += verdict is Destination.ABSENT
+    result.different += verdict is Destination.DIFFERENT
+    result.unsure += verdict is Destination.UNSURE
+    if choose_method(size, limit) is CopyMethod.MULTIPART:
+        result.multipart += 1
+        result.multipart_bytes += size
+    else:
+        result.single += 1
+
+
+def run_copy(
+    db: Database,
+    factory: ClientFactory,
+    request: DirectCopy,
+    *,
+    concurrency: int | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    listed: Listed | None = None,
+) -> CopyReport:
+    """Copy ``request``: the unfinished transfer for it is resumed (its failed objects retried),
+    else a new one is created. While the source is listed (a thread pages it into rows), the
+    engine already copies what is listed; a listing failure is raised once the copies in
+    flight are recorded, and the transfer stays in LISTING for the next run."""
+    stop = stop or threading.Event()
+    with db.session() as session:
+        source_bucket, dest_bucket = _buckets(session, request)
+        transfer = _resumable(session, request, source_bucket, dest_bucket)
+        if transfer is None:
+            transfer = _create(session, request, source_bucket, dest_bucket)
+        else:
+            _resume(session, transfer, request)
+        transfer_id, state, marker = transfer.id, transfer.state, transfer.listing_marker
+        lister = lister_for(factory, source_bucket)
+    if state != TransferState.LISTING:
+        return copy_transfer(
+            db, factory, transfer_id, concurrency=concurrency, progress=progress, stop=stop
+        )
+    arrivals = Arrivals()
+    copies_done = threading.Event()
+    listing = threading.Thread(
+        target=_list_into_rows,
+        args=(db, lister, transfer_id, request, marker),
+        kwargs={"arrivals": arrivals, "listed": listed, "quit": EitherEvent(stop, copies_done)},
+        name="acp-list",
+        daemon=True,
+    )
+    listing.start()
+    try:
+        report = copy_while_listing(
+            db,
+            factory,
+            transfer_id,
+            arrivals,
+            concurrency=concurrency,
+            progress=progress,
+            stop=stop,
+        )
+    finally:
+        copies_done.set()
+        listing.join()
+    if arrivals.error is not None:
+        raise arrivals.error
+    return report
+
+
+def _buckets(session: Session, request: DirectCopy) -> tuple[Bucket, Bucket]:
+    source = get_bucket(session, request.source.bucket)
+    dest = get_bucket(session, request.dest.bucket)
+    check_same_service(source, dest)
+    if source.id == dest.id and _overlap(request.source.prefix, request.dest.prefix):
+        raise UsageError(
+            f"{request.source} and {request.dest} overlap: the copy would copy its own copies",
+            hint="choose a destination prefix outside the source prefix",
+        )
+    return source, dest
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def _resumable(
+    session: Session, request: DirectCopy, source: Bucket, dest: Bucket
+) -> Transfer | None:
+    query = (
+        select(Transfer)
+        .where(
+            Transfer.kind == "direct",
+            Transfer.source_bucket_id == source.id,
+            Transfer.source_prefix == request.source.prefix,
+            Transfer.dest_bucket_id == dest.id,
+            Transfer.dest_prefix == request.dest.prefix,
+            Transfer.state.in_([s.value for s in RESUMABLE_STATES]),
+        )
+        .order_by(Transfer.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def _create(session: Session, request: DirectCopy, source: Bucket, dest: Bucket) -> Transfer:
+    transfer = Transfer(
+        label=f"copy {request.source} -> {request.dest}",
+        kind="direct",
+        state=TransferState.LISTING.value,
+        source_bucket_id=source.id,
+        source_prefix=request.source.prefix,
+        dest_bucket_id=dest.id,
+        dest_prefix=request.dest.prefix,
+        options=request.options(),
+    )
+    session.add(transfer)
+    session.flush()
+    record_event(session, transfer, "created", f"direct copy {request.source} -> {request.dest}")
+    return transfer
+
+
+def _resume(session: Session, transfer: Transfer, request: DirectCopy) -> None:
+    """Pick an unfinished copy up again, with this run's options; failed objects are retried."""
+    transfer.options = {**(transfer.options or {}), **request.options()}
+    check_object_transition(ObjectState.FAILED, ObjectState.PENDING)
+    retried = cast(
+        CursorResult[Any],
+        session.execute(
+            update(ObjectCopy)
+            .where(ObjectCopy.transfer_id == transfer.id, ObjectCopy.state == ObjectState.FAILED)
+            .values(state=ObjectState.PENDING.value, last_error=None, finished_at=None)
+        ),
+    ).rowcount
+    why = f"copy run again: {retried} failed object(s) retried"
+    if transfer.state in (TransferState.PARTIAL, TransferState.FAILED):
+        target = TransferState.LISTING if transfer.listing_marker else TransferState.COPYING
+        move_transfer(session, transfer, target, why)
+    else:
+        record_event(session, transfer, "resumed", f"{why} ({transfer.state})")
+
+
+def _list_into_rows(
+    db: Database,
+    lister: Lister,
+    transfer_id: int,
+    request: DirectCopy,
+    marker: str | None,
+    *,
+    arrivals: Arrivals,
+    listed: Listed | None,
+    quit: StopFlag,
+) -> None:
+    """Page the source prefix into pending rows, each page committed with the key to resume
+    after (the next page is fetched meanwhile); tell ``arrivals`` how it went."""
+    seen = 0
+    try:
+        for page in prefetched(lister.pages(request.source.prefix, marker)):
+            if quit.is_set():
+                arrivals.finish(complete=False)
+                return
+            rows = [row for item in page if (row := _row(transfer_id, request, item)) is not None]
+            with db.session() as session:
+                insert_pending(session, rows)
+                _set_marker(session, transfer_id, page[-1]["Key"])
+            arrivals.committed(len(rows), sum(row[3] or 0 for row in rows))
+            seen += len(page)
+            if listed is not None:
+                listed(seen)
+        with db.session() as session:
+            _set_marker(session, transfer_id, None)
+    except BaseException as error:  # the copying thread raises it
+        arrivals.finish(complete=False, error=error)
+        return
+    arrivals.finish(complete=True)
+
+
+def _set_marker(session: Session, transfer_id: int, marker: str | None) -> None:
+    query = update(Transfer).where(Transfer.id == transfer_id).values(listing_marker=marker)
+    session.execute(query)
+
+
+def _row(transfer_id: int, request: DirectCopy, item: Mapping[str, Any]) -> NewRow | None:
+    key = item["Key"]
+    relative = key[len(request.source.prefix) :]
+    if not relative:
+        return None  # the prefix's own folder marker
+    facts = facts_from_listing(item)
+    algorithm = facts.algorithms[0] if facts.algorithms else None
+    return (
+        transfer_id,
+        key,
+        destination_key(request.dest.prefix, relative),
+        facts.size,
+        facts.etag,
+        algorithm,
+    )
+
+
+def _relative(
+    pages: Iterator[list[Mapping[str, Any]]], prefix: str
+) -> Iterator[tuple[str, ObjectFacts]]:
+    for page in pages:
+        for item in page:
+            relative = item["Key"][len(prefix) :]
+            if relative:
+                yield relative, facts_from_listing(item)

@@ -1,0 +1,45 @@
+"""The lean request path against a server that checks signatures (`rclone serve s3`)."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.credentials import Credentials
+
+from aws_copy_pt.s3.clients import s3_config
+from aws_copy_pt.s3.lean import LeanS3
+from aws_copy_pt.sandbox.s3server import RcloneS3Server, unique_bucket_name
+
+
+def lean_for(server: RcloneS3Server, secret: str) -> LeanS3:
+    account = server.account
+    client = boto3.session.Session().client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key=secret,
+        config=s3_config(server.endpoint_url),
+    )
+    return LeanS3(client, Credentials(account.access_key_id, secret), timeout=10)
+
+
+def test_a_verifying_server_accepts_lean_copies_and_listings(
+    rclone_s3_server: RcloneS3Server,
+) -> None:
+    server = rclone_s3_server
+    s3 = server.client(checksums="when_required")
+    source, dest = unique_bucket_name("lean-src"), unique_bucket_name("lean-dst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    key = "dir/ü nicode+%#?.dat"
+    etag = s3.put_object(Bucket=source, Key=key, Body=b"lean")["ETag"].strip('"')
+    lean = lean_for(server, server.account.secret_access_key)
+    copied = lean.copy({"Bucket": dest, "Key": key, "CopySource": {"Bucket": source, "Key": key}})
+    assert copied is not None and copied.etag == etag
+    page = lean.list_objects(dest, prefix="dir/")
+    assert page is not None and [(i["Key"], i["Size"]) for i in page.contents] == [(key, 4)]
+
+
+def test_a_refused_signature_leaves_the_request_to_boto3(rclone_s3_server: RcloneS3Server) -> None:
+    lean = lean_for(rclone_s3_server, "not-the-secret")
+    assert lean.list_objects("any-bucket") is None
