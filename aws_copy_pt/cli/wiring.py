@@ -27,7 +27,8 @@ def batch_workers(
 
     workers = Workers(
         transfer_client=transfer_client,
-        s3=ClientFactory(max_pool_connections=max(16, concurrency or 0)),
+        # Object copies and multipart part copies each run ``concurrency`` workers.
+        s3=ClientFactory(max_pool_connections=max(64, 2 * (concurrency or 0))),
         concurrency=concurrency,
     )
     if min_poll_seconds is not None:

@@ -89,6 +89,7 @@ def copy_multipart(
     upload_id = job.upload_id if done is not None else None
     if upload_id is None:
         done = {}
+        abort_strays(route, job.dest_key)
         upload_id = _create(route, job)
         remember(upload_id, job.part_size)
     assert done is not None
@@ -96,11 +97,41 @@ def copy_multipart(
         finished = _copy_parts(route, job, upload_id, done, pool=pool, stop=stop)
         if finished is None:
             return None
-        return _complete(route, job, upload_id, finished)
+        answer = _complete(route, job, upload_id, finished)
+        abort_strays(route, job.dest_key)
+        return answer
     except AwsCopyPtError as exc:
         left = abort(route, job.dest_key, upload_id)
         remember(left, job.part_size if left else None)
         raise MultipartFailed(exc, left) from exc
+
+
+def abort_strays(route: CopyRoute, dest_key: str) -> None:
+    """Abort unfinished uploads to exactly ``dest_key`` that no row remembers.
+
+    Two ways leave such an upload behind: a crash after S3 created an upload but before its id
+    was stored, and a CreateMultipartUpload that botocore retried after S3 had acted on the
+    first try. Both are invisible to the rows, so they are found by listing: before a new upload
+    starts and after one completes. This key is about to be (or was just) overwritten by us, so
+    an upload to it is ours to abort. A failure to list or abort is logged, never fatal.
+    """
+    owner = _dest_owner_args(route)
+    try:
+        answer = call(
+            "ListMultipartUploads",
+            route.dest_bucket,
+            dest_key,
+            lambda: route.dest_client.list_multipart_uploads(
+                Bucket=route.dest_bucket, Prefix=dest_key, **owner
+            ),
+        )
+    except AwsCopyPtError as exc:
+        log.warning("could not list unfinished uploads of %s: %s", dest_key, exc)
+        return
+    for upload in answer.get("Uploads", []):
+        if upload.get("Key") == dest_key:
+            log.info("aborting a stray unfinished upload of %s", dest_key)
+            abort(route, dest_key, str(upload["UploadId"]))
 
 
 def abort(route: CopyRoute, dest_key: str, upload_id: str) -> str | None:

@@ -20,6 +20,7 @@ from aws_copy_pt.core.copy_plan import CopyMethod, destination_key, relative_key
 from aws_copy_pt.core.states import ObjectState, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.s3.copier import delete_staging
 from aws_copy_pt.services.copy_batch import (
     VerifyOutcome,
     empty_destination,
@@ -53,6 +54,7 @@ PROGRESS_SECONDS = 0.25
 # This many failures that every object would hit, and no success yet: end the run.
 SYSTEMIC_FAILURES_TO_STOP = 8
 MAX_REPORTED_FAILURES = 20
+CLEAN_BATCH = 1000  # staging objects of skipped rows deleted per request
 UNFINISHED = (ObjectState.PENDING, ObjectState.COPYING, ObjectState.COPIED)
 
 
@@ -79,6 +81,7 @@ class CopyEngine:
         self.transfer_id = transfer_id
         self.prefixes = prefixes
         self.delete_staging = delete_staging
+        self.skipped_to_clean: list[Row] = []
         self.progress = progress
         self.halt = threading.Event()  # set by the breaker: no new object after a systemic failure
         self.breaker = Breaker(self.halt, SYSTEMIC_FAILURES_TO_STOP)
@@ -109,6 +112,7 @@ class CopyEngine:
             self._dispatch(rows)
             self._drain(keep=len(rows))  # at most two batches in flight: bounded memory
         self._drain(keep=0)
+        self._clean_skipped()
         self.writer.flush()
 
     def _dispatch(self, rows: list[Row]) -> None:
@@ -261,6 +265,26 @@ class CopyEngine:
         self.writer.change(row, state=ObjectState.SKIPPED, last_error=None)
         self.done[ObjectState.SKIPPED] += 1
         self.bytes_done += row.size or 0
+        if self.delete_staging:
+            # Identical in the destination (often: copied by a run that was killed before it
+            # recorded the copy), so its staging object is as safe to delete as a verified one.
+            self.skipped_to_clean.append(row)
+            if len(self.skipped_to_clean) >= CLEAN_BATCH:
+                self._clean_skipped()
+
+    def _clean_skipped(self) -> None:
+        rows, self.skipped_to_clean = self.skipped_to_clean, []
+        if not rows:
+            return
+        self.writer.flush()  # `skipped` is on disk before its staging object goes
+        by_key = {row.source_key: row for row in rows}
+        deleted = delete_staging(self.spec.route, list(by_key))
+        self._on_verified(
+            VerifyOutcome(
+                deleted=[by_key[key] for key in deleted.deleted if key in by_key],
+                delete_errors=deleted.errors,
+            )
+        )
 
     def _fail(self, row: Row, message: str) -> None:
         self.writer.change(row, state=ObjectState.FAILED, last_error=message)

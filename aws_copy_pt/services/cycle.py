@@ -91,9 +91,13 @@ class CycleReport:
         return ExitCode.OK
 
 
-def transfer_ids_in(db: Database, states: frozenset[TransferState]) -> list[int]:
+def transfer_ids_in(
+    db: Database, states: frozenset[TransferState], *, kind: str | None = None
+) -> list[int]:
     with db.session() as session:
         query = select(Transfer.id).where(Transfer.state.in_([s.value for s in states]))
+        if kind is not None:
+            query = query.where(Transfer.kind == kind)
         return list(session.scalars(query.order_by(Transfer.id)))
 
 
@@ -104,20 +108,21 @@ def state_counts(db: Database) -> Counter[str]:
 
 def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
     """Poll every watched Globus task in one batch, then list the ones that finished."""
-    if not transfer_ids_in(db, POLLED_TRANSFER_STATES | {TransferState.LISTING}):
+    # A direct copy left in LISTING was interrupted inside `aws-copy-pt copy`, which resumes it.
+    if not transfer_ids_in(db, POLLED_TRANSFER_STATES | {TransferState.LISTING}, kind="globus"):
         return
     from aws_copy_pt.services.globus_poll import poll_transfers
     from aws_copy_pt.services.listing import list_delivered
 
     try:
         client = workers.transfer_client()
-        if transfer_ids_in(db, POLLED_TRANSFER_STATES):
+        if transfer_ids_in(db, POLLED_TRANSFER_STATES, kind="globus"):
             before = _progress_snapshot(db)
             poll_transfers(db, client)
             schedule_next_polls(
                 db, before, minimum=workers.min_poll_seconds, maximum=workers.max_poll_seconds
             )
-        for transfer_id in transfer_ids_in(db, frozenset({TransferState.LISTING})):
+        for transfer_id in transfer_ids_in(db, frozenset({TransferState.LISTING}), kind="globus"):
             list_delivered(db, client, transfer_id)
     except NeedsLoginError as exc:
         report.needs_login = True

@@ -26,6 +26,7 @@ class TransferSummary:
     files_expected: int | None
     bytes_transferred: int
     objects_total: int
+    bytes_total: int
     destination: str
     created_at: datetime
     updated_at: datetime
@@ -49,6 +50,7 @@ def summarize(transfer: Transfer) -> TransferSummary:
         files_expected=transfer.files_expected,
         bytes_transferred=transfer.bytes_transferred,
         objects_total=transfer.objects_total,
+        bytes_total=transfer.bytes_total,
         destination=destination,
         created_at=transfer.created_at,
         updated_at=transfer.updated_at,

@@ -57,8 +57,7 @@ def command(app: AppContext, active: bool) -> None:
             t.globus_task_id or "(direct copy)",
             t.state,
             _globus(t),
-            f"{t.files_transferred}/{t.files_expected if t.files_expected is not None else '?'}",
-            render.human_bytes(t.bytes_transferred),
+            *_amounts(t),
             f"{render.human_bytes(t.effective_bytes_per_second)}/s"
             if t.effective_bytes_per_second
             else "-",
@@ -68,6 +67,14 @@ def command(app: AppContext, active: bool) -> None:
         for t in transfers
     ]
     render.console(app).print(render.table(None, COLUMNS, rows))
+
+
+def _amounts(t: TransferSummary) -> tuple[str, str]:
+    """Files and bytes: Globus's progress, or for a direct copy the objects it covers."""
+    if t.kind == "direct":
+        return f"{t.objects_total} objects", render.human_bytes(t.bytes_total)
+    expected = t.files_expected if t.files_expected is not None else "?"
+    return f"{t.files_transferred}/{expected}", render.human_bytes(t.bytes_transferred)
 
 
 def _globus(t: TransferSummary) -> str:
