@@ -42,10 +42,23 @@ if [ -x "$venv/bin/python" ] && ! "$venv/bin/python" -c 'import sys; sys.exit(sy
 fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+# pip's and setuptools' chatter goes to a log that is shown only when something fails.
+log="$(mktemp "${TMPDIR:-/tmp}/aws-copy-pt-install.XXXXXX")"
+trap 'rm -f "$log"' EXIT
+install() {
+    if ! "$venv/bin/python" -m pip install --quiet "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "venv_create.sh: 'pip install $*' failed (output above); fix the cause and run again." >&2
+        exit 1
+    fi
+}
 extras="sandbox"
 [ "$dev" = 1 ] && extras="sandbox,dev"
-"$venv/bin/python" -m pip install --quiet --editable "$here[$extras]"
+what="aws-copy-pt"
+[ "$dev" = 1 ] && what="aws-copy-pt and its development tools"
+echo "Installing $what into $venv (a minute or two the first time) ..."
+install --upgrade pip
+install --editable "$here[$extras]"
 
 rel="$venv"
 case "$venv" in "$PWD"/*) rel="${venv#"$PWD"/}" ;; esac
