@@ -59,14 +59,11 @@ def daemon_status(home: Home) -> DaemonStatus:
     return DaemonStatus(pid is not None, pid, home.logs_dir / "aws-copy-pt.log", started)
 
 
-def stop_daemon(home: Home, *, timeout: float) -> int:
-    """Send SIGTERM to the running daemon and wait until it has released the lock."""
+def stop_daemon(home: Home, *, timeout: float) -> int | None:
+    """SIGTERM the running daemon and wait until it released the lock; None if none ran."""
     pid = lock_holder_pid(home)
     if pid is None:
-        raise AwsCopyPtError(
-            f"no aws-copy-pt daemon is running for {home.path}",
-            hint="start one with `aws-copy-pt daemon --detach`",
-        )
+        return None
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

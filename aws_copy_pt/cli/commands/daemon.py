@@ -196,6 +196,7 @@ def status(app: AppContext) -> int:
 def stop(app: AppContext, timeout: float) -> None:
     """Ask the daemon to stop (SIGTERM): it takes no new work, finishes or cleanly aborts the
     copies in flight, saves its state and exits. Nothing verified is copied again later.
+    Stopping when no daemon runs succeeds and says so.
 
     \b
     Example:
@@ -204,4 +205,7 @@ def stop(app: AppContext, timeout: float) -> None:
     from aws_copy_pt.daemon.process import stop_daemon
 
     pid = stop_daemon(app.home, timeout=timeout)
-    render.info(app, f"Daemon (pid {pid}) stopped.")
+    if pid is None:
+        render.info(app, f"No daemon is running for {app.home.path}; nothing to stop.")
+    else:
+        render.info(app, f"Daemon (pid {pid}) stopped.")
