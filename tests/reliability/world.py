@@ -10,9 +10,7 @@ its files are written into the staging bucket, as Globus would.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 import sqlite3
 import subprocess
 import time
@@ -22,16 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from globus_sdk.token_storage import TokenStorageData
 
 from aws_copy_pt.db.engine import open_database
 from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import Transfer
-from aws_copy_pt.globus import clients
+from aws_copy_pt.sandbox.data import sample_bytes
 from aws_copy_pt.sandbox.faultproxy import FaultProxy
 from aws_copy_pt.sandbox.globus_standin import FileSpec, GlobusStandIn, TaskInfo, User
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts, unique_bucket_name
 from tests.fixtures.cli import CliRunner, installed_script, isolated_env
+from tests.fixtures.globus import store_login as store_login_in
 from tests.reliability.figures import Figures
 
 if TYPE_CHECKING:
@@ -46,8 +44,7 @@ FAST_POLLS = ("--min-poll", "0.1", "--max-poll", "1")
 
 def content(key: str, size: int) -> bytes:
     """The bytes of staging object ``key``: deterministic, different for every key."""
-    seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    return random.Random(seed).randbytes(size)
+    return sample_bytes(key, size)
 
 
 @dataclass
@@ -268,22 +265,7 @@ def store_login(home: Path, standin: GlobusStandIn, user: User) -> None:
     """Tokens as `aws-copy-pt login` stores them (the login flow has its own tests)."""
     db = open_database(Home(home))
     try:
-        issued = standin.issue_tokens(user)
-        clients.token_storage(db, standin.client_id).store_token_data_by_resource_server(
-            {
-                server: TokenStorageData(
-                    resource_server=server,
-                    identity_id=user.id,
-                    scope=doc["scope"],
-                    access_token=doc["access_token"],
-                    refresh_token=doc["refresh_token"],
-                    expires_at_seconds=doc["expires_at_seconds"],
-                    token_type=doc["token_type"],
-                )
-                for server, doc in issued.items()
-            }
-        )
-        clients.remember_client_id(db, standin.client_id)
+        store_login_in(db, standin, user)
     finally:
         db.close()
 
