@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 from aws_copy_pt.cli.context import AppContext
+
+T = TypeVar("T")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -45,6 +47,24 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for row in rows:
         result.add_row(*("" if cell is None else str(cell) for cell in row))
     return result
+
+
+def listing(
+    app: AppContext,
+    key: str,
+    items: Sequence[T],
+    *,
+    empty: str,
+    columns: Sequence[str],
+    row: Callable[[T], Sequence[Any]],
+) -> None:
+    """Every `list` command's shape: JSON under ``key``; a next step when empty; else a table."""
+    if app.json_output:
+        emit_json(app, {key: list(items)})
+    elif not items:
+        info(app, empty)
+    else:
+        console(app).print(table(None, columns, [row(item) for item in items]))
 
 
 def info(app: AppContext, message: str) -> None:

@@ -167,17 +167,14 @@ def list_(app: AppContext) -> None:
 
     with app.session() as session:
         credentials = list_credentials(session)
-    if app.json_output:
-        render.emit_json(app, {"credentials": credentials})
-        return
-    if not credentials:
-        render.info(
-            app, "No AWS credentials yet. Add one with `aws-copy-pt aws add NAME --profile P`."
-        )
-        return
     now = datetime.now(UTC)
-    rows = [
-        (
+    render.listing(
+        app,
+        "credentials",
+        credentials,
+        empty="No AWS credentials yet. Add one with `aws-copy-pt aws add NAME --profile P`.",
+        columns=("Name", "Source", "Role", "Account", "Checked", "Buckets"),
+        row=lambda c: (
             c.name,
             f"profile {c.profile}" if c.kind == "profile" else f"key {c.access_key_id}",
             c.role_arn or "-",
@@ -186,11 +183,8 @@ def list_(app: AppContext) -> None:
             if c.checked_at
             else "never",
             ", ".join(c.buckets) or "-",
-        )
-        for c in credentials
-    ]
-    columns = ("Name", "Source", "Role", "Account", "Checked", "Buckets")
-    render.console(app).print(render.table(None, columns, rows))
+        ),
+    )
 
 
 @command.command("remove", short_help="Forget a credential no bucket uses any more.")

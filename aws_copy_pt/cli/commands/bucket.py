@@ -135,27 +135,21 @@ def list_(app: AppContext) -> None:
 
     with app.session() as session:
         buckets = list_buckets(session)
-    if app.json_output:
-        render.emit_json(app, {"buckets": buckets})
-        return
-    if not buckets:
-        render.info(
-            app, "No buckets yet. Add one with `aws-copy-pt bucket add NAME --credentials C`."
-        )
-        return
-    rows = [
-        (
+    render.listing(
+        app,
+        "buckets",
+        buckets,
+        empty="No buckets yet. Add one with `aws-copy-pt bucket add NAME --credentials C`.",
+        columns=("Name", "Credential", "Where", "Owner", "Copy settings", "Checked"),
+        row=lambda b: (
             b.name,
             b.credential,
             _where(b),
             b.expected_owner or "-",
             _settings(b),
             b.checked_at.strftime("%Y-%m-%d") if b.checked_at else "never",
-        )
-        for b in buckets
-    ]
-    columns = ("Name", "Credential", "Where", "Owner", "Copy settings", "Checked")
-    render.console(app).print(render.table(None, columns, rows))
+        ),
+    )
 
 
 @command.command("remove", short_help="Forget a bucket no collection or transfer uses.")

@@ -104,15 +104,14 @@ def list_(app: AppContext) -> None:
 
     with app.session() as session:
         collections = list_collections(session)
-    if app.json_output:
-        render.emit_json(app, {"collections": collections})
-        return
-    if not collections:
-        render.info(
-            app, "No staging collections yet: `aws-copy-pt collection add UUID --bucket B`."
-        )
-        return
-    render.console(app).print(render.table(None, COLUMNS, [_row(c) for c in collections]))
+    render.listing(
+        app,
+        "collections",
+        collections,
+        empty="No staging collections yet: `aws-copy-pt collection add UUID --bucket B`.",
+        columns=COLUMNS,
+        row=_row,
+    )
 
 
 @command.command("remove", short_help="Unregister a staging collection.")

@@ -162,17 +162,22 @@ def list_(app: AppContext) -> None:
 
     with app.session() as session:
         targets = list_targets(session)
-    if app.json_output:
-        render.emit_json(app, {"targets": targets})
-        return
-    if not targets:
-        render.info(app, "No notification targets. Add one with `aws-copy-pt notify add`.")
-        return
-    rows = [
-        (t.name, t.kind, t.target, ",".join(t.events), t.delivery, t.queued, t.last_error)
-        for t in targets
-    ]
-    render.console(app).print(render.table(None, COLUMNS, rows))
+    render.listing(
+        app,
+        "targets",
+        targets,
+        empty="No notification targets. Add one with `aws-copy-pt notify add`.",
+        columns=COLUMNS,
+        row=lambda t: (
+            t.name,
+            t.kind,
+            t.target,
+            ",".join(t.events),
+            t.delivery,
+            t.queued,
+            t.last_error,
+        ),
+    )
 
 
 @command.command("remove", short_help="Remove a notification target.")
