@@ -61,7 +61,7 @@ def open_database(home: Home, *, migrate: bool = True) -> Database:
     check_ownership(path)
     engine = make_engine(path)
     backup = None
-    if migrate:
+    if migrate and stored_revision(path) != newest_revision_on_disk():
         backup = upgrade_to_head(engine, path)
     return Database(path, engine, sessionmaker(engine, expire_on_commit=False), backup)
 
@@ -124,6 +124,32 @@ def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseError:
         f"{path} cannot be read as an SQLite database: {exc}",
         hint="restore it from a backup (aws-copy-pt.db.bak-*) beside it, or move it away",
     )
+
+
+def stored_revision(path: Path) -> str | None:
+    """The schema revision recorded in the database file, or None if it has none."""
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:  # no alembic_version table: a new, empty database
+        return None
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])
+
+
+def newest_revision_on_disk() -> str:
+    """The head revision, read from file names without importing Alembic.
+
+    Revisions are numbered ``NNNN_description.py`` in one line (a test checks that this agrees
+    with Alembic's own head), so a current database opens a tenth of a second faster.
+    """
+    numbers = [
+        entry.name.split("_", 1)[0]
+        for entry in (migrations_dir() / "versions").iterdir()
+        if entry.suffix == ".py" and entry.name.split("_", 1)[0].isdigit()
+    ]
+    return max(numbers, key=int)
 
 
 def migrations_dir() -> Path:

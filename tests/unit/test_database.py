@@ -171,3 +171,9 @@ def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(DatabaseError, match="newer aws-copy-pt"):
         open_database(home)
+
+
+def test_revision_file_names_agree_with_alembic_on_the_head() -> None:
+    # The start-up fast path reads the head from file names: keep them NNNN_*.py, in one line.
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == db_engine.newest_revision_on_disk()
