@@ -99,8 +99,14 @@ def check_not_copied_again(world: World, before: Verified) -> None:
 
 
 def check_deletes_after_verification(world: World, transfer_id: int) -> None:
-    """A staging object is deleted only after a copy of it succeeded and the destination was
-    looked at (listed or HEADed) after that copy and before the delete."""
+    """A staging object is deleted only after its copy landed and the destination was looked
+    at (listed or HEADed) after that and answered before the delete was sent.
+
+    Times are the proxy's ticks at the moments that order cause and effect: a copy landed when
+    the server's answer reached the proxy (even if the client was then told otherwise), and a
+    check counts from when its answer began to go out - the handler finishing later, after the
+    client already acted on the answer, proves nothing.
+    """
     records = world.proxy.records
     dest_key = {row["source_key"]: row["dest_key"] for row in world.rows(transfer_id)}
     early = []
@@ -119,26 +125,26 @@ def check_deletes_after_verification(world: World, transfer_id: int) -> None:
 def _checked_before(
     records: list[ProxyRecord], dest_key: str, delete: ProxyRecord, world: World
 ) -> bool:
-    copies = [
-        r.finished
+    landed = [
+        r.acted
         for r in records
         if r.key == dest_key
         and r.bucket == world.dest_bucket
         and r.operation in ("CopyObject", "CompleteMultipartUpload")
-        and r.succeeded
-        and r.finished is not None
-        and r.finished < delete.started
+        and r.server_succeeded
+        and r.acted is not None
+        and r.acted < delete.started
     ]
-    if not copies:
+    if not landed:
         return False
-    first_copy = min(copies)
+    first_landed = min(landed)
     return any(
         r.bucket == world.dest_bucket
         and r.operation in DEST_CHECKS
         and r.succeeded
-        and r.started > first_copy
-        and r.finished is not None
-        and r.finished < delete.started
+        and r.started > first_landed
+        and r.answered is not None
+        and r.answered < delete.started
         and (r.operation == "ListObjectsV2" or r.key == dest_key)
         for r in records
     )

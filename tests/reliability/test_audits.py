@@ -74,13 +74,29 @@ def test_a_copy_of_a_verified_object_is_caught(done: tuple[World, int]) -> None:
     assert world.figures.recopied == 1
 
 
-def test_a_staging_delete_before_the_copy_was_verified_is_caught(world: World) -> None:
+@pytest.mark.parametrize(
+    ("before_the_delete", "early"),
+    [((), 1), (("copy",), 1), (("copy", "list"), 0), (("list", "copy"), 1)],
+    ids=["nothing", "copied-unchecked", "copied-then-listed", "listed-then-copied"],
+)
+def test_a_staging_delete_counts_as_verified_only_after_a_copy_and_a_later_check(
+    world: World, before_the_delete: tuple[str, ...], early: int
+) -> None:
     world.figures = Figures()
     transfer_id = world.watch(world.add_task({"b/early.dat": 5}), "archive")
     gate = world.proxy.hold(matching("HeadObject", bucket=world.staging_bucket))
     worker = world.run_once()
     world.until(gate.reached.is_set, what="the worker about to copy b/early.dat")
     through_proxy = s3_client(world.proxy.endpoint_url, world.accounts.staging)
+    for step in before_the_delete:
+        if step == "copy":
+            through_proxy.copy_object(
+                Bucket=world.dest_bucket,
+                Key="archive/b/early.dat",
+                CopySource={"Bucket": world.staging_bucket, "Key": "in/b/early.dat"},
+            )
+        else:
+            through_proxy.list_objects_v2(Bucket=world.dest_bucket, Prefix="archive/")
     through_proxy.delete_objects(
         Bucket=world.staging_bucket, Delete={"Objects": [{"Key": "in/b/early.dat"}]}
     )
@@ -88,8 +104,11 @@ def test_a_staging_delete_before_the_copy_was_verified_is_caught(world: World) -
     worker.popen.wait()
     gate.release(forward=False)
 
-    _fails(lambda: check_deletes_after_verification(world, transfer_id), "deleted before")
-    assert world.figures.early_deletes == 1
+    if early:
+        _fails(lambda: check_deletes_after_verification(world, transfer_id), "deleted before")
+    else:
+        check_deletes_after_verification(world, transfer_id)
+    assert world.figures.early_deletes == early
 
 
 def test_an_open_multipart_upload_is_caught(done: tuple[World, int]) -> None:

@@ -127,7 +127,23 @@ def test_each_fault_reaches_the_client_as_s3_or_the_network_would_deliver_it(
     assert world.exists("copy") is acted
     [record] = [r for r in world.proxy.records if r.operation == "CopyObject"]
     assert (record.fault, record.reached_server, record.succeeded) == (kind, acted, False)
+    assert record.server_succeeded is acted  # the copy happened though the client heard otherwise
+    told = not isinstance(raised, type)  # an S3 answer (or a fake success), not a broken socket
+    assert (record.answered is not None) is told
     assert world.proxy.faults_injected == 1
+
+
+def test_a_records_ticks_order_the_server_acting_before_the_answer_going_out(
+    scene: Scene,
+) -> None:
+    world = scene
+    world.copy(world.client(), "copy")
+
+    [record] = [r for r in world.proxy.records if r.operation == "CopyObject"]
+    assert record.succeeded and record.server_succeeded
+    assert record.acted is not None and record.answered is not None
+    assert record.finished is not None
+    assert record.started < record.acted < record.answered < record.finished
 
 
 def test_a_gate_holds_the_nth_matching_request_until_released(

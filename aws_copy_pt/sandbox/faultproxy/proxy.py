@@ -280,11 +280,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _answer(self, request: ProxyRequest, record: ProxyRecord, fault: FaultKind | None) -> None:
         if fault is None or fault in ACTED:
             answer = self.owner.forward(request)
+            record.acted = self.owner.tick()
             record.reached_server = True
-            record.status, record.error_code = answer.status, error_code_in(answer.body)
+            record.server_status = record.status = answer.status
+            record.error_code = error_code_in(answer.body)
             record.deleted_keys = deleted_keys(answer.body)
             if fault is None:
-                self._send(request, answer)
+                self._send(request, record, answer)
                 return
         record.status = None
         if fault in (FaultKind.RESET, FaultKind.RESET_AFTER):
@@ -293,11 +295,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._hang()
         elif fault is FaultKind.FALSE_SUCCESS:
             record.status = 200
-            self._send(request, Answer(200, [], fake_success_body(request.operation)))
+            self._send(request, record, Answer(200, [], fake_success_body(request.operation)))
         else:
-            self._send(request, _error_answer(request, record, fault))
+            self._send(request, record, _error_answer(request, record, fault))
 
-    def _send(self, request: ProxyRequest, answer: Answer) -> None:
+    def _send(self, request: ProxyRequest, record: ProxyRecord, answer: Answer) -> None:
+        record.answered = self.owner.tick()  # before the first byte: the client has nothing yet
         self.send_response_only(answer.status)
         length = None
         for name, value in answer.headers:

@@ -79,7 +79,10 @@ class ProxyRecord:
     lean: bool  # sent by the product's lean path rather than boto3
     started: int
     started_at: float  # time.monotonic()
-    finished: int | None = None
+    finished: int | None = None  # the handler was done (may be after the client moved on)
+    acted: int | None = None  # the server's answer reached the proxy
+    answered: int | None = None  # the proxy began sending an answer: the client has none before
+    server_status: int | None = None  # what the server answered, whatever the client was told
     status: int | None = None  # None: no answer (reset, timeout, dropped)
     error_code: str | None = None
     fault: FaultKind | None = None
@@ -92,6 +95,13 @@ class ProxyRecord:
         """The client was told it worked, and it did (no fault, 2xx, no error body)."""
         ok = self.status is not None and 200 <= self.status < 300
         return ok and self.fault is None and self.error_code is None
+
+    @property
+    def server_succeeded(self) -> bool:
+        """The server did what was asked (2xx, no error body), whatever the client was told."""
+        status = self.server_status
+        ok = status is not None and 200 <= status < 300
+        return ok and self.error_code is None  # set from the server's body when it was reached
 
 
 Predicate = Callable[[ProxyRequest], bool]
