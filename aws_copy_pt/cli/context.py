@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from aws_copy_pt.cli import heap
 from aws_copy_pt.db.home import Home, resolve_home
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class AppContext:
             from aws_copy_pt.db.engine import open_database
 
             self._db = open_database(self.home)
+            heap.settle()  # the command has loaded what it works with
             if self._db.backup_path is not None:
                 click.echo(
                     f"Upgraded the database schema; the previous copy is {self._db.backup_path}",

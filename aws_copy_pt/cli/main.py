@@ -17,6 +17,7 @@ from typing import NoReturn
 import click
 
 from aws_copy_pt import __version__
+from aws_copy_pt.cli import heap
 from aws_copy_pt.cli.context import AppContext
 from aws_copy_pt.cli.lazy import LazyGroup
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, ExitCode
@@ -150,4 +151,5 @@ def invoke(argv: Sequence[str] | None = None) -> int:
 
 def run() -> NoReturn:
     """Console-script entry point."""
+    heap.pause()  # until the command settles (see cli/heap.py)
     sys.exit(invoke())

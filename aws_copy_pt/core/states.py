@@ -151,7 +151,18 @@ def check_transfer_transition(current: str, target: str) -> TransferState:
     return dest
 
 
+_OBJECT_MOVES: dict[tuple[str, str], ObjectState] = {
+    (source.value, dest.value): dest
+    for source, dests in OBJECT_TRANSITIONS.items()
+    for dest in dests
+}
+
+
 def check_object_transition(current: str, target: str) -> ObjectState:
+    """Return ``target`` as a state if moving there from ``current`` is allowed, else raise."""
+    allowed = _OBJECT_MOVES.get((current, target))  # the copy engine asks this per object
+    if allowed is not None:
+        return allowed
     source, dest = ObjectState(current), ObjectState(target)
     if dest not in OBJECT_TRANSITIONS[source]:
         raise IllegalTransitionError(f"object cannot go from {source} to {dest}")

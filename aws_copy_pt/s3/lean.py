@@ -240,7 +240,7 @@ class LeanS3:
         digest = hashlib.sha256(canonical.encode()).hexdigest()
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
         key = self._key(frozen.secret_key or "", day, endpoint.region)
-        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        signature = hmac.digest(key, to_sign.encode(), "sha256").hex()
         headers["authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
             f"SignedHeaders={signed_names}, Signature={signature}"
@@ -256,6 +256,8 @@ class LeanS3:
         return key
 
     def _endpoint(self, bucket: str) -> _Endpoint | None:
+        if bucket in self._endpoints:  # resolved once per bucket; read without the lock after
+            return self._endpoints[bucket]
         with self._lock:
             if bucket not in self._endpoints:
                 self._endpoints[bucket] = _resolve_endpoint(self._client, bucket)

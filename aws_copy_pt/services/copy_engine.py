@@ -134,12 +134,13 @@ class CopyEngine:
         for row, message in plan.failed:
             self._fail(row, message)
         batch = _Batch(copied=list(plan.to_verify))
+        started = datetime.now(UTC)
         for row, _ in plan.tasks:
             self.writer.change(
                 row,
                 state=ObjectState.COPYING,
                 attempts=row.attempts + 1,
-                started_at=datetime.now(UTC),
+                started_at=started,
                 last_error=None,
             )
         self.writer.flush()  # rows are `copying` in the database before any request is sent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from aws_copy_pt.cli import render
+from aws_copy_pt.cli import heap, render
 from aws_copy_pt.cli.context import AppContext, pass_app
 
 
@@ -34,6 +34,7 @@ def command(app: AppContext, keep: bool) -> int:
     from aws_copy_pt.db.home import Home
     from aws_copy_pt.sandbox.demo import DEST_BUCKET, run_demo
 
+    heap.settle()  # the demo opens its own database
     home = Home(Path(tempfile.mkdtemp(prefix="aws-copy-pt-demo-")))
     home.path.chmod(0o700)
     try:
