@@ -200,11 +200,11 @@ class RowWriter:
             check_object_transition(row.state, target)
             if target in _FINISHED:
                 values.setdefault("finished_at", datetime.now(UTC))
-        fields = vars(row)
+        attributes = vars(row)
         for name in values.keys() & _ROW_FIELDS:
-            fields[name] = values[name]
+            attributes[name] = values[name]
         for name in values.keys() & _TIME_COLUMNS:
-            values[name] = _stored(values[name])
+            values[name] = _stored(values[name])  # the rest sqlite3 binds as it is
         pending = self._pending.get(row.id)
         if pending is None:
             self._pending[row.id] = values  # a fresh dict: **values copies the caller's
@@ -277,9 +277,8 @@ def _update_sql(columns: tuple[str, ...]) -> str:
     return f"UPDATE object_copies SET {assignments} WHERE id = ?"  # noqa: S608 (names checked)
 
 
-def _stored(value: Any) -> Any:
-    """As the models store it: datetimes as naive UTC text (``models.UTCDateTime``); the
-    rest (text, numbers, StrEnum states, booleans) sqlite3 binds as they are."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+def _stored(value: datetime | None) -> str | None:
+    """A datetime as the models store it: naive UTC text (``models.UTCDateTime``)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
