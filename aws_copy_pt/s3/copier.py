@@ -33,6 +33,8 @@ from aws_copy_pt.s3.lean import CopyAnswer, LeanS3
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from aws_copy_pt.s3.clients import LazyS3
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -50,12 +52,15 @@ _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 
 @dataclass(frozen=True)
 class CopyRoute:
-    """Two registered buckets, the clients that reach them, and what every copy applies."""
+    """Two registered buckets, the clients that reach them, and what every copy applies.
+
+    The clients are built on first use: copies that all go the lean way never need one.
+    """
 
     source_bucket: str
     dest_bucket: str
-    source_client: S3Client
-    dest_client: S3Client
+    source_s3: LazyS3
+    dest_s3: LazyS3
     dest_args: dict[str, Any]  # ACL, storage class, SSE, RequestPayer, ExpectedBucketOwner
     source_args: dict[str, Any]  # ExpectedBucketOwner / RequestPayer for staging requests
     metadata_directive: str = "COPY"
@@ -63,17 +68,23 @@ class CopyRoute:
     dest_lean: LeanS3 | None = None  # the fast path for CopyObject and destination listings
     source_lean: LeanS3 | None = None  # the fast path for staging listings
 
+    @property
+    def source_client(self) -> S3Client:
+        return self.source_s3.get()
+
+    @property
+    def dest_client(self) -> S3Client:
+        return self.dest_s3.get()
+
     def lister(self, *, source: bool) -> Lister:
         if source:
             return Lister(
-                self.source_client,
+                self.source_s3,
                 self.source_bucket,
                 owner_only(self.source_args),
                 self.source_lean,
             )
-        return Lister(
-            self.dest_client, self.dest_bucket, owner_only(self.dest_args), self.dest_lean
-        )
+        return Lister(self.dest_s3, self.dest_bucket, owner_only(self.dest_args), self.dest_lean)
 
     @property
     def source_owner(self) -> str | None:
@@ -192,7 +203,7 @@ def facts_from_copy(answer: CopyAnswer, algorithm: str) -> ObjectFacts:
 class Lister:
     """Lists one bucket: lean when it can, boto3 otherwise."""
 
-    client: S3Client
+    client: LazyS3
     bucket: str
     extra: Mapping[str, Any]  # ExpectedBucketOwner / RequestPayer
     lean: LeanS3 | None = None
@@ -213,7 +224,7 @@ class Lister:
         if token:
             kwargs["ContinuationToken"] = token
         answer = call(
-            "ListObjectsV2", self.bucket, None, lambda: self.client.list_objects_v2(**kwargs)
+            "ListObjectsV2", self.bucket, None, lambda: self.client.get().list_objects_v2(**kwargs)
         )
         contents: list[Mapping[str, Any]] = list(answer.get("Contents", []))
         return contents, answer.get("NextContinuationToken") if answer.get("IsTruncated") else None

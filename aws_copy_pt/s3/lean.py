@@ -17,6 +17,11 @@ the lean requests (say, a signature quirk) gets boto3 for good.
 
 Hooks registered on the client's ``before-send.s3.<Operation>`` events (tests use them to inject
 faults) see and may answer the lean requests exactly as they would botocore's.
+
+The boto3 client itself is built only when it is needed (see ``s3.clients.LazyS3``): for a
+custom endpoint the request URL follows from the endpoint alone (our clients address such stores
+path-style), and the header names come from a table checked against botocore's model by the
+tests. On AWS, botocore's endpoint rules decide where each bucket's requests go.
 """
 
 from __future__ import annotations
@@ -31,23 +36,22 @@ import threading
 import time
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote_plus, urlsplit
 from xml.etree import ElementTree
 
-from botocore.awsrequest import AWSPreparedRequest
-from botocore.httpsession import get_cert_path
-
 from aws_copy_pt import __version__
+from aws_copy_pt.core.bucket_settings import is_aws_endpoint
 from aws_copy_pt.core.copy_plan import normalize_etag
 from aws_copy_pt.s3.lean_http import Answer, Connection
 
 if TYPE_CHECKING:
-    from botocore.credentials import Credentials
     from mypy_boto3_s3 import S3Client
+
+    from aws_copy_pt.s3.clients import LazyS3, SigningKeys
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,27 @@ _CHECKSUM = re.compile(rb"<Checksum([A-Z0-9]+)>(.*?)</Checksum\1>", re.S)
 _OWNER_HEADERS = {
     "ExpectedBucketOwner": "x-amz-expected-bucket-owner",
     "RequestPayer": "x-amz-request-payer",
+}
+# CopyObject parameters the engine may send, and their headers in botocore's S3 model (a unit
+# test holds the two together). Any other parameter sends the copy through boto3.
+COPY_HEADERS = {
+    "ACL": "x-amz-acl",
+    "CacheControl": "Cache-Control",
+    "ChecksumAlgorithm": "x-amz-checksum-algorithm",
+    "ContentDisposition": "Content-Disposition",
+    "ContentEncoding": "Content-Encoding",
+    "ContentLanguage": "Content-Language",
+    "ContentType": "Content-Type",
+    "CopySourceIfMatch": "x-amz-copy-source-if-match",
+    "Expires": "Expires",
+    "MetadataDirective": "x-amz-metadata-directive",
+    "TaggingDirective": "x-amz-tagging-directive",
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+    "StorageClass": "x-amz-storage-class",
+    "WebsiteRedirectLocation": "x-amz-website-redirect-location",
+    **_OWNER_HEADERS,
+    "ExpectedSourceBucketOwner": "x-amz-source-expected-bucket-owner",
 }
 
 
@@ -92,13 +117,25 @@ class _Endpoint:
 
 
 class LeanS3:
-    """Sends CopyObject and ListObjectsV2 itself for one boto3 client's principal and region."""
+    """Sends CopyObject and ListObjectsV2 itself for one boto3 client's principal and region.
 
-    def __init__(self, client: S3Client, credentials: Credentials, *, timeout: float) -> None:
+    ``endpoint_url`` and ``region`` must be the client's; with a custom endpoint they say where
+    requests go without building the client.
+    """
+
+    def __init__(
+        self,
+        client: LazyS3,
+        credentials: SigningKeys,
+        *,
+        timeout: float,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+    ) -> None:
         self._client = client
         self._credentials = credentials
         self._timeout = timeout
-        self._copy_headers = _header_names(client, "CopyObject")
+        self._path_style = _path_style_base(endpoint_url, region)
         self._endpoints: dict[str, _Endpoint | None] = {}
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -183,13 +220,9 @@ class LeanS3:
         signed["user-agent"] = USER_AGENT  # not signed, as botocore does
         target = f"{path}?{canonical_query}" if canonical_query else path
         url = f"{endpoint.scheme}://{endpoint.host}{target}"
-        # A hook may change the headers (tests corrupt requests this way): they are sent as left.
-        request = AWSPreparedRequest(method, url, cast(Any, signed), b"", False)
-        hooked = self._client.meta.events.emit_until_response(  # type: ignore[attr-defined]
-            f"before-send.s3.{operation}", request=request
-        )[1]
+        hooked = _hooked(self._client.built(), operation, method, url, signed)
         if hooked is not None:
-            answer = Answer(hooked.status_code, hooked.headers, hooked.content)
+            answer = hooked
         else:
             try:
                 answer = self._send(endpoint, method, target, signed)
@@ -212,7 +245,7 @@ class LeanS3:
             elif name == "Metadata":
                 headers.update({f"x-amz-meta-{k}": v for k, v in value.items()})
             else:
-                header, rendered = self._copy_headers.get(name), _render(value)
+                header, rendered = COPY_HEADERS.get(name), _render(value)
                 if header is None or rendered is None:
                     return None  # something this path does not know: boto3 does it
                 headers[header] = rendered
@@ -260,7 +293,11 @@ class LeanS3:
             return self._endpoints[bucket]
         with self._lock:
             if bucket not in self._endpoints:
-                self._endpoints[bucket] = _resolve_endpoint(self._client, bucket)
+                if self._path_style is not None:
+                    endpoint = self._path_style
+                    self._endpoints[bucket] = replace(endpoint, path_prefix=f"/{bucket}/")
+                else:
+                    self._endpoints[bucket] = _resolve_endpoint(self._client.get(), bucket)
             return self._endpoints[bucket]
 
     # --- connections ---------------------------------------------------------------------------
@@ -284,6 +321,8 @@ class LeanS3:
         return connection
 
     def _tls(self) -> ssl.SSLContext:
+        from botocore.httpsession import get_cert_path
+
         with self._lock:
             if self._ssl is None:
                 self._ssl = ssl.create_default_context(cafile=get_cert_path(True) or None)
@@ -370,16 +409,44 @@ def _render(value: Any) -> str | None:
     return None
 
 
-def _header_names(client: S3Client, operation: str) -> dict[str, str]:
-    """Parameter -> HTTP header of an operation, from botocore's service model."""
-    shape = client.meta.service_model.operation_model(operation).input_shape
-    assert shape is not None
-    names: dict[str, str] = {}
-    for member, member_shape in shape.members.items():
-        serialization = member_shape.serialization
-        if serialization.get("location") == "header":
-            names[member] = serialization["name"]
-    return names
+def _hooked(
+    client: S3Client | None, operation: str, method: str, url: str, headers: dict[str, str]
+) -> Answer | None:
+    """What a ``before-send`` hook on the client answered instead of the server, if any.
+
+    A client not built yet has no hooks. A hook may change the headers (tests corrupt requests
+    this way): they are sent as left.
+    """
+    if client is None:
+        return None
+    from botocore.awsrequest import AWSPreparedRequest
+
+    request = AWSPreparedRequest(method, url, cast(Any, headers), b"", False)
+    hooked = client.meta.events.emit_until_response(  # type: ignore[attr-defined]
+        f"before-send.s3.{operation}", request=request
+    )[1]
+    if hooked is None:
+        return None
+    return Answer(hooked.status_code, hooked.headers, hooked.content)
+
+
+def _path_style_base(endpoint_url: str | None, region: str | None) -> _Endpoint | None:
+    """Where a custom endpoint's requests go (path-style: ``/bucket/key``), bucket left out.
+
+    None for AWS, whose endpoint rules only botocore knows, and for an endpoint URL with a path,
+    a query or a proxy in the way: botocore resolves those.
+    """
+    if endpoint_url is None or is_aws_endpoint(endpoint_url):
+        return None
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    if _uses_proxy(parts.scheme, parts.netloc):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return _Endpoint(parts.scheme, parts.netloc, (parts.hostname, port), "/", region or "us-east-1")
 
 
 def _resolve_endpoint(client: S3Client, bucket: str) -> _Endpoint | None:

@@ -33,7 +33,7 @@ from aws_copy_pt.services.credentials import get_credential
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.s3.clients import ClientFactory, LazyS3
     from aws_copy_pt.s3.regions import BucketProbe
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,14 @@ def s3_client_for(factory: ClientFactory, bucket: Bucket) -> S3Client:
 
     spec = CredentialSpec.from_row(bucket.credential)
     return factory.s3(spec, region=bucket.region, endpoint_url=bucket.endpoint_url)
+
+
+def lazy_s3_for(factory: ClientFactory, bucket: Bucket) -> LazyS3:
+    """:func:`s3_client_for`, built only when first used."""
+    from aws_copy_pt.s3.clients import CredentialSpec
+
+    spec = CredentialSpec.from_row(bucket.credential)
+    return factory.lazy_s3(spec, region=bucket.region, endpoint_url=bucket.endpoint_url)
 
 
 def copy_settings(bucket: Bucket) -> CopySettings:

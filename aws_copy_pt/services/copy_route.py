@@ -8,18 +8,15 @@ server-side copy cannot cross from one store to another.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
 from aws_copy_pt.db.models import Bucket
 from aws_copy_pt.errors import ConfigError
-from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec
+from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec, LazyS3
 from aws_copy_pt.s3.copier import CopyRoute, Lister
 from aws_copy_pt.s3.lean import LeanS3
-from aws_copy_pt.services.buckets import copy_settings, s3_client_for
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from aws_copy_pt.services.buckets import copy_settings, lazy_s3_for
 
 LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
 
@@ -32,19 +29,19 @@ def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRou
     source_args = bucket_args(source)
     if source.requester_pays:
         dest_args["RequestPayer"] = "requester"  # one request reads both buckets
-    dest_client = s3_client_for(factory, dest)
-    source_client = s3_client_for(factory, source)
+    dest_s3 = lazy_s3_for(factory, dest)
+    source_s3 = lazy_s3_for(factory, source)
     return CopyRoute(
         source_bucket=source.name,
         dest_bucket=dest.name,
-        source_client=source_client,
-        dest_client=dest_client,
+        source_s3=source_s3,
+        dest_s3=dest_s3,
         dest_args=dest_args,
         source_args=source_args,
         metadata_directive=dest_settings.metadata_directive,
         tagging_directive=dest_settings.tagging_directive,
-        dest_lean=lean_for(factory, dest, dest_client),
-        source_lean=lean_for(factory, source, source_client),
+        dest_lean=lean_for(factory, dest, dest_s3),
+        source_lean=lean_for(factory, source, source_s3),
     )
 
 
@@ -60,14 +57,22 @@ def bucket_args(bucket: Bucket) -> dict[str, Any]:
 
 def lister_for(factory: ClientFactory, bucket: Bucket) -> Lister:
     """Lists ``bucket`` with its own credential (lean when possible)."""
-    client = s3_client_for(factory, bucket)
+    client = lazy_s3_for(factory, bucket)
     return Lister(client, bucket.name, bucket_args(bucket), lean_for(factory, bucket, client))
 
 
-def lean_for(factory: ClientFactory, bucket: Bucket, client: S3Client) -> LeanS3 | None:
+def lean_for(factory: ClientFactory, bucket: Bucket, client: LazyS3) -> LeanS3 | None:
     """The lean request path for ``client``, signing with the bucket's credential."""
-    credentials = factory.session(CredentialSpec.from_row(bucket.credential)).get_credentials()
-    return None if credentials is None else LeanS3(client, credentials, timeout=LEAN_TIMEOUT)
+    credentials = factory.signing_keys(CredentialSpec.from_row(bucket.credential))
+    if credentials is None:
+        return None
+    return LeanS3(
+        client,
+        credentials,
+        timeout=LEAN_TIMEOUT,
+        endpoint_url=bucket.endpoint_url,
+        region=bucket.region,
+    )
 
 
 def check_same_service(source: Bucket, dest: Bucket) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from botocore.credentials import Credentials
 
-from aws_copy_pt.s3.clients import s3_config
+from aws_copy_pt.s3.clients import FrozenKeys, LazyS3, StaticKeys, s3_config
 from aws_copy_pt.s3.lean import LeanS3
 from aws_copy_pt.sandbox.s3server import RcloneS3Server, unique_bucket_name
 
@@ -20,7 +22,14 @@ def lean_for(server: RcloneS3Server, secret: str) -> LeanS3:
         aws_secret_access_key=secret,
         config=s3_config(server.endpoint_url),
     )
-    return LeanS3(client, Credentials(account.access_key_id, secret), timeout=10)
+    credentials = Credentials(account.access_key_id, secret)
+    return LeanS3(
+        LazyS3.ready(client),
+        credentials,
+        timeout=10,
+        endpoint_url=server.endpoint_url,
+        region="us-east-1",
+    )
 
 
 def test_a_verifying_server_accepts_lean_copies_and_listings(
@@ -43,3 +52,25 @@ def test_a_verifying_server_accepts_lean_copies_and_listings(
 def test_a_refused_signature_leaves_the_request_to_boto3(rclone_s3_server: RcloneS3Server) -> None:
     lean = lean_for(rclone_s3_server, "not-the-secret")
     assert lean.list_objects("any-bucket") is None
+
+
+def test_a_custom_endpoint_is_reached_without_building_a_client(
+    rclone_s3_server: RcloneS3Server,
+) -> None:
+    server = rclone_s3_server
+    bucket = unique_bucket_name("lean-noclient")
+    server.client(checksums="when_required").create_bucket(Bucket=bucket)
+
+    def build() -> Any:
+        raise AssertionError("the lean path built a boto3 client")
+
+    account = server.account
+    lean = LeanS3(
+        LazyS3(build, lambda: None),
+        StaticKeys(FrozenKeys(account.access_key_id, account.secret_access_key, None)),
+        timeout=10,
+        endpoint_url=server.endpoint_url,
+        region="us-east-1",
+    )
+    page = lean.list_objects(bucket)
+    assert page is not None and page.contents == []

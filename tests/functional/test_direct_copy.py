@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -196,3 +197,33 @@ def test_an_interrupted_listing_resumes_after_its_marker(
     assert (report.state, keys) == ("DONE", ["m/3"])
     assert set(world.dest_objects()) == {"m/3"}
     db.close()
+
+
+class CountingFactory(ClientFactory):
+    """A ClientFactory that records every boto3 S3 client it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.built: list[str | None] = []
+
+    def s3(self, spec: Any, *, region: str | None, endpoint_url: str | None = None) -> Any:
+        self.built.append(region)
+        return super().s3(spec, region=region, endpoint_url=endpoint_url)
+
+
+def test_a_copy_that_goes_the_lean_way_builds_no_boto3_client(
+    registered: Registered, app_home: Path
+) -> None:
+    world = registered
+    for name in ("1", "2", "3"):
+        world.stage(f"lean/{name}", name.encode())
+    db = open_database(Home(app_home))
+    factory = CountingFactory()
+    request = DirectCopy(
+        Location.parse(f"{world.staging}/lean"), Location.parse(f"{world.dest}/lean")
+    )
+    report = run_copy(db, factory, request)
+    db.close()
+    assert (report.state, report.verified) == ("DONE", 3)
+    assert world.dest_objects() == {"lean/1": b"1", "lean/2": b"2", "lean/3": b"3"}
+    assert factory.built == []

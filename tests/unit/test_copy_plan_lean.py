@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials
 
 from aws_copy_pt.s3 import lean
-from aws_copy_pt.s3.clients import s3_config
+from aws_copy_pt.s3.clients import LazyS3, s3_config
 from aws_copy_pt.s3.lean import LeanS3, parse_copy_result, parse_list_page
 
 ENDPOINT = "http://127.0.0.1:9"  # never contacted: a before-send hook answers
@@ -57,7 +57,10 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> tuple[LeanS3, list[Any], list[A
         return answers.pop(0)
 
     client.meta.events.register("before-send.s3.*", hook)
-    return LeanS3(client, credentials, timeout=5), requests, answers
+    lean_s3 = LeanS3(
+        LazyS3.ready(client), credentials, timeout=5, endpoint_url=ENDPOINT, region="eu-west-1"
+    )
+    return lean_s3, requests, answers
 
 
 def botocore_signature(request: Any) -> str:
@@ -166,3 +169,36 @@ def test_parameters_the_lean_path_does_not_know_go_to_boto3(captured: Any) -> No
 def test_a_truncated_listing_without_a_token_is_rejected() -> None:
     body = b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsTruncated>true</IsTruncated></ListBucketResult>'
     assert parse_list_page(body) is None
+
+
+def test_the_copy_header_table_is_botocores() -> None:
+    model = boto3.session.Session().client("s3", region_name="us-east-1").meta.service_model
+    shape = model.operation_model("CopyObject").input_shape
+    assert shape is not None
+    for parameter, header in lean.COPY_HEADERS.items():
+        serialization = shape.members[parameter].serialization
+        assert (serialization["location"], serialization["name"]) == ("header", header)
+
+
+def test_on_aws_botocore_decides_where_a_bucket_is_reached() -> None:
+    client = boto3.session.Session().client(
+        "s3",
+        region_name="eu-west-1",
+        aws_access_key_id="unused",
+        aws_secret_access_key="unused",
+        config=s3_config(None),
+    )
+    urls: list[str] = []
+
+    def hook(request: Any, **_: Any) -> AWSResponse:
+        urls.append(request.url)
+        return answer(200, COPY_RESULT)
+
+    client.meta.events.register("before-send.s3.*", hook)
+    credentials = Credentials("AKIAEXAMPLE000000001", "secret")
+    sender = LeanS3(LazyS3.ready(client), credentials, timeout=5, region="eu-west-1")
+    params = {"Bucket": "dest-bucket", "Key": "k", "CopySource": {"Bucket": "s", "Key": "k"}}
+    assert sender.copy(params) is not None
+    # botocore's presigned URLs (which the lean path resolves endpoints with) name S3's global
+    # endpoint; it routes a virtual-hosted request to the bucket's region.
+    assert urls == ["https://dest-bucket.s3.amazonaws.com/k"]
