@@ -149,8 +149,15 @@ class CopyEngine:
             self._submit(batch, row, copy_object, self.spec, task)
         self._settle(batch)
 
-    def _submit(self, batch: _Batch, row: Row | None, work: Callable[..., Any], *args: Any) -> None:
-        self.pool.submit((batch, row), work, *args)
+    def _submit(
+        self,
+        batch: _Batch,
+        row: Row | None,
+        work: Callable[..., Any],
+        *args: Any,
+        urgent: bool = False,
+    ) -> None:
+        self.pool.submit((batch, row), work, *args, urgent=urgent)
         self.in_flight += 1
 
     def _drain(self, keep: int) -> None:
@@ -241,7 +248,11 @@ class CopyEngine:
             return
         rows, batch.copied = batch.copied, []
         self.writer.flush()  # `copied` is on disk before anything can make it `verified`
-        self._submit(batch, None, verify_batch, self.spec.route, rows, self.delete_staging)
+        # Ahead of the next batch's queued copies: else the check of every batch but the last
+        # would wait for the next batch's copies, and all of them would end up in the tail.
+        self._submit(
+            batch, None, verify_batch, self.spec.route, rows, self.delete_staging, urgent=True
+        )
 
     def _on_verified(self, outcome: VerifyOutcome) -> None:
         for row in outcome.verified:

@@ -1,6 +1,7 @@
 """Thread plumbing of the copy engine: a lean worker pool, a combined stop flag, prefetching.
 
-A fixed set of worker threads with one queue in and one queue out.
+A fixed set of worker threads with one queue in and one queue out; an urgent call (a batch's
+verification, which the batch's result waits for) goes ahead of the calls already queued.
 
 ``concurrent.futures`` allocates a Future (a Condition and two locks) per call and wakes its
 waiters one by one; at thousands of small copies a second that bookkeeping costs the copy
@@ -12,20 +13,23 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 Outcome = tuple[Any, Any, BaseException | None]  # (tag, result, error)
+Call = tuple[Any, Callable[..., Any], tuple[Any, ...]]
 T = TypeVar("T")
+_URGENT = object()  # queued with an urgent call so that an idle worker wakes up for it
 
 
 class WorkerPool:
     """``submit(tag, fn, *args)``; collect ``(tag, result, error)`` with ``next_outcome``."""
 
     def __init__(self, workers: int, name: str) -> None:
-        self._calls: queue.SimpleQueue[tuple[Any, Callable[..., Any], tuple[Any, ...]] | None]
-        self._calls = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[Call | object | None] = queue.SimpleQueue()
+        self._urgent: deque[Call] = deque()
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
@@ -34,8 +38,13 @@ class WorkerPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, tag: Any, fn: Callable[..., Any], *args: Any) -> None:
-        self._calls.put((tag, fn, args))
+    def submit(self, tag: Any, fn: Callable[..., Any], *args: Any, urgent: bool = False) -> None:
+        """Queue ``fn(*args)``; an ``urgent`` call is the next one a worker takes."""
+        if urgent:
+            self._urgent.append((tag, fn, args))
+            self._calls.put(_URGENT)
+        else:
+            self._calls.put((tag, fn, args))
 
     def next_outcome(self, timeout: float) -> Outcome | None:
         """The next finished call, or None if none finished within ``timeout`` seconds."""
@@ -45,12 +54,25 @@ class WorkerPool:
             return None
 
     def _work(self) -> None:
-        while (call := self._calls.get()) is not None:
+        while (call := self._next_call()) is not None:
             tag, fn, args = call
             try:
                 self._outcomes.put((tag, fn(*args), None))
             except BaseException as error:  # handed to the caller, who re-raises it
                 self._outcomes.put((tag, None, error))
+
+    def _next_call(self) -> Call | None:
+        while True:
+            try:
+                return self._urgent.popleft()
+            except IndexError:
+                pass
+            call = self._calls.get()
+            if call is None:
+                return None
+            if call is not _URGENT:
+                return cast(Call, call)
+            # an urgent call's wake-up: the call itself may already be taken; look again
 
     def close(self) -> None:
         """Let queued calls finish, then stop the threads."""
