@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
-from aws_copy_pt.services.transfers import TransferSummary
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.transfers import TransferSummary
 
 COLUMNS = (
     "ID",
