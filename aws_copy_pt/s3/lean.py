@@ -19,9 +19,8 @@ Hooks registered on the client's ``before-send.s3.<Operation>`` events (tests us
 faults) see and may answer the lean requests exactly as they would botocore's.
 
 The boto3 client itself is built only when it is needed (see ``s3.clients.LazyS3``): for a
-custom endpoint the request URL follows from the endpoint alone (our clients address such stores
-path-style), and the header names come from a table checked against botocore's model by the
-tests. On AWS, botocore's endpoint rules decide where each bucket's requests go.
+custom endpoint the request URL follows from the endpoint alone (``s3.lean_endpoints``), and the
+header names come from a table checked against botocore's model by the tests.
 """
 
 from __future__ import annotations
@@ -34,18 +33,17 @@ import re
 import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus
 from xml.etree import ElementTree
 
 from aws_copy_pt import __version__
-from aws_copy_pt.core.bucket_settings import is_aws_endpoint
 from aws_copy_pt.core.copy_plan import normalize_etag
+from aws_copy_pt.s3.lean_endpoints import Endpoint, Endpoints
 from aws_copy_pt.s3.lean_http import Answer, Connection
 
 if TYPE_CHECKING:
@@ -59,7 +57,6 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 USER_AGENT = f"aws-copy-pt/{__version__} lean"
 COOL_DOWN_SECONDS = 10.0
 GIVE_UP_AFTER = 20  # lean requests refused in a row, with no success ever: use boto3 only
-_PROBE_KEY = "aws-copy-pt-probe"
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _ETAG = re.compile(rb"<ETag>(.*?)</ETag>", re.S)
 _CHECKSUM = re.compile(rb"<Checksum([A-Z0-9]+)>(.*?)</Checksum\1>", re.S)
@@ -107,15 +104,6 @@ class ListPage:
     next_token: str | None  # None: the last page
 
 
-@dataclass(frozen=True)
-class _Endpoint:
-    scheme: str
-    host: str  # the Host header (with a non-default port)
-    address: tuple[str, int]  # where to connect
-    path_prefix: str  # "/" for virtual-hosted buckets, "/bucket/" for path style
-    region: str
-
-
 class LeanS3:
     """Sends CopyObject and ListObjectsV2 itself for one boto3 client's principal and region.
 
@@ -135,8 +123,7 @@ class LeanS3:
         self._client = client
         self._credentials = credentials
         self._timeout = timeout
-        self._path_style = _path_style_base(endpoint_url, region)
-        self._endpoints: dict[str, _Endpoint | None] = {}
+        self._endpoints = Endpoints(client, endpoint_url, region)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._signing_key: tuple[tuple[str, str, str], bytes] | None = None
@@ -206,7 +193,7 @@ class LeanS3:
             self._refused >= GIVE_UP_AFTER and not self._succeeded
         ):
             return None
-        endpoint = self._endpoint(bucket)
+        endpoint = self._endpoints.get(bucket)
         if endpoint is None:
             return None
         if key is None:
@@ -252,7 +239,7 @@ class LeanS3:
         return headers
 
     def _sign(
-        self, method: str, endpoint: _Endpoint, path: str, query: str, headers: dict[str, str]
+        self, method: str, endpoint: Endpoint, path: str, query: str, headers: dict[str, str]
     ) -> dict[str, str]:
         frozen = self._credentials.get_frozen_credentials()
         stamp = timestamp()
@@ -288,22 +275,10 @@ class LeanS3:
         self._signing_key = ((secret, day, region), key)
         return key
 
-    def _endpoint(self, bucket: str) -> _Endpoint | None:
-        if bucket in self._endpoints:  # resolved once per bucket; read without the lock after
-            return self._endpoints[bucket]
-        with self._lock:
-            if bucket not in self._endpoints:
-                if self._path_style is not None:
-                    endpoint = self._path_style
-                    self._endpoints[bucket] = replace(endpoint, path_prefix=f"/{bucket}/")
-                else:
-                    self._endpoints[bucket] = _resolve_endpoint(self._client.get(), bucket)
-            return self._endpoints[bucket]
-
     # --- connections ---------------------------------------------------------------------------
 
     def _send(
-        self, endpoint: _Endpoint, method: str, target: str, headers: Mapping[str, str]
+        self, endpoint: Endpoint, method: str, target: str, headers: Mapping[str, str]
     ) -> Answer:
         connection = self._connection(endpoint)
         answer, keep = connection.exchange(method, target, headers)
@@ -311,7 +286,7 @@ class LeanS3:
             self._drop_connection(endpoint)
         return answer
 
-    def _connection(self, endpoint: _Endpoint) -> Connection:
+    def _connection(self, endpoint: Endpoint) -> Connection:
         pool: dict[str, Connection] = self._local.__dict__.setdefault("pool", {})
         key = f"{endpoint.scheme}://{endpoint.host}"
         connection = pool.get(key)
@@ -328,7 +303,7 @@ class LeanS3:
                 self._ssl = ssl.create_default_context(cafile=get_cert_path(True) or None)
             return self._ssl
 
-    def _drop_connection(self, endpoint: _Endpoint) -> None:
+    def _drop_connection(self, endpoint: Endpoint) -> None:
         pool: dict[str, Connection] = self._local.__dict__.get("pool", {})
         connection = pool.pop(f"{endpoint.scheme}://{endpoint.host}", None)
         if connection is not None:
@@ -428,51 +403,3 @@ def _hooked(
     if hooked is None:
         return None
     return Answer(hooked.status_code, hooked.headers, hooked.content)
-
-
-def _path_style_base(endpoint_url: str | None, region: str | None) -> _Endpoint | None:
-    """Where a custom endpoint's requests go (path-style: ``/bucket/key``), bucket left out.
-
-    None for AWS, whose endpoint rules only botocore knows, and for an endpoint URL with a path,
-    a query or a proxy in the way: botocore resolves those.
-    """
-    if endpoint_url is None or is_aws_endpoint(endpoint_url):
-        return None
-    parts = urlsplit(endpoint_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return None
-    if _uses_proxy(parts.scheme, parts.netloc):
-        return None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return _Endpoint(parts.scheme, parts.netloc, (parts.hostname, port), "/", region or "us-east-1")
-
-
-def _resolve_endpoint(client: S3Client, bucket: str) -> _Endpoint | None:
-    """Where botocore would send requests for ``bucket``, and the region it signs for.
-
-    A presigned URL runs the same endpoint rules as a request (virtual-hosted or path style,
-    FIPS, dual-stack, custom endpoints) and names the signing scope in ``X-Amz-Credential``.
-    """
-    url = client.generate_presigned_url(
-        "head_object", Params={"Bucket": bucket, "Key": _PROBE_KEY}, ExpiresIn=60
-    )
-    parts = urlsplit(url)
-    scope = re.search(r"X-Amz-Credential=[^&]*?%2F\d{8}%2F([^%&]+)%2Fs3%2F", parts.query)
-    if scope is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    if not parts.path.endswith("/" + _PROBE_KEY) or _uses_proxy(parts.scheme, parts.netloc):
-        return None
-    prefix = parts.path[: -len(_PROBE_KEY)]
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = (parts.hostname or "", port)
-    return _Endpoint(parts.scheme, parts.netloc, address, prefix, scope.group(1))
-
-
-def _uses_proxy(scheme: str, netloc: str) -> bool:
-    """Proxied endpoints stay with botocore, which knows how to tunnel."""
-    proxies = urllib.request.getproxies()
-    if scheme not in proxies:
-        return False
-    return not urllib.request.proxy_bypass(netloc.split(":")[0])

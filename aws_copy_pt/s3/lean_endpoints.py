@@ -1,0 +1,101 @@
+"""Where the lean path sends a bucket's requests, and the region it signs them for.
+
+For a custom endpoint (MinIO, Ceph, a local server...) our clients address buckets path-style,
+so the URL follows from the endpoint alone and no boto3 client is needed. On AWS, and for any
+endpoint with a path or behind a proxy, botocore's endpoint rules decide: a presigned URL runs
+them (virtual-hosted or path style, FIPS, dual-stack) and names the signing region.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.request
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aws_copy_pt.core.bucket_settings import is_aws_endpoint
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from aws_copy_pt.s3.clients import LazyS3
+
+_PROBE_KEY = "aws-copy-pt-probe"
+_SCOPE = re.compile(r"X-Amz-Credential=[^&]*?%2F\d{8}%2F([^%&]+)%2Fs3%2F")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    scheme: str
+    host: str  # the Host header (with a non-default port)
+    address: tuple[str, int]  # where to connect
+    path_prefix: str  # "/" for virtual-hosted buckets, "/bucket/" for path style
+    region: str
+
+
+class Endpoints:
+    """Each bucket's endpoint, resolved once; None where only boto3 should go."""
+
+    def __init__(self, client: LazyS3, endpoint_url: str | None, region: str | None) -> None:
+        self._client = client
+        self._path_style = path_style_base(endpoint_url, region)
+        self._resolved: dict[str, Endpoint | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, bucket: str) -> Endpoint | None:
+        if bucket in self._resolved:  # read without the lock once resolved
+            return self._resolved[bucket]
+        with self._lock:
+            if bucket not in self._resolved:
+                found: Endpoint | None
+                if self._path_style is not None:
+                    found = replace(self._path_style, path_prefix=f"/{bucket}/")
+                else:
+                    found = resolve_endpoint(self._client.get(), bucket)
+                self._resolved[bucket] = found
+            return self._resolved[bucket]
+
+
+def path_style_base(endpoint_url: str | None, region: str | None) -> Endpoint | None:
+    """Where a custom endpoint's requests go (path-style: ``/bucket/key``), bucket left out.
+
+    None for AWS, and for an endpoint URL with a path, a query or a proxy in the way.
+    """
+    if endpoint_url is None or is_aws_endpoint(endpoint_url):
+        return None
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    if uses_proxy(parts.scheme, parts.netloc):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return Endpoint(parts.scheme, parts.netloc, (parts.hostname, port), "/", region or "us-east-1")
+
+
+def resolve_endpoint(client: S3Client, bucket: str) -> Endpoint | None:
+    """Where botocore would send requests for ``bucket``, and the region it signs for."""
+    url = client.generate_presigned_url(
+        "head_object", Params={"Bucket": bucket, "Key": _PROBE_KEY}, ExpiresIn=60
+    )
+    parts = urlsplit(url)
+    scope = _SCOPE.search(parts.query)
+    if scope is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if not parts.path.endswith("/" + _PROBE_KEY) or uses_proxy(parts.scheme, parts.netloc):
+        return None
+    prefix = parts.path[: -len(_PROBE_KEY)]
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = (parts.hostname or "", port)
+    return Endpoint(parts.scheme, parts.netloc, address, prefix, scope.group(1))
+
+
+def uses_proxy(scheme: str, netloc: str) -> bool:
+    """Proxied endpoints stay with botocore, which knows how to tunnel."""
+    proxies = urllib.request.getproxies()
+    if scheme not in proxies:
+        return False
+    return not urllib.request.proxy_bypass(netloc.split(":")[0])
