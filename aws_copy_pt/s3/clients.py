@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 ROLE_SESSION_NAME = "aws-copy-pt"
+_ClientKey = tuple[str, str, str | None, str]  # credential, region, endpoint, service
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class ClientFactory:
     def __init__(self, *, max_pool_connections: int = 64) -> None:
         self._max_pool = max_pool_connections
         self._sessions: dict[str, boto3.session.Session] = {}
-        self._clients: dict[tuple[str, str, str | None, str], Any] = {}
+        self._clients: dict[_ClientKey, Any] = {}
         self._lock = threading.Lock()
 
     def session(self, spec: CredentialSpec) -> boto3.session.Session:
@@ -158,14 +159,15 @@ class ClientFactory:
         self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
     ) -> S3Client:
         """A shared S3 client for this principal, region and endpoint."""
-        cache_key = (spec.key, region or DEFAULT_REGION, endpoint_url, "s3")
+        region = region or DEFAULT_REGION
+        cache_key = _s3_key(spec, region, endpoint_url)
         session = self.session(spec)
         with self._lock:
             client = self._clients.get(cache_key)
             if client is None:
                 client = session.client(
                     "s3",
-                    region_name=region or DEFAULT_REGION,
+                    region_name=region,
                     endpoint_url=endpoint_url,
                     config=s3_config(endpoint_url, max_pool_connections=self._max_pool),
                 )
@@ -176,7 +178,7 @@ class ClientFactory:
         self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
     ) -> LazyS3:
         """The client :meth:`s3` gives, built only when first asked for."""
-        cache_key = (spec.key, region or DEFAULT_REGION, endpoint_url, "s3")
+        cache_key = _s3_key(spec, region or DEFAULT_REGION, endpoint_url)
 
         def built() -> S3Client | None:
             with self._lock:
@@ -246,6 +248,10 @@ class ClientFactory:
             aws_secret_access_key=spec.secret_access_key,
             aws_session_token=spec.session_token,
         )
+
+
+def _s3_key(spec: CredentialSpec, region: str, endpoint_url: str | None) -> _ClientKey:
+    return (spec.key, region, endpoint_url, "s3")
 
 
 def _assumed_role_session(base: boto3.session.Session, spec: CredentialSpec) -> boto3.Session:

@@ -207,10 +207,8 @@ class LeanS3:
         signed["user-agent"] = USER_AGENT  # not signed, as botocore does
         target = f"{path}?{canonical_query}" if canonical_query else path
         url = f"{endpoint.scheme}://{endpoint.host}{target}"
-        hooked = _hooked(self._client.built(), operation, method, url, signed)
-        if hooked is not None:
-            answer = hooked
-        else:
+        answer = _hooked(self._client.built(), operation, method, url, signed)
+        if answer is None:
             try:
                 answer = self._send(endpoint, method, target, signed)
             except (OSError, ValueError, http.client.HTTPException) as exc:
