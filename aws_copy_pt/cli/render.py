@@ -36,8 +36,22 @@ def emit_json(app: AppContext, data: Any) -> None:
     app.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
+UNWRAPPED_WIDTH = 1000  # columns for output that goes to a file or a pipe
+
+
 def console(app: AppContext, *, err: bool = False) -> Console:
-    return Console(file=app.stderr if err else app.stdout, highlight=False, soft_wrap=True)
+    """Rich output to the app's stdout (or stderr).
+
+    A terminal's width folds long cells; output to a file or a pipe (cron mail, logs, ``grep``)
+    keeps each table row on one line, unless ``COLUMNS`` says otherwise.
+    """
+    stream = app.stderr if err else app.stdout
+    columns = app.env.get("COLUMNS", "")
+    if columns.isdigit():
+        width: int | None = int(columns)
+    else:
+        width = None if stream.isatty() else UNWRAPPED_WIDTH
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
