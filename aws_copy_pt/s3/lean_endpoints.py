@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aws_copy_pt.s3.clients import LazyS3
 
 _PROBE_KEY = "aws-copy-pt-probe"
+_GLOBAL = "s3.amazonaws.com"
 _SCOPE = re.compile(r"X-Amz-Credential=[^&]*?%2F\d{8}%2F([^%&]+)%2Fs3%2F")
 
 
@@ -88,9 +89,22 @@ def resolve_endpoint(client: S3Client, bucket: str) -> Endpoint | None:
     if not parts.path.endswith("/" + _PROBE_KEY) or uses_proxy(parts.scheme, parts.netloc):
         return None
     prefix = parts.path[: -len(_PROBE_KEY)]
+    region = scope.group(1)
+    host = _regional(parts.hostname or "", region)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = (parts.hostname or "", port)
-    return Endpoint(parts.scheme, parts.netloc, address, prefix, scope.group(1))
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return Endpoint(parts.scheme, netloc, (host, port), prefix, region)
+
+
+def _regional(host: str, region: str) -> str:
+    """The region's own S3 host where a presigned URL names the global one.
+
+    botocore presigns against ``s3.amazonaws.com``, but sends its requests to the bucket's
+    region: the global host answers a bucket younger than a day with a 307 redirect.
+    """
+    if region == "us-east-1" or not (host == _GLOBAL or host.endswith("." + _GLOBAL)):
+        return host
+    return host[: -len(_GLOBAL)] + f"s3.{region}.amazonaws.com"
 
 
 def uses_proxy(scheme: str, netloc: str) -> bool:
