@@ -13,6 +13,11 @@ from typing import Any
 
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
 
+# S3's codes for "these credentials are wrong": every request with them fails the same way.
+CREDENTIALS_REJECTED = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+)
+
 MAX_CLOCK_SKEW = timedelta(minutes=15)  # what AWS SigV4 tolerates
 
 # Which IAM permission an S3 operation needs, for AccessDenied messages.
@@ -150,6 +155,11 @@ def _from_client_error(
             f"S3 refused {operation} on {where}: this machine's clock is off by too much",
             hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
         )
+    if code in CREDENTIALS_REJECTED:  # a 403 too, but no permission would help
+        return UsageError(
+            f"S3 rejected the credentials for {where}: {code}",
+            hint="check them with `aws-copy-pt aws check NAME`",
+        )
     if code in {"KMS.AccessDeniedException", "KMS.DisabledException", "KMS.NotFoundException"} or (
         code == "AccessDenied" and "kms" in message.lower()
     ):
@@ -169,10 +179,5 @@ def _from_client_error(
         return RemoteError(
             f"{where} is in another region than the one registered ({operation})",
             hint="run `aws-copy-pt bucket check NAME` to detect the region again",
-        )
-    if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}:
-        return UsageError(
-            f"S3 rejected the credentials for {where}: {code}",
-            hint="check them with `aws-copy-pt aws check NAME`",
         )
     return RemoteError(f"{operation} on {where} failed: {code}: {message}")

@@ -504,7 +504,7 @@ class RcloneS3Server(LocalS3Server):
         *,
         root: Path | None = None,
         binary: str | None = None,
-        access_key_id: str = "aws-copy-pt-rclone",
+        access_key_id: str = "AKIAACPTRCLONE000001",  # AKIA-shaped: `aws add` accepts it
         secret_access_key: str | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,

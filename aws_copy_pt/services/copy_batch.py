@@ -23,11 +23,13 @@ from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.copier import (
     CopyRoute,
     RangeListing,
+    cause_code,
     delete_staging,
     head,
     list_range,
     owner_only,
 )
+from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED
 from aws_copy_pt.services.copy_object import ObjectTask, conflict_message
 from aws_copy_pt.services.copy_rows import Row
 
@@ -177,6 +179,8 @@ def _listing(route: CopyRoute, *, source: bool, keys: list[str]) -> RangeListing
             lister, keys, prefix=common_prefix(keys), page_budget=page_budget(len(keys))
         )
     except AwsCopyPtError as exc:
+        if cause_code(exc) in CREDENTIALS_REJECTED:
+            raise  # a HEAD of each object would fail too, and its answer has no body to say why
         log.info("listing %s failed (%s); looking at each object instead", lister.bucket, exc)
         return _NOTHING_LISTED
 

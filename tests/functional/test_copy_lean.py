@@ -7,9 +7,11 @@ from typing import Any
 import boto3
 from botocore.credentials import Credentials
 
+from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.s3.clients import FrozenKeys, LazyS3, StaticKeys, s3_config
 from aws_copy_pt.s3.lean import LeanS3
 from aws_copy_pt.sandbox.s3server import RcloneS3Server, unique_bucket_name
+from tests.fixtures.cli import CliRunner
 
 
 def lean_for(server: RcloneS3Server, secret: str) -> LeanS3:
@@ -74,3 +76,28 @@ def test_a_custom_endpoint_is_reached_without_building_a_client(
     )
     page = lean.list_objects(bucket)
     assert page is not None and page.contents == []
+
+
+def test_a_wrong_secret_is_named_as_such_not_as_a_missing_permission(
+    cli: CliRunner, rclone_s3_server: RcloneS3Server
+) -> None:
+    server = rclone_s3_server
+    s3 = server.client(checksums="when_required")
+    source, dest = unique_bucket_name("wrong-src"), unique_bucket_name("wrong-dst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    for name in ("a", "b", "c"):
+        s3.put_object(Bucket=source, Key=f"d/{name}", Body=name.encode())
+    key_id = server.account.access_key_id
+    for name, secret in (("good", server.account.secret_access_key), ("bad", "not-the-secret")):
+        env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": secret}
+        cli("aws", "add", name, "--access-key-id", key_id, "--no-check", env=env).ok()
+    for bucket, credential in ((source, "good"), (dest, "bad")):
+        cli(
+            "bucket", "add", bucket, "--credentials", credential,
+            "--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--no-check",
+        ).ok()  # fmt: skip
+    result = cli("copy", f"{source}/d", f"{dest}/d")
+    result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {dest}")
+    assert "aws-copy-pt aws check" in result.stderr
+    assert "Contents" not in s3.list_objects_v2(Bucket=dest)
