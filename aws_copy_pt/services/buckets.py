@@ -254,7 +254,25 @@ def _locate(row: Bucket, factory: ClientFactory) -> BucketProbe:
             _check_client(row, factory, probe.region), row.name, expected_owner=row.expected_owner
         )
         probe = replace(again, region=again.region or probe.region)
+    if probe.status == 403:
+        _raise_if_credentials_rejected(row, factory, probe.region or asked)
     return probe
+
+
+def _raise_if_credentials_rejected(row: Bucket, factory: ClientFactory, region: str) -> None:
+    """A HEAD's 403 has no body to say why; a listing's does. Wrong keys are not a missing
+    permission, and the bucket owner cannot fix them."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED, error_code, translate
+
+    try:
+        _check_client(row, factory, region).list_objects_v2(Bucket=row.name, MaxKeys=1)
+    except ClientError as exc:
+        if error_code(exc) in CREDENTIALS_REJECTED:
+            raise translate(exc, operation="ListObjectsV2", bucket=row.name) from exc
+    except BotoCoreError:
+        pass  # the HEAD's answer stands
 
 
 def _require_reachable(row: Bucket, probe: BucketProbe, *, registering: bool) -> None:

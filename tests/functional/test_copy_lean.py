@@ -101,3 +101,20 @@ def test_a_wrong_secret_is_named_as_such_not_as_a_missing_permission(
     result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {dest}")
     assert "aws-copy-pt aws check" in result.stderr
     assert "Contents" not in s3.list_objects_v2(Bucket=dest)
+
+
+def test_checking_a_bucket_with_a_wrong_secret_says_so(
+    cli: CliRunner, rclone_s3_server: RcloneS3Server
+) -> None:
+    server = rclone_s3_server
+    bucket = unique_bucket_name("wrong-check")
+    server.client(checksums="when_required").create_bucket(Bucket=bucket)
+    env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": "not-the-secret"}
+    key_id = server.account.access_key_id
+    cli("aws", "add", "oops", "--access-key-id", key_id, "--no-check", env=env).ok()
+    result = cli(
+        "bucket", "add", bucket, "--credentials", "oops",
+        "--endpoint-url", server.endpoint_url, "--region", "us-east-1",
+    )  # fmt: skip
+    result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {bucket}")
+    assert "policy" not in result.stderr
