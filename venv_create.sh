@@ -59,6 +59,13 @@ what="aws-copy-pt"
 echo "Installing $what into $venv (a minute or two the first time) ..."
 install --upgrade pip
 install --editable "$here[$extras]"
+# Compile the package's bytecode now: an editable install otherwise compiles it on first use, and
+# never when the checkout is read-only to the user (a shared install) or PYTHONDONTWRITEBYTECODE
+# is set - then every command would compile it again (~30 ms of start-up).
+if ! "$venv/bin/python" -m compileall -q "$here/aws_copy_pt" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "venv_create.sh: warning: could not compile aws_copy_pt's bytecode; it works, starting a little slower." >&2
+fi
 
 rel="$venv"
 case "$venv" in "$PWD"/*) rel="${venv#"$PWD"/}" ;; esac

@@ -370,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     tools = ["aws-copy-pt", "s5cmd", "rclone", "aws"]
     tables: list[str] = []
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    compile_tool()
     scenarios: dict[str, Callable[[Path], str]] = {
         "small": lambda d: small(d, args.objects, tools, args.repeat),
         "multipart": lambda d: multipart(d, args.multipart_mib, tools),
@@ -381,6 +382,19 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(scenarios[name](Path(tmp)))
     print("\n\n".join(tables))
     return 0
+
+
+def compile_tool() -> None:
+    """Measure aws-copy-pt as installed: with its bytecode compiled, as pip and venv_create.sh
+    leave it. An edited checkout run with PYTHONDONTWRITEBYTECODE set would otherwise compile
+    every changed module again in every run."""
+    import compileall
+
+    import aws_copy_pt
+
+    for folder in aws_copy_pt.__path__:
+        if not compileall.compile_dir(folder, quiet=1):
+            raise SystemExit(f"could not compile {folder}")
 
 
 def small(workdir: Path, count: int, tools: list[str], repeat: int) -> str:
