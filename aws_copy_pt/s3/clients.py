@@ -20,10 +20,12 @@ lean way (``s3.lean``) needs neither. :class:`LazyS3` hands a client out on firs
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 ROLE_SESSION_NAME = "aws-copy-pt"
-_ClientKey = tuple[str, str, str | None, str]  # credential, region, endpoint, service
+_Identity = tuple[str, ...]  # a credential's name and everything that signs as it
+_ClientKey = tuple[_Identity, str, str | None, str]  # credential, region, endpoint, service
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,21 @@ class CredentialSpec:
     session_token: str | None = None
     role_arn: str | None = None
     external_id: str | None = None
+
+    @cached_property
+    def identity(self) -> _Identity:
+        """What cached sessions and clients are keyed by: the name first, then how it signs
+        in (the secret and token only as a digest), so changed keys never meet an old client."""
+        secrets = f"{self.secret_access_key}\0{self.session_token}".encode()
+        return (
+            self.key,
+            self.kind,
+            self.profile or "",
+            self.access_key_id or "",
+            self.role_arn or "",
+            self.external_id or "",
+            hashlib.sha256(secrets).hexdigest(),
+        )
 
     def __repr__(self) -> str:  # never show secrets, even in debug output
         return f"CredentialSpec(key={self.key!r}, kind={self.kind!r}, role_arn={self.role_arn!r})"
@@ -101,10 +119,17 @@ class StaticKeys:
 class LazyS3:
     """A shared S3 client, built the first time something needs it."""
 
-    def __init__(self, build: Callable[[], S3Client], built: Callable[[], S3Client | None]) -> None:
+    def __init__(
+        self,
+        build: Callable[[], S3Client],
+        built: Callable[[], S3Client | None],
+        *,
+        credential: str | None = None,
+    ) -> None:
         self._build = build
         self._built = built
         self._client: S3Client | None = None  # once built, it stays
+        self.credential = credential  # the registered credential's name, for error hints
 
     @classmethod
     def ready(cls, client: S3Client) -> LazyS3:
@@ -145,15 +170,16 @@ class ClientFactory:
 
     def __init__(self, *, max_pool_connections: int = 64) -> None:
         self._max_pool = max_pool_connections
-        self._sessions: dict[str, boto3.session.Session] = {}
+        self._sessions: dict[_Identity, boto3.session.Session] = {}
         self._clients: dict[_ClientKey, Any] = {}
         self._lock = threading.Lock()
 
     def session(self, spec: CredentialSpec) -> boto3.session.Session:
         with self._lock:
-            if spec.key not in self._sessions:
-                self._sessions[spec.key] = self._build_session(spec)
-            return self._sessions[spec.key]
+            identity = spec.identity
+            if identity not in self._sessions:
+                self._sessions[identity] = self._build_session(spec)
+            return self._sessions[identity]
 
     def s3(
         self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
@@ -185,7 +211,11 @@ class ClientFactory:
                 client: S3Client | None = self._clients.get(cache_key)
                 return client
 
-        return LazyS3(lambda: self.s3(spec, region=region, endpoint_url=endpoint_url), built)
+        return LazyS3(
+            lambda: self.s3(spec, region=region, endpoint_url=endpoint_url),
+            built,
+            credential=spec.key,
+        )
 
     def signing_keys(self, spec: CredentialSpec) -> SigningKeys | None:
         """What signs requests as ``spec``; None when it has no credentials at all.
@@ -225,8 +255,9 @@ class ClientFactory:
     def forget(self, key: str) -> None:
         """Drop cached sessions/clients of a credential (after it was changed or removed)."""
         with self._lock:
-            self._sessions.pop(key, None)
-            for cache_key in [k for k in self._clients if k[0] == key]:
+            for identity in [i for i in self._sessions if i[0] == key]:
+                del self._sessions[identity]
+            for cache_key in [k for k in self._clients if k[0][0] == key]:
                 del self._clients[cache_key]
 
     def _build_session(self, spec: CredentialSpec) -> boto3.session.Session:
@@ -251,7 +282,7 @@ class ClientFactory:
 
 
 def _s3_key(spec: CredentialSpec, region: str, endpoint_url: str | None) -> _ClientKey:
-    return (spec.key, region, endpoint_url, "s3")
+    return (spec.identity, region, endpoint_url, "s3")
 
 
 def _assumed_role_session(base: boto3.session.Session, spec: CredentialSpec) -> boto3.Session:

@@ -27,7 +27,7 @@ from aws_copy_pt.core.copy_plan import (
     quoted_etag,
 )
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.errors import error_code, translate
+from aws_copy_pt.s3.errors import S3CredentialsRejected, error_code, translate
 from aws_copy_pt.s3.lean import CopyAnswer, LeanS3
 
 if TYPE_CHECKING:
@@ -86,6 +86,12 @@ class CopyRoute:
             )
         return Lister(self.dest_s3, self.dest_bucket, owner_only(self.dest_args), self.dest_lean)
 
+    def name_credential(self, error: BaseException) -> None:
+        """Put the registered credential's name into ``error``'s hint, if it is a rejection of
+        one of this route's credentials."""
+        name_credential(error, self.source_bucket, self.source_s3)
+        name_credential(error, self.dest_bucket, self.dest_s3)
+
     @property
     def source_owner(self) -> str | None:
         owner = self.source_args.get("ExpectedBucketOwner")
@@ -133,6 +139,16 @@ def call(operation: str, bucket: str, key: str | None, request: Callable[[], T])
         return request()
     except (BotoCoreError, ClientError) as exc:
         raise translate(exc, operation=operation, bucket=bucket, key=key) from exc
+
+
+def name_credential(error: BaseException, bucket: str, client: LazyS3) -> None:
+    """Name ``client``'s credential in ``error``'s hint when S3 rejected it for ``bucket``."""
+    if (
+        isinstance(error, S3CredentialsRejected)
+        and error.bucket == bucket
+        and client.credential is not None
+    ):
+        error.name_credential(client.credential)
 
 
 def cause_code(error: AwsCopyPtError) -> str | None:
@@ -228,6 +244,10 @@ class Lister:
         )
         contents: list[Mapping[str, Any]] = list(answer.get("Contents", []))
         return contents, answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+
+    def name_credential(self, error: BaseException) -> None:
+        """See :meth:`CopyRoute.name_credential`."""
+        name_credential(error, self.bucket, self.client)
 
     def pages(
         self, prefix: str, start_after: str | None = None

@@ -52,6 +52,35 @@ class S3Unreachable(RemoteError):
     """The S3 endpoint could not be reached at all."""
 
 
+class S3CredentialsRejected(UsageError):
+    """S3 refused the keys themselves (wrong, deactivated or expired): no permission would help.
+
+    The S3 layer knows the bucket but not the name of the credential registered for it; whoever
+    does calls :meth:`name_credential`, so the hint gives a command to run as it is.
+    """
+
+    def __init__(self, message: str, *, bucket: str | None) -> None:
+        super().__init__(message, hint=rejected_keys_hint(None, bucket))
+        self.bucket = bucket
+
+    def name_credential(self, credential: str) -> None:
+        self.hint = rejected_keys_hint(credential, self.bucket)
+
+
+def rejected_keys_hint(credential: str | None, bucket: str | None) -> str:
+    """The next step when S3 refuses the keys of ``credential`` (used for ``bucket``)."""
+    if credential is None:
+        which = f"the credential of {bucket}" if bucket else "the credential"
+        return (
+            f"`aws-copy-pt bucket list` shows {which}; if its keys were rotated or deactivated, "
+            "store the new ones with `aws-copy-pt aws update NAME --access-key-id ID`"
+        )
+    return (
+        f"if the keys of credential {credential!r} were rotated or deactivated, store the new "
+        f"ones with `aws-copy-pt aws update {credential} --access-key-id ID`"
+    )
+
+
 def _where(bucket: str | None, key: str | None) -> str:
     if bucket and key:
         return f"s3://{bucket}/{key}"
@@ -100,7 +129,9 @@ def translate(
         )
     if isinstance(exc, ClientError):
         response = dict(exc.response)
-        return _from_client_error(response, operation, where, policy_bucket or bucket)
+        return _from_client_error(
+            response, operation, where, bucket=bucket, policy_bucket=policy_bucket or bucket
+        )
     return RemoteError(f"{operation} on {where} failed: {exc}")
 
 
@@ -134,7 +165,12 @@ def clock_skewed(code: str, message: str, response: dict[str, Any]) -> bool:
 
 
 def _from_client_error(
-    response: dict[str, Any], operation: str, where: str, policy_bucket: str | None
+    response: dict[str, Any],
+    operation: str,
+    where: str,
+    *,
+    bucket: str | None,
+    policy_bucket: str | None,
 ) -> AwsCopyPtError:
     error = response.get("Error", {})
     code = str(error.get("Code", ""))
@@ -156,9 +192,8 @@ def _from_client_error(
             hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
         )
     if code in CREDENTIALS_REJECTED:  # a 403 too, but no permission would help
-        return UsageError(
-            f"S3 rejected the credentials for {where}: {code}",
-            hint="check them with `aws-copy-pt aws check NAME`",
+        return S3CredentialsRejected(
+            f"S3 rejected the credentials for {where}: {code}", bucket=bucket
         )
     if code in {"KMS.AccessDeniedException", "KMS.DisabledException", "KMS.NotFoundException"} or (
         code == "AccessDenied" and "kms" in message.lower()
@@ -178,6 +213,6 @@ def _from_client_error(
     if code in {"PermanentRedirect", "301", "AuthorizationHeaderMalformed", "IllegalLocation"}:
         return RemoteError(
             f"{where} is in another region than the one registered ({operation})",
-            hint="run `aws-copy-pt bucket check NAME` to detect the region again",
+            hint=f"run `aws-copy-pt bucket check {bucket or 'NAME'}` to detect the region again",
         )
     return RemoteError(f"{operation} on {where} failed: {code}: {message}")

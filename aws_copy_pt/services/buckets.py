@@ -264,19 +264,27 @@ def _raise_if_credentials_rejected(row: Bucket, factory: ClientFactory, region: 
     permission, and the bucket owner cannot fix them."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED, error_code, translate
+    from aws_copy_pt.s3.errors import (
+        CREDENTIALS_REJECTED,
+        S3CredentialsRejected,
+        error_code,
+        translate,
+    )
 
     try:
         _check_client(row, factory, region).list_objects_v2(Bucket=row.name, MaxKeys=1)
     except ClientError as exc:
         if error_code(exc) in CREDENTIALS_REJECTED:
-            raise translate(exc, operation="ListObjectsV2", bucket=row.name) from exc
+            error = translate(exc, operation="ListObjectsV2", bucket=row.name)
+            if isinstance(error, S3CredentialsRejected):
+                error.name_credential(row.credential.name)
+            raise error from exc
     except BotoCoreError:
         pass  # the HEAD's answer stands
 
 
 def _require_reachable(row: Bucket, probe: BucketProbe, *, registering: bool) -> None:
-    from aws_copy_pt.s3.errors import S3AccessDenied, translate
+    from aws_copy_pt.s3.errors import S3AccessDenied, S3CredentialsRejected, translate
     from aws_copy_pt.s3.regions import bucket_not_found
 
     if probe.reachable:
@@ -285,6 +293,8 @@ def _require_reachable(row: Bucket, probe: BucketProbe, *, registering: bool) ->
         raise bucket_not_found(row.name, row.endpoint_url)
     assert probe.error is not None
     error = translate(probe.error, operation="HeadBucket", bucket=row.name)
+    if isinstance(error, S3CredentialsRejected):
+        error.name_credential(row.credential.name)
     if not isinstance(error, S3AccessDenied):
         raise error from probe.error
     who = row.credential.caller_arn or f"credential {row.credential.name}"

@@ -20,6 +20,7 @@ from aws_copy_pt.core.copy_plan import CopyMethod, destination_key, relative_key
 from aws_copy_pt.core.states import ObjectState, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.copier import delete_staging
 from aws_copy_pt.services.copy_batch import (
     VerifyOutcome,
@@ -101,17 +102,21 @@ class CopyEngine:
         self, spec: CopySpec, pool: WorkerPool, stop: threading.Event, arrivals: Arrivals | None
     ) -> None:
         self.spec, self.pool, self.stop, self.arrivals = spec, pool, stop, arrivals
-        self.empty_prefix = empty_destination(spec.route, self.prefixes[1])
-        for rows in batches(self.db, self.transfer_id, arrivals=arrivals):
-            self._check_stop()
-            if self.stop.is_set() or self.halt.is_set():
-                break
-            if not rows:  # the listing has not delivered more yet
-                self._poll()
-                continue
-            self._dispatch(rows)
-            self._drain(keep=len(rows))  # at most two batches in flight: bounded memory
-        self._drain(keep=0)
+        try:
+            self.empty_prefix = empty_destination(spec.route, self.prefixes[1])
+            for rows in batches(self.db, self.transfer_id, arrivals=arrivals):
+                self._check_stop()
+                if self.stop.is_set() or self.halt.is_set():
+                    break
+                if not rows:  # the listing has not delivered more yet
+                    self._poll()
+                    continue
+                self._dispatch(rows)
+                self._drain(keep=len(rows))  # at most two batches in flight: bounded memory
+            self._drain(keep=0)
+        except AwsCopyPtError as error:  # a failure every object would hit (e.g. rejected keys)
+            spec.route.name_credential(error)
+            raise
         self._clean_skipped()
         self.writer.flush()
 
@@ -355,6 +360,7 @@ class CopyEngine:
         tripped = self.breaker.tripped_by
         if tripped is not None:
             log.info("transfer %s: ended the run early: %s", self.transfer_id, tripped)
+            self.spec.route.name_credential(tripped)
             report.error, report.error_hint = tripped.message, tripped.hint
         report.elapsed = time.monotonic() - self.started
         report.objects_total, report.bytes_total = end.all_objects, end.all_bytes

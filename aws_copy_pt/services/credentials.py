@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -101,7 +101,8 @@ def add_credential(
     if session.scalar(select(AwsCredential.id).where(AwsCredential.name == new.name)):
         raise UsageError(
             f"an AWS credential named {new.name!r} is already registered",
-            hint=f"pick another name, or `aws-copy-pt aws remove {new.name}` first",
+            hint=f"pick another name; to give {new.name!r} new keys or another profile, use "
+            f"`aws-copy-pt aws update {new.name}`",
         )
     row = AwsCredential(
         name=new.name,
@@ -121,6 +122,70 @@ def add_credential(
     return describe(session, row)
 
 
+def update_credential(
+    session: Session, new: NewCredential, *, verify_with: ClientFactory | None
+) -> CredentialInfo:
+    """Replace how credential ``new.name`` signs in (rotated keys, another profile), keeping
+    its name, so the buckets registered with it keep working.
+
+    The role and external id stay unless ``new`` names a role. With ``verify_with`` STS is
+    asked first: keys it refuses, or keys of another AWS account than the one recorded, change
+    nothing. Without it the recorded account is cleared (``aws check`` records it again).
+    """
+    row = get_credential(session, new.name)
+    role_arn = new.role_arn or row.role_arn
+    external_id = new.external_id if (new.role_arn or new.external_id) else row.external_id
+    merged = replace(new, role_arn=role_arn, external_id=external_id)
+    _validate(merged)
+    register_secret(merged.secret_access_key)
+    register_secret(merged.session_token)
+    candidate = AwsCredential(
+        name=row.name,
+        kind="profile" if merged.profile else "keys",
+        profile=merged.profile,
+        access_key_id=merged.access_key_id,
+        secret_access_key=merged.secret_access_key,
+        session_token=merged.session_token,
+        role_arn=merged.role_arn,
+        external_id=merged.external_id,
+    )
+    if verify_with is not None:
+        verify_with.forget(row.name)  # its cached session signs with the old keys
+        try:
+            _record_identity(candidate, verify_with)
+            _refuse_other_account(session, row, candidate)
+        except BaseException:
+            verify_with.forget(row.name)  # nor with the refused ones
+            raise
+    for column in (
+        "kind",
+        "profile",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "role_arn",
+        "external_id",
+        "account_id",
+        "caller_arn",
+        "checked_at",
+    ):
+        setattr(row, column, getattr(candidate, column))
+    log.info("updated AWS credential %s (%s)", row.name, row.kind)
+    return describe(session, row)
+
+
+def _refuse_other_account(session: Session, row: AwsCredential, new: AwsCredential) -> None:
+    if not row.account_id or new.account_id == row.account_id:
+        return
+    users = ", ".join(_bucket_names(session, row)) or "no bucket yet"
+    raise UsageError(
+        f"the new credentials belong to AWS account {new.account_id}, but credential "
+        f"{row.name!r} is account {row.account_id} (used by: {users}); nothing was changed",
+        hint="register them under a new name with `aws-copy-pt aws add`; to switch "
+        f"{row.name!r} to the other account anyway, update it with --no-check",
+    )
+
+
 def list_credentials(session: Session) -> list[CredentialInfo]:
     rows = session.scalars(select(AwsCredential).order_by(AwsCredential.name))
     return [describe(session, row) for row in rows]
@@ -133,8 +198,8 @@ def remove_credential(session: Session, name: str) -> None:
     if users:
         raise ConfigError(
             f"AWS credential {name!r} is used by bucket(s) {', '.join(users)}",
-            hint="remove those first with `aws-copy-pt bucket remove NAME`, "
-            "or re-register them with other credentials",
+            hint=f"to replace its keys, use `aws-copy-pt aws update {name}` instead; "
+            "to forget it, remove those buckets first (`aws-copy-pt bucket remove NAME`)",
         )
     session.delete(row)
     log.info("removed AWS credential %s", name)
@@ -278,16 +343,19 @@ def _sts_client_error(exc: Exception, row: AwsCredential) -> AwsCopyPtError:
             f"AWS refused credential {row.name!r}: this machine's clock is off by too much",
             hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
         )
+    stored = row.id is not None  # `aws check`; not yet for `aws add` and `aws update`
     if code in _BAD_KEYS:
+        hint = "check the access key id and secret"
+        if stored:
+            hint += f"; store new ones with `aws-copy-pt aws update {row.name} --access-key-id ID`"
         return UsageError(
-            f"AWS does not accept the keys of credential {row.name!r} ({code})",
-            hint="check the access key id and secret; stored keys are replaced with "
-            f"`aws-copy-pt aws remove {row.name}`, then `aws-copy-pt aws add` again",
+            f"AWS does not accept the keys of credential {row.name!r} ({code})", hint=hint
         )
     if code in _EXPIRED:
+        instead = f"`aws-copy-pt aws update {row.name} --profile P`" if stored else "instead"
         return UsageError(
             f"the session token of credential {row.name!r} has expired",
-            hint="temporary keys do not last: register a profile or long-term keys instead",
+            hint=f"temporary keys do not last: use a profile or long-term keys {instead}",
         )
     if operation == "AssumeRole":
         return RemoteError(

@@ -40,7 +40,7 @@ from aws_copy_pt.core.copy_plan import (
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
-from aws_copy_pt.errors import UsageError
+from aws_copy_pt.errors import AwsCopyPtError, UsageError
 from aws_copy_pt.s3.copier import Lister, facts_from_listing
 from aws_copy_pt.s3.multipart import StopFlag
 from aws_copy_pt.services.buckets import get_bucket
@@ -135,12 +135,19 @@ def dry_run(
     limit = threshold or DEFAULT_MULTIPART_THRESHOLD
     result = DryRun()
     dests = _relative(destinations.pages(request.dest.prefix), request.dest.prefix)
-    pending_dest: tuple[str, ObjectFacts] | None = next(dests, None)
-    for relative, source in _relative(sources.pages(request.source.prefix), request.source.prefix):
-        while pending_dest is not None and pending_dest[0] < relative:
-            pending_dest = next(dests, None)
-        dest = pending_dest[1] if pending_dest is not None and pending_dest[0] == relative else None
-        _count(result, relative, source, dest, limit)
+    try:
+        pending_dest: tuple[str, ObjectFacts] | None = next(dests, None)
+        for relative, source in _relative(
+            sources.pages(request.source.prefix), request.source.prefix
+        ):
+            while pending_dest is not None and pending_dest[0] < relative:
+                pending_dest = next(dests, None)
+            dest = pending_dest[1] if pending_dest and pending_dest[0] == relative else None
+            _count(result, relative, source, dest, limit)
+    except AwsCopyPtError as error:
+        sources.name_credential(error)
+        destinations.name_credential(error)
+        raise
     return result
 
 
@@ -221,6 +228,7 @@ def run_copy(
         copies_done.set()
         listing.join()
     if arrivals.error is not None:
+        lister.name_credential(arrivals.error)
         raise arrivals.error
     return report
 

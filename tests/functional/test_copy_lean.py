@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 from botocore.credentials import Credentials
 
 from aws_copy_pt.errors import ExitCode
@@ -78,7 +79,7 @@ def test_a_custom_endpoint_is_reached_without_building_a_client(
     assert page is not None and page.contents == []
 
 
-def test_a_wrong_secret_is_named_as_such_not_as_a_missing_permission(
+def test_a_wrong_secret_is_named_as_such_and_aws_update_fixes_it(
     cli: CliRunner, rclone_s3_server: RcloneS3Server
 ) -> None:
     server = rclone_s3_server
@@ -99,8 +100,38 @@ def test_a_wrong_secret_is_named_as_such_not_as_a_missing_permission(
         ).ok()  # fmt: skip
     result = cli("copy", f"{source}/d", f"{dest}/d")
     result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {dest}")
-    assert "aws-copy-pt aws check" in result.stderr
+    assert "aws-copy-pt aws update bad --access-key-id ID" in result.stderr, result.explain()
     assert "Contents" not in s3.list_objects_v2(Bucket=dest)
+    # The fix the hint names: store the right secret (no STS here), and the same copy resumes.
+    env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": server.account.secret_access_key}
+    cli("aws", "update", "bad", "--access-key-id", key_id, "--no-check", env=env).ok()
+    cli("copy", f"{source}/d", f"{dest}/d").ok()
+    listed = s3.list_objects_v2(Bucket=dest)["Contents"]
+    assert sorted(item["Key"] for item in listed) == ["d/a", "d/b", "d/c"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["copy", "dry-run"])
+def test_a_wrong_secret_for_the_source_names_the_source_credential(
+    cli: CliRunner, rclone_s3_server: RcloneS3Server, dry_run: bool
+) -> None:
+    server = rclone_s3_server
+    s3 = server.client(checksums="when_required")
+    source, dest = unique_bucket_name("wrongsrc-src"), unique_bucket_name("wrongsrc-dst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    s3.put_object(Bucket=source, Key="d/a", Body=b"a")
+    key_id = server.account.access_key_id
+    for name, secret in (("lab", "not-the-secret"), ("archive", server.account.secret_access_key)):
+        env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": secret}
+        cli("aws", "add", name, "--access-key-id", key_id, "--no-check", env=env).ok()
+    for bucket, credential in ((source, "lab"), (dest, "archive")):
+        cli(
+            "bucket", "add", bucket, "--credentials", credential,
+            "--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--no-check",
+        ).ok()  # fmt: skip
+    result = cli("copy", f"{source}/d", f"{dest}/d", *(["--dry-run"] if dry_run else []))
+    result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {source}")
+    assert "aws-copy-pt aws update lab --access-key-id ID" in result.stderr, result.explain()
 
 
 def test_checking_a_bucket_with_a_wrong_secret_says_so(
@@ -117,4 +148,5 @@ def test_checking_a_bucket_with_a_wrong_secret_says_so(
         "--endpoint-url", server.endpoint_url, "--region", "us-east-1",
     )  # fmt: skip
     result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {bucket}")
+    assert "aws-copy-pt aws update oops --access-key-id ID" in result.stderr, result.explain()
     assert "policy" not in result.stderr

@@ -1,4 +1,4 @@
-"""`aws add|list|remove|check` against the local STS/S3 server, with two sandbox accounts."""
+"""`aws add|list|update|remove|check` against the local STS/S3 server, with two sandbox accounts."""
 
 from __future__ import annotations
 
@@ -187,6 +187,83 @@ def test_names_must_be_unique_and_unknown_names_say_how_to_add_them(
     again.fails(ExitCode.USAGE, says="already registered")
     cli("aws", "check", "nobody").fails(ExitCode.CONFIG, says="aws-copy-pt aws add nobody")
     cli("aws", "remove", "nobody").fails(ExitCode.CONFIG, says="no AWS credential named")
+
+
+def test_update_stores_rotated_keys_and_the_buckets_using_them_keep_working(
+    cli: CliRunner,
+    s3_server: MotoS3Server,
+    s3_accounts: SandboxAccounts,
+    bucket_factory: BucketFactory,
+    app_home: Path,
+) -> None:
+    add_keys(cli, s3_server, "staging", s3_accounts.staging).ok()
+    bucket = bucket_factory(s3_accounts.staging)
+    add_bucket(cli, s3_server, bucket, "staging").ok()
+    rotated = s3_server.assume_account("staging", STAGING_ACCOUNT_ID)
+    env = {**sts_env(s3_server), **secret_env(rotated)}
+    updated = cli("aws", "update", "staging", "--access-key-id", rotated.access_key_id, env=env)
+    assert STAGING_ACCOUNT_ID in updated.ok().stdout
+    assert f"Buckets using it: {bucket}." in updated.stdout
+    assert _stored(app_home, "SELECT access_key_id, secret_access_key FROM aws_credentials") == [
+        (rotated.access_key_id, rotated.secret_access_key)
+    ]
+    assert (
+        _listed(cli)["staging"]["access_key_id"]
+        == f"{rotated.access_key_id[:4]}****" + (rotated.access_key_id[-4:])
+    )
+    checked = cli("bucket", "check", bucket, env=sts_env(s3_server)).ok()
+    assert "reachable" in checked.stdout
+    for result in (updated, checked):
+        for secret in (rotated.secret_access_key, rotated.session_token):
+            assert secret and secret not in result.stdout + result.stderr
+
+
+def test_update_refuses_keys_of_another_account_unless_told_not_to_check(
+    cli: CliRunner, s3_server: MotoS3Server, s3_accounts: SandboxAccounts, app_home: Path
+) -> None:
+    add_keys(cli, s3_server, "staging", s3_accounts.staging).ok()
+    other = s3_accounts.destination
+    env = {**sts_env(s3_server), **secret_env(other)}
+    args = ("aws", "update", "staging", "--access-key-id", other.access_key_id)
+    refused = cli(*args, env=env)
+    refused.fails(ExitCode.USAGE, says=f"belong to AWS account {DESTINATION_ACCOUNT_ID}")
+    assert "nothing was changed" in refused.stderr and "--no-check" in refused.stderr
+    query = "SELECT secret_access_key, account_id FROM aws_credentials"
+    assert _stored(app_home, query) == [(s3_accounts.staging.secret_access_key, STAGING_ACCOUNT_ID)]
+    cli(*args, "--no-check", env=env).ok()
+    assert _stored(app_home, query) == [(other.secret_access_key, None)]
+
+
+def test_update_keeps_the_role_unless_another_is_named(
+    cli: CliRunner, s3_server: MotoS3Server, s3_accounts: SandboxAccounts
+) -> None:
+    role = f"arn:aws:iam::{DESTINATION_ACCOUNT_ID}:role/archive-writer"
+    add_keys(
+        cli, s3_server, "writer", s3_accounts.staging, "--role-arn", role, "--external-id", "x-1"
+    )
+    rotated = s3_server.assume_account("staging", STAGING_ACCOUNT_ID)
+    env = {**sts_env(s3_server), **secret_env(rotated)}
+    cli("aws", "update", "writer", "--access-key-id", rotated.access_key_id, env=env).ok()
+    listed = _listed(cli)["writer"]
+    assert listed["role_arn"] == role and listed["external_id_set"] is True
+    assert listed["account_id"] == DESTINATION_ACCOUNT_ID  # checked through the role
+    other = f"arn:aws:iam::{DESTINATION_ACCOUNT_ID}:role/another"
+    args = ("aws", "update", "writer", "--access-key-id", rotated.access_key_id)
+    cli(*args, "--role-arn", other, env=env).ok()
+    listed = _listed(cli)["writer"]
+    assert listed["role_arn"] == other and listed["external_id_set"] is False
+
+
+def test_update_of_an_unknown_name_says_how_to_add_it_and_argv_secrets_are_refused(
+    cli: CliRunner, s3_server: MotoS3Server, s3_accounts: SandboxAccounts
+) -> None:
+    staging = s3_accounts.staging
+    env = {**sts_env(s3_server), **secret_env(staging)}
+    args = ("aws", "update", "nobody", "--access-key-id", staging.access_key_id)
+    cli(*args, env=env).fails(ExitCode.CONFIG, says="aws-copy-pt aws add nobody")
+    leaked = cli(*args, "--secret-access-key", staging.secret_access_key)
+    leaked.fails(ExitCode.USAGE, says="refusing --secret-access-key on the command line")
+    assert staging.secret_access_key not in leaked.stdout + leaked.stderr
 
 
 def _read_until(fd: int, marker: bytes, *, within: float = 60.0) -> bytes:

@@ -1,4 +1,4 @@
-"""`aws-copy-pt aws add|list|remove|check`: the AWS credentials aws-copy-pt acts with."""
+"""`aws-copy-pt aws add|list|update|remove|check`: the AWS credentials aws-copy-pt acts with."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aws_copy_pt.errors import UsageError
 from aws_copy_pt.log import register_secret
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.credentials import CredentialInfo
+    from aws_copy_pt.services.credentials import CredentialInfo, NewCredential
 
 # Names of variables and options, not secrets:
 SECRET_ENV = "AWS_COPY_PT_SECRET_ACCESS_KEY"  # noqa: S105
@@ -33,7 +33,7 @@ ARGV_SECRET_OPTIONS = (
 )
 
 
-@click.group(short_help="Register, list, check and remove AWS credentials.")
+@click.group(short_help="Register, list, check, update and remove AWS credentials.")
 def command() -> None:
     """The AWS credentials aws-copy-pt acts with: a profile from ~/.aws, or stored keys,
     optionally plus a role to assume. Secrets are never shown and never taken from the
@@ -44,6 +44,7 @@ def command() -> None:
       aws-copy-pt aws add staging --profile staging
       aws-copy-pt aws add staging --access-key-id AKIA... --secret-stdin < secret.txt
       aws-copy-pt aws list
+      aws-copy-pt aws update staging --access-key-id AKIA... --secret-stdin < rotated.txt
     """
 
 
@@ -70,17 +71,32 @@ def _argv_secret_guards(function: Any) -> Any:
     return function
 
 
+def _sign_in_options(function: Any) -> Any:
+    """The options of `aws add` and `aws update`: how the credential signs in."""
+    options = (
+        click.option(
+            "--profile", metavar="P", help="Use AWS profile P from ~/.aws (nothing secret kept)."
+        ),
+        click.option(
+            "--access-key-id", metavar="ID", help="Store this access key; the secret is asked."
+        ),
+        click.option(
+            "--secret-stdin", is_flag=True, help="Read the secret access key from standard input."
+        ),
+        click.option("--role-arn", metavar="ARN", help="Assume this IAM role for every request."),
+        click.option(
+            "--external-id", metavar="ID", help="External id the role's trust policy wants."
+        ),
+    )
+    for option in reversed(options):
+        function = option(function)
+    return _argv_secret_guards(function)
+
+
 @command.command("add", short_help="Register a profile or an access key (secret never in argv).")
 @click.argument("name")
-@click.option("--profile", metavar="P", help="Use AWS profile P from ~/.aws (nothing secret kept).")
-@click.option("--access-key-id", metavar="ID", help="Store this access key; the secret is asked.")
-@click.option(
-    "--secret-stdin", is_flag=True, help="Read the secret access key from standard input."
-)
-@click.option("--role-arn", metavar="ARN", help="Assume this IAM role for every request.")
-@click.option("--external-id", metavar="ID", help="External id the role's trust policy wants.")
+@_sign_in_options
 @click.option("--no-check", is_flag=True, help="Store without asking AWS STS who this is.")
-@_argv_secret_guards
 @pass_app
 def add(
     app: AppContext,
@@ -105,7 +121,74 @@ def add(
       aws-copy-pt aws add copier --profile staging --role-arn arn:aws:iam::111111111111:role/copy
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.credentials import NewCredential, add_credential
+    from aws_copy_pt.services.credentials import add_credential
+
+    new = _new_credential(app, name, profile, access_key_id, secret_stdin, role_arn, external_id)
+    with app.session() as session:
+        info = add_credential(session, new, verify_with=None if no_check else ClientFactory())
+    if app.json_output:
+        render.emit_json(app, {"credential": info})
+        return
+    render.info(app, f"Registered AWS credential {info.name}: {_identity(info)}.")
+    render.info(app, f"Next: aws-copy-pt bucket add BUCKET --credentials {info.name}")
+
+
+@command.command("update", short_help="Store new keys (or a profile) for a credential in use.")
+@click.argument("name")
+@_sign_in_options
+@click.option(
+    "--no-check", is_flag=True, help="Store without asking AWS STS who this is (non-AWS stores)."
+)
+@pass_app
+def update(
+    app: AppContext,
+    name: str,
+    profile: str | None,
+    access_key_id: str | None,
+    secret_stdin: bool,
+    role_arn: str | None,
+    external_id: str | None,
+    no_check: bool,
+) -> None:
+    """Replace how credential NAME signs in - after a key rotation, say - keeping its name, so
+    every bucket registered with it keeps working. The secret is read as for `aws add`; the
+    role (and external id) stay unless --role-arn names another.
+
+    AWS STS is asked first whose the new credentials are: if it refuses them, or they belong to
+    another AWS account than the one recorded, nothing changes. With --no-check (for stores
+    without STS, such as MinIO or Ceph) they are stored as given and the recorded account is
+    cleared until `aws-copy-pt aws check NAME`.
+
+    \b
+    Examples:
+      aws-copy-pt aws update lab-keys --access-key-id AKIAEXAMPLE1234567890
+      pass show aws/lab | aws-copy-pt aws update lab-keys --access-key-id AKIA... --secret-stdin
+      aws-copy-pt aws update lab --profile lab-admin
+    """
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.credentials import update_credential
+
+    new = _new_credential(app, name, profile, access_key_id, secret_stdin, role_arn, external_id)
+    with app.session() as session:
+        info = update_credential(session, new, verify_with=None if no_check else ClientFactory())
+    if app.json_output:
+        render.emit_json(app, {"credential": info})
+        return
+    render.info(app, f"Updated AWS credential {info.name}: {_identity(info)}.")
+    if info.buckets:
+        render.info(app, f"Buckets using it: {', '.join(info.buckets)}.")
+
+
+def _new_credential(
+    app: AppContext,
+    name: str,
+    profile: str | None,
+    access_key_id: str | None,
+    secret_stdin: bool,
+    role_arn: str | None,
+    external_id: str | None,
+) -> NewCredential:
+    from aws_copy_pt.services.credentials import NewCredential
 
     secret = token = None
     if access_key_id is not None:
@@ -117,7 +200,7 @@ def add(
             "--secret-stdin goes with --access-key-id, not --profile",
             hint="a profile's secret stays in ~/.aws: drop --secret-stdin",
         )
-    new = NewCredential(
+    return NewCredential(
         name=name,
         profile=profile,
         access_key_id=access_key_id,
@@ -126,13 +209,6 @@ def add(
         role_arn=role_arn,
         external_id=external_id,
     )
-    with app.session() as session:
-        info = add_credential(session, new, verify_with=None if no_check else ClientFactory())
-    if app.json_output:
-        render.emit_json(app, {"credential": info})
-        return
-    render.info(app, f"Registered AWS credential {info.name}: {_identity(info)}.")
-    render.info(app, f"Next: aws-copy-pt bucket add BUCKET --credentials {info.name}")
 
 
 def _read_secret(app: AppContext, *, from_stdin: bool) -> str:
