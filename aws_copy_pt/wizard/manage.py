@@ -51,6 +51,7 @@ def credentials(wizard: Wizard) -> None:
         {
             "Add credentials": _add_credential,
             "Check credentials with AWS STS": _check_credential,
+            "Store new keys for credentials (after a key rotation)": _update_credential,
             "Remove credentials": _remove_credential,
         },
     )
@@ -92,6 +93,17 @@ def _check_credential(wizard: Wizard) -> None:
     info = wizard.attempt(check)
     if info is not None:
         wizard.ui.ok(f"{info.name}: {aws_credentials.identity(info)}")
+
+
+def _update_credential(wizard: Wizard) -> None:
+    with wizard.app.session() as session:
+        names = [c.name for c in list_credentials(session) if c.kind == "keys"]
+    if not names:
+        wizard.ui.say("Only stored keys can be replaced here; a profile's live in ~/.aws.")
+        return
+    name = _pick(wizard, "New keys for which credentials?", names)
+    if name is not None:
+        aws_credentials.update_interactively(wizard, name)
 
 
 def _remove_credential(wizard: Wizard) -> None:

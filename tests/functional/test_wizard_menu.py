@@ -83,6 +83,24 @@ def test_the_menu_manages_notifications_buckets_and_credentials(
     assert _rows(world.home, "SELECT name, kind FROM notification_targets") == [("team", "webhook")]
 
 
+def test_the_menu_stores_rotated_keys_typed_at_hidden_prompts(wizard_world: WizardWorld) -> None:
+    world = wizard_world
+    world.set_up(through="destination")
+    world.watch(world.task())
+    rotated = world.s3.assume_account("rotated", STAGING_ACCOUNT_ID)
+    keys = (rotated.access_key_id, rotated.secret_access_key, rotated.session_token or "")
+    run = world.run(answer("credentials", "store new", "aws-keys", *keys, "back", "quit"))
+
+    assert run.finish() == ExitCode.OK
+    shown = run.screen.text()
+    assert f"✓ aws-keys has new keys: arn:aws:sts::{STAGING_ACCOUNT_ID}:assumed-role/" in shown
+    assert rotated.secret_access_key not in shown
+    query = "SELECT name, access_key_id, secret_access_key FROM aws_credentials"
+    assert _rows(world.home, query) == [
+        ("aws-keys", rotated.access_key_id, rotated.secret_access_key)
+    ]
+
+
 def test_watching_here_copies_the_transfer_and_shows_progress(
     wizard_world: WizardWorld, s3_client_for: S3ClientFor
 ) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_copy_pt.services.credentials import CredentialInfo, NewCredential, add_credential
+from aws_copy_pt.services.credentials import (
+    CredentialInfo,
+    NewCredential,
+    add_credential,
+    update_credential,
+)
 from aws_copy_pt.services.credentials import list_credentials as registered_credentials
 from aws_copy_pt.services.setup_choices import aws_profiles
 from aws_copy_pt.wizard.context import Outcome, Wizard
@@ -62,6 +67,23 @@ def add_interactively(wizard: Wizard, *, profile: str | None) -> str | None:
     return info.name
 
 
+def update_interactively(wizard: Wizard, name: str) -> None:
+    """Replace the keys of credential ``name`` (after a rotation), checked with STS first."""
+    new = _ask_keys(wizard, name=name)
+    if new is None:
+        return
+    factory = wizard.factory()
+
+    def store() -> CredentialInfo:
+        with wizard.app.session() as session:
+            return update_credential(session, new, verify_with=factory)
+
+    wizard.ui.say("Asking AWS STS who these credentials are…")
+    info = wizard.attempt(store)
+    if info is not None:
+        wizard.ui.ok(f"{info.name} has new keys: {identity(info)}")
+
+
 def identity(info: CredentialInfo) -> str:
     if info.account_id is None:
         return "not checked yet"
@@ -76,9 +98,10 @@ class _Keys:
     name: str = DEFAULT_KEYS_NAME
 
 
-def _ask_keys(wizard: Wizard) -> NewCredential | None:
+def _ask_keys(wizard: Wizard, *, name: str | None = None) -> NewCredential | None:
+    """Keys typed at hidden prompts; ``name`` when they replace a credential's keys."""
     ui = wizard.ui
-    keys = _Keys()
+    keys = _Keys(name=name or DEFAULT_KEYS_NAME)
 
     def key_id() -> bool:
         answer = ui.text("Access key id (AKIA… or ASIA…)", default=keys.access_key_id)
@@ -93,12 +116,12 @@ def _ask_keys(wizard: Wizard) -> NewCredential | None:
         keys.token = ui.secret("Session token (hidden; only for ASIA… keys, else empty)")
         return True
 
-    def name() -> bool:
+    def ask_name() -> bool:
         answer = ui.text("A name for these credentials", default=keys.name)
         keys.name = answer or DEFAULT_KEYS_NAME
         return answer is not None
 
-    if not walk([key_id, secret, token, name]):
+    if not walk([key_id, secret, token] if name else [key_id, secret, token, ask_name]):
         return None
     return NewCredential(
         name=keys.name,
