@@ -95,25 +95,13 @@ def add_credential(
 
     A credential that STS refuses is not stored (register it anyway by passing None).
     """
-    _validate(new)
-    register_secret(new.secret_access_key)
-    register_secret(new.session_token)
+    row = _checked_row(new)
     if session.scalar(select(AwsCredential.id).where(AwsCredential.name == new.name)):
         raise UsageError(
             f"an AWS credential named {new.name!r} is already registered",
             hint=f"pick another name; to give {new.name!r} new keys or another profile, use "
             f"`aws-copy-pt aws update {new.name}`",
         )
-    row = AwsCredential(
-        name=new.name,
-        kind="profile" if new.profile else "keys",
-        profile=new.profile,
-        access_key_id=new.access_key_id,
-        secret_access_key=new.secret_access_key,
-        session_token=new.session_token,
-        role_arn=new.role_arn,
-        external_id=new.external_id,
-    )
     if verify_with is not None:
         _record_identity(row, verify_with)
     session.add(row)
@@ -135,20 +123,7 @@ def update_credential(
     row = get_credential(session, new.name)
     role_arn = new.role_arn or row.role_arn
     external_id = new.external_id if (new.role_arn or new.external_id) else row.external_id
-    merged = replace(new, role_arn=role_arn, external_id=external_id)
-    _validate(merged)
-    register_secret(merged.secret_access_key)
-    register_secret(merged.session_token)
-    candidate = AwsCredential(
-        name=row.name,
-        kind="profile" if merged.profile else "keys",
-        profile=merged.profile,
-        access_key_id=merged.access_key_id,
-        secret_access_key=merged.secret_access_key,
-        session_token=merged.session_token,
-        role_arn=merged.role_arn,
-        external_id=merged.external_id,
-    )
+    candidate = _checked_row(replace(new, role_arn=role_arn, external_id=external_id))
     if verify_with is not None:
         verify_with.forget(row.name)  # its cached session signs with the old keys
         try:
@@ -172,6 +147,23 @@ def update_credential(
         setattr(row, column, getattr(candidate, column))
     log.info("updated AWS credential %s (%s)", row.name, row.kind)
     return describe(session, row)
+
+
+def _checked_row(new: NewCredential) -> AwsCredential:
+    """``new`` validated, its secrets registered for redaction, as a row not yet stored."""
+    _validate(new)
+    register_secret(new.secret_access_key)
+    register_secret(new.session_token)
+    return AwsCredential(
+        name=new.name,
+        kind="profile" if new.profile else "keys",
+        profile=new.profile,
+        access_key_id=new.access_key_id,
+        secret_access_key=new.secret_access_key,
+        session_token=new.session_token,
+        role_arn=new.role_arn,
+        external_id=new.external_id,
+    )
 
 
 def _refuse_other_account(session: Session, row: AwsCredential, new: AwsCredential) -> None:

@@ -79,25 +79,33 @@ def test_a_custom_endpoint_is_reached_without_building_a_client(
     assert page is not None and page.contents == []
 
 
+def _registered_pair(
+    cli: CliRunner, server: RcloneS3Server, source: tuple[str, str], dest: tuple[str, str]
+) -> tuple[str, str]:
+    """A new source and destination bucket, registered with credentials (name, secret) each."""
+    buckets = unique_bucket_name("pair-src"), unique_bucket_name("pair-dst")
+    for bucket, (credential, secret) in zip(buckets, (source, dest), strict=True):
+        server.client(checksums="when_required").create_bucket(Bucket=bucket)
+        env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": secret}
+        key_id = server.account.access_key_id
+        cli("aws", "add", credential, "--access-key-id", key_id, "--no-check", env=env).ok()
+        cli(
+            "bucket", "add", bucket, "--credentials", credential,
+            "--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--no-check",
+        ).ok()  # fmt: skip
+    return buckets
+
+
 def test_a_wrong_secret_is_named_as_such_and_aws_update_fixes_it(
     cli: CliRunner, rclone_s3_server: RcloneS3Server
 ) -> None:
     server = rclone_s3_server
     s3 = server.client(checksums="when_required")
-    source, dest = unique_bucket_name("wrong-src"), unique_bucket_name("wrong-dst")
-    s3.create_bucket(Bucket=source)
-    s3.create_bucket(Bucket=dest)
+    right = server.account.secret_access_key
+    source, dest = _registered_pair(cli, server, ("good", right), ("bad", "not-the-secret"))
     for name in ("a", "b", "c"):
         s3.put_object(Bucket=source, Key=f"d/{name}", Body=name.encode())
     key_id = server.account.access_key_id
-    for name, secret in (("good", server.account.secret_access_key), ("bad", "not-the-secret")):
-        env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": secret}
-        cli("aws", "add", name, "--access-key-id", key_id, "--no-check", env=env).ok()
-    for bucket, credential in ((source, "good"), (dest, "bad")):
-        cli(
-            "bucket", "add", bucket, "--credentials", credential,
-            "--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--no-check",
-        ).ok()  # fmt: skip
     result = cli("copy", f"{source}/d", f"{dest}/d")
     result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {dest}")
     assert "aws-copy-pt aws update bad --access-key-id ID" in result.stderr, result.explain()
@@ -115,20 +123,9 @@ def test_a_wrong_secret_for_the_source_names_the_source_credential(
     cli: CliRunner, rclone_s3_server: RcloneS3Server, dry_run: bool
 ) -> None:
     server = rclone_s3_server
-    s3 = server.client(checksums="when_required")
-    source, dest = unique_bucket_name("wrongsrc-src"), unique_bucket_name("wrongsrc-dst")
-    s3.create_bucket(Bucket=source)
-    s3.create_bucket(Bucket=dest)
-    s3.put_object(Bucket=source, Key="d/a", Body=b"a")
-    key_id = server.account.access_key_id
-    for name, secret in (("lab", "not-the-secret"), ("archive", server.account.secret_access_key)):
-        env = {"AWS_COPY_PT_SECRET_ACCESS_KEY": secret}
-        cli("aws", "add", name, "--access-key-id", key_id, "--no-check", env=env).ok()
-    for bucket, credential in ((source, "lab"), (dest, "archive")):
-        cli(
-            "bucket", "add", bucket, "--credentials", credential,
-            "--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--no-check",
-        ).ok()  # fmt: skip
+    right = server.account.secret_access_key
+    source, dest = _registered_pair(cli, server, ("lab", "not-the-secret"), ("archive", right))
+    server.client(checksums="when_required").put_object(Bucket=source, Key="d/a", Body=b"a")
     result = cli("copy", f"{source}/d", f"{dest}/d", *(["--dry-run"] if dry_run else []))
     result.fails(ExitCode.USAGE, says=f"S3 rejected the credentials for bucket {source}")
     assert "aws-copy-pt aws update lab --access-key-id ID" in result.stderr, result.explain()

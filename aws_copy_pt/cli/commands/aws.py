@@ -98,16 +98,7 @@ def _sign_in_options(function: Any) -> Any:
 @_sign_in_options
 @click.option("--no-check", is_flag=True, help="Store without asking AWS STS who this is.")
 @pass_app
-def add(
-    app: AppContext,
-    name: str,
-    profile: str | None,
-    access_key_id: str | None,
-    secret_stdin: bool,
-    role_arn: str | None,
-    external_id: str | None,
-    no_check: bool,
-) -> None:
+def add(app: AppContext, /, name: str, no_check: bool, **sign_in: Any) -> None:
     """Register credentials as NAME, then ask AWS STS whose they are (unless --no-check).
 
     With --access-key-id the secret comes from a hidden prompt, the environment variable
@@ -123,7 +114,7 @@ def add(
     from aws_copy_pt.s3.clients import ClientFactory
     from aws_copy_pt.services.credentials import add_credential
 
-    new = _new_credential(app, name, profile, access_key_id, secret_stdin, role_arn, external_id)
+    new = _new_credential(app, name, **sign_in)
     with app.session() as session:
         info = add_credential(session, new, verify_with=None if no_check else ClientFactory())
     if app.json_output:
@@ -140,16 +131,7 @@ def add(
     "--no-check", is_flag=True, help="Store without asking AWS STS who this is (non-AWS stores)."
 )
 @pass_app
-def update(
-    app: AppContext,
-    name: str,
-    profile: str | None,
-    access_key_id: str | None,
-    secret_stdin: bool,
-    role_arn: str | None,
-    external_id: str | None,
-    no_check: bool,
-) -> None:
+def update(app: AppContext, /, name: str, no_check: bool, **sign_in: Any) -> None:
     """Replace how credential NAME signs in - after a key rotation, say - keeping its name, so
     every bucket registered with it keeps working. The secret is read as for `aws add`; the
     role (and external id) stay unless --role-arn names another.
@@ -168,7 +150,7 @@ def update(
     from aws_copy_pt.s3.clients import ClientFactory
     from aws_copy_pt.services.credentials import update_credential
 
-    new = _new_credential(app, name, profile, access_key_id, secret_stdin, role_arn, external_id)
+    new = _new_credential(app, name, **sign_in)
     with app.session() as session:
         info = update_credential(session, new, verify_with=None if no_check else ClientFactory())
     if app.json_output:
@@ -182,12 +164,14 @@ def update(
 def _new_credential(
     app: AppContext,
     name: str,
+    *,
     profile: str | None,
     access_key_id: str | None,
     secret_stdin: bool,
     role_arn: str | None,
     external_id: str | None,
 ) -> NewCredential:
+    """What the options of :func:`_sign_in_options` say, with the secret read safely."""
     from aws_copy_pt.services.credentials import NewCredential
 
     secret = token = None

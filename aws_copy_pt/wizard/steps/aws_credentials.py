@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_copy_pt.services.credentials import (
@@ -53,14 +54,7 @@ def add_interactively(wizard: Wizard, *, profile: str | None) -> str | None:
     new = NewCredential(name=profile, profile=profile) if profile else _ask_keys(wizard)
     if new is None:
         return None
-    factory = wizard.factory()
-
-    def register() -> CredentialInfo:
-        with wizard.app.session() as session:
-            return add_credential(session, new, verify_with=factory)
-
-    wizard.ui.say("Asking AWS STS who these credentials are…")
-    info = wizard.attempt(register)
+    info = _stored_after_sts(wizard, add_credential, new)
     if info is None:
         return None
     wizard.ui.ok(f"{info.name}: {identity(info)}")
@@ -72,16 +66,23 @@ def update_interactively(wizard: Wizard, name: str) -> None:
     new = _ask_keys(wizard, name=name)
     if new is None:
         return
-    factory = wizard.factory()
-
-    def store() -> CredentialInfo:
-        with wizard.app.session() as session:
-            return update_credential(session, new, verify_with=factory)
-
-    wizard.ui.say("Asking AWS STS who these credentials are…")
-    info = wizard.attempt(store)
+    info = _stored_after_sts(wizard, update_credential, new)
     if info is not None:
         wizard.ui.ok(f"{info.name} has new keys: {identity(info)}")
+
+
+def _stored_after_sts(
+    wizard: Wizard, store: Callable[..., CredentialInfo], new: NewCredential
+) -> CredentialInfo | None:
+    """``store`` (add or update) ``new`` once STS says whose it is; None after a refusal."""
+    factory = wizard.factory()
+
+    def run() -> CredentialInfo:
+        with wizard.app.session() as session:
+            return store(session, new, verify_with=factory)
+
+    wizard.ui.say("Asking AWS STS who these credentials are…")
+    return wizard.attempt(run)
 
 
 def identity(info: CredentialInfo) -> str:
