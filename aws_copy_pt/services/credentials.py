@@ -243,7 +243,8 @@ def _validate(new: NewCredential) -> None:
     if bool(new.profile) == bool(new.access_key_id):
         raise UsageError(
             "give either --profile P or --access-key-id ID (exactly one)",
-            hint="e.g. `aws-copy-pt aws add staging --profile staging`",
+            hint="e.g. --profile staging, or --access-key-id AKIA... with the secret from the "
+            "hidden prompt, AWS_COPY_PT_SECRET_ACCESS_KEY or --secret-stdin",
         )
     if new.access_key_id is not None:
         if not _ACCESS_KEY_ID.match(new.access_key_id):

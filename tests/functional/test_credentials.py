@@ -261,6 +261,8 @@ def test_update_of_an_unknown_name_says_how_to_add_it_and_argv_secrets_are_refus
     env = {**sts_env(s3_server), **secret_env(staging)}
     args = ("aws", "update", "nobody", "--access-key-id", staging.access_key_id)
     cli(*args, env=env).fails(ExitCode.CONFIG, says="aws-copy-pt aws add nobody")
+    asked = cli(*args)  # no secret given: the unknown name is what is wrong
+    asked.fails(ExitCode.CONFIG, says="no AWS credential named 'nobody'")
     leaked = cli(*args, "--secret-access-key", staging.secret_access_key)
     leaked.fails(ExitCode.USAGE, says="refusing --secret-access-key on the command line")
     assert staging.secret_access_key not in leaked.stdout + leaked.stderr

@@ -148,8 +148,10 @@ def update(app: AppContext, /, name: str, no_check: bool, **sign_in: Any) -> Non
       aws-copy-pt aws update lab --profile lab-admin
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.credentials import update_credential
+    from aws_copy_pt.services.credentials import get_credential, update_credential
 
+    with app.session() as session:
+        get_credential(session, name)  # an unknown name fails before any secret is asked
     new = _new_credential(app, name, **sign_in)
     with app.session() as session:
         info = update_credential(session, new, verify_with=None if no_check else ClientFactory())
