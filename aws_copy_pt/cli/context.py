@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from aws_copy_pt.cli import heap
-from aws_copy_pt.db.home import Home, resolve_home
+from aws_copy_pt.home.paths import Home, resolve_home
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -1,7 +1,7 @@
 """Pure copy planning: how each object is copied, whether it must be, and how it is verified.
 
 No I/O here: the executor (``s3/copier.py``, ``s3/multipart.py``) and the use case
-(``services/copy.py``) gather facts from S3 and the database, ask these functions what to do, and
+(``services/copy/``) gather facts from S3 and the database, ask these functions what to do, and
 act. Everything S3 imposes lives here once: CopyObject stops at 5 GiB, parts are 5 MiB-5 GiB and
 at most 10,000, objects at most 5 TiB.
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_copy_pt.daemon.lock import lock_holder_pid
-from aws_copy_pt.db.home import Home, create_private_file
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode
+from aws_copy_pt.home.lock import lock_holder_pid
+from aws_copy_pt.home.paths import Home, create_private_file
 
 
 @dataclass(frozen=True)

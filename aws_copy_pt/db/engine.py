@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from aws_copy_pt.db.home import Home, create_private_file, ensure_home
 from aws_copy_pt.errors import DatabaseError
+from aws_copy_pt.home.paths import Home, create_private_file, ensure_home
 
 APPLICATION_ID = 0x41435054  # "ACPT"
 BUSY_TIMEOUT_MS = 15_000

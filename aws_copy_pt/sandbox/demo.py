@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import ObjectCopy, Transfer
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.data import sample_bytes
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
@@ -143,7 +143,7 @@ class _Scenario:
         )
 
     def _login(self) -> None:
-        from aws_copy_pt.services.globus_auth import login
+        from aws_copy_pt.services.setup.globus_login import login
 
         globus, user = self.globus, self.user
 
@@ -164,8 +164,8 @@ class _Scenario:
 
     def _register_aws(self) -> None:
         from aws_copy_pt.core.bucket_settings import BucketRequest
-        from aws_copy_pt.services.buckets import add_bucket
-        from aws_copy_pt.services.credentials import NewCredential, add_credential
+        from aws_copy_pt.services.setup.buckets import add_bucket
+        from aws_copy_pt.services.setup.credentials import NewCredential, add_credential
 
         staging = self.accounts.staging
         endpoint = self.s3.endpoint_url
@@ -193,7 +193,7 @@ class _Scenario:
 
     def _collections(self) -> tuple[str, str]:
         from aws_copy_pt.globus.clients import batch_transfer_client
-        from aws_copy_pt.services.collections import add_collection
+        from aws_copy_pt.services.setup.collections import add_collection
 
         globus, user = self.globus, self.user
         source = globus.add_collection("Lab cluster (demo)", owner=user)
@@ -226,7 +226,7 @@ class _Scenario:
 
     def _submit(self, source: str, staging: str) -> int:
         from aws_copy_pt.globus.clients import batch_transfer_client
-        from aws_copy_pt.services.watch import WatchOptions, submit_and_watch
+        from aws_copy_pt.services.watch.submit import WatchOptions, submit_and_watch
 
         with self.db.session() as session:
             summary = submit_and_watch(

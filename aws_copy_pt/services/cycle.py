@@ -111,8 +111,8 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
     # A direct copy left in LISTING was interrupted inside `aws-copy-pt copy`, which resumes it.
     if not transfer_ids_in(db, POLLED_TRANSFER_STATES | {TransferState.LISTING}, kind="globus"):
         return
-    from aws_copy_pt.services.globus_poll import poll_transfers
-    from aws_copy_pt.services.listing import list_delivered
+    from aws_copy_pt.services.watch.listing import list_delivered
+    from aws_copy_pt.services.watch.poll import poll_transfers
 
     try:
         client = workers.transfer_client()

@@ -1,14 +1,27 @@
-"""Reading transfers for display: summaries that the CLI and wizard render."""
+"""Transfers as users see them: summaries and details to render, and what a user can do to one:
+retry failures, copy partial, cancel.
+
+``retry`` puts failed objects back to pending and the transfer back to COPYING. A transfer whose
+Globus task FAILED has no objects: ``retry --copy-partial`` lists the files that did arrive
+(FAILED -> LISTING) and copies those. A transfer whose listing failed (the file list was no
+longer available) is listed again by a plain ``retry``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+import globus_sdk
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
+from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
+from aws_copy_pt.globus.errors import to_user_error
+from aws_copy_pt.services.events import move_transfer
 
 
 @dataclass(frozen=True)
@@ -64,3 +77,188 @@ def list_transfers(session: Session, *, include_finished: bool = True) -> list[T
     if not include_finished:
         query = query.where(Transfer.finished_at.is_(None))
     return [summarize(t) for t in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ObjectFailure:
+    source_key: str
+    dest_key: str | None
+    globus_destination_path: str | None
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class TransferDetail:
+    summary: TransferSummary
+    source: str
+    collection_id: str | None
+    collection_name: str | None
+    options: dict[str, Any]
+    nice_status: str | None
+    faults: int
+    effective_bytes_per_second: int | None
+    globus_completed_at: datetime | None
+    last_polled_at: datetime | None
+    object_counts: dict[str, int]
+    failures_total: int
+    failures: list[ObjectFailure]  # the first ``failure_limit`` of them
+    events: list[EventView]  # oldest first
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    transfer_id: int
+    from_state: str
+    to_state: str
+    objects_reset: int
+
+
+def get_transfer(session: Session, transfer_id: int) -> Transfer:
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None:
+        raise NotFoundError(
+            f"there is no transfer {transfer_id}",
+            hint="`aws-copy-pt status` lists transfers and their ids",
+        )
+    return transfer
+
+
+def transfer_detail(
+    session: Session, transfer_id: int, *, failure_limit: int = 50
+) -> TransferDetail:
+    transfer = get_transfer(session, transfer_id)
+    counts = dict(
+        session.execute(
+            select(ObjectCopy.state, func.count(ObjectCopy.id))
+            .where(ObjectCopy.transfer_id == transfer_id)
+            .group_by(ObjectCopy.state)
+        ).all()
+    )
+    failed = select(ObjectCopy).where(
+        ObjectCopy.transfer_id == transfer_id, ObjectCopy.state == ObjectState.FAILED.value
+    )
+    events = session.scalars(
+        select(Event).where(Event.transfer_id == transfer_id).order_by(Event.id)
+    ).all()
+    prefix = transfer.source_prefix
+    return TransferDetail(
+        summary=summarize(transfer),
+        source=f"s3://{transfer.source_bucket.name}/{prefix}",
+        collection_id=transfer.collection.collection_id if transfer.collection else None,
+        collection_name=transfer.collection.display_name if transfer.collection else None,
+        options=dict(transfer.options or {}),
+        nice_status=transfer.nice_status,
+        faults=transfer.faults,
+        effective_bytes_per_second=transfer.effective_bytes_per_second,
+        globus_completed_at=transfer.globus_completed_at,
+        last_polled_at=transfer.last_polled_at,
+        object_counts={str(k): int(v) for k, v in counts.items()},
+        failures_total=int(counts.get(ObjectState.FAILED.value, 0)),
+        failures=[
+            ObjectFailure(
+                o.source_key, o.dest_key, o.globus_destination_path, o.attempts, o.last_error
+            )
+            for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))
+        ],
+        events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
+    )
+
+
+def retry_transfer(
+    session: Session, transfer_id: int, *, copy_partial: bool = False
+) -> RetryResult:
+    """Retry what failed: failed objects, a failed listing, or (``copy_partial``) a failed task."""
+    transfer = get_transfer(session, transfer_id)
+    before = transfer.state
+    if copy_partial:
+        _check_copy_partial(transfer)
+        transfer.listing_marker = None
+        move_transfer(
+            session, transfer, TransferState.LISTING, "retry --copy-partial: list what arrived"
+        )
+        return RetryResult(transfer.id, before, transfer.state, 0)
+    if before not in (TransferState.PARTIAL, TransferState.FAILED):
+        raise UsageError(
+            f"transfer {transfer_id} is {before}: only PARTIAL or FAILED transfers are retried"
+        )
+    retryable = session.scalars(
+        select(ObjectCopy).where(
+            ObjectCopy.transfer_id == transfer_id,
+            ObjectCopy.state == ObjectState.FAILED.value,
+            ObjectCopy.dest_key.is_not(None),  # unmappable paths would only fail again
+        )
+    ).all()
+    if retryable:
+        for obj in retryable:
+            obj.state = check_object_transition(obj.state, ObjectState.PENDING).value
+            obj.last_error = None
+        transfer.last_error = None
+        move_transfer(
+            session, transfer, TransferState.COPYING, f"retry: {len(retryable)} object(s) again"
+        )
+        return RetryResult(transfer.id, before, transfer.state, len(retryable))
+    return _retry_without_objects(session, transfer)
+
+
+def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
+    recorded = session.scalar(
+        select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer.id)
+    )
+    if transfer.kind == "globus" and not recorded:
+        if transfer.globus_status == "FAILED":
+            raise UsageError(
+                f"the Globus task of transfer {transfer.id} failed, so nothing was listed",
+                hint=f"`aws-copy-pt transfers retry {transfer.id} --copy-partial` copies the "
+                "files that did arrive",
+            )
+        before = transfer.state
+        transfer.listing_marker = None
+        move_transfer(session, transfer, TransferState.LISTING, "retry: list the task again")
+        return RetryResult(transfer.id, before, transfer.state, 0)
+    raise UsageError(
+        f"transfer {transfer.id} has no failed object that a retry could fix",
+        hint=f"`aws-copy-pt transfers show {transfer.id}` lists the failures and their reasons",
+    )
+
+
+def _check_copy_partial(transfer: Transfer) -> None:
+    if transfer.kind != "globus" or transfer.globus_status != "FAILED":
+        raise UsageError(
+            f"--copy-partial is for transfers whose Globus task FAILED; transfer "
+            f"{transfer.id} is {transfer.state} (Globus status {transfer.globus_status})",
+            hint=f"use `aws-copy-pt transfers retry {transfer.id}` without --copy-partial",
+        )
+    if transfer.state != TransferState.FAILED:
+        raise UsageError(f"transfer {transfer.id} is {transfer.state}, not FAILED")
+
+
+def cancel_transfer(
+    session: Session,
+    transfer_id: int,
+    *,
+    transfer_client: globus_sdk.TransferClient | None = None,
+) -> TransferSummary:
+    """Stop a transfer for good; with a client, also cancel its still-running Globus task."""
+    transfer = get_transfer(session, transfer_id)
+    if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
+        raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
+    reason = "cancelled by the user"
+    running = transfer.globus_status in ("ACTIVE", "INACTIVE")
+    if transfer_client is not None and transfer.globus_task_id and running:
+        try:
+            transfer_client.cancel_task(transfer.globus_task_id)
+        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+            raise to_user_error(exc, doing=f"cancelling task {transfer.globus_task_id}") from None
+        reason += f"; Globus task {transfer.globus_task_id} cancelled too"
+    move_transfer(session, transfer, TransferState.CANCELLED, reason)
+    return summarize(transfer)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aws_copy_pt.services.buckets import BucketCheck, check_bucket, list_buckets, remove_bucket
-from aws_copy_pt.services.collections import CollectionSummary, list_collections
-from aws_copy_pt.services.collections import remove_collection as unregister_collection
-from aws_copy_pt.services.credentials import (
+from aws_copy_pt.services.setup.buckets import (
+    BucketCheck,
+    check_bucket,
+    list_buckets,
+    remove_bucket,
+)
+from aws_copy_pt.services.setup.collections import CollectionSummary, list_collections
+from aws_copy_pt.services.setup.collections import remove_collection as unregister_collection
+from aws_copy_pt.services.setup.credentials import (
     CredentialInfo,
     check_credential,
     list_credentials,

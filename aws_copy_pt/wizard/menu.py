@@ -8,7 +8,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES
 from aws_copy_pt.daemon.process import daemon_status
 from aws_copy_pt.errors import ExitCode
-from aws_copy_pt.services.globus_auth import whoami
+from aws_copy_pt.services.setup.globus_login import whoami
 from aws_copy_pt.wizard import manage, notifications
 from aws_copy_pt.wizard.context import Wizard
 from aws_copy_pt.wizard.state import SetupState, load_state

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_copy_pt.services.buckets import BucketInfo, list_buckets
-from aws_copy_pt.services.collections import CollectionSummary, list_collections
-from aws_copy_pt.services.credentials import CredentialInfo, list_credentials
-from aws_copy_pt.services.globus_auth import LoginStatus, whoami
+from aws_copy_pt.services.setup.buckets import BucketInfo, list_buckets
+from aws_copy_pt.services.setup.collections import CollectionSummary, list_collections
+from aws_copy_pt.services.setup.credentials import CredentialInfo, list_credentials
+from aws_copy_pt.services.setup.globus_login import LoginStatus, whoami
 from aws_copy_pt.services.transfers import TransferSummary, list_transfers
 from aws_copy_pt.wizard.context import Picks, Wizard
 

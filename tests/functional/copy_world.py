@@ -20,12 +20,12 @@ from sqlalchemy import select
 
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import AwsCredential, Bucket, Event, ObjectCopy, Transfer
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.s3.clients import ClientFactory
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
-from aws_copy_pt.services.buckets import s3_client_for
 from aws_copy_pt.services.copy import CopyReport, copy_transfer
+from aws_copy_pt.services.setup.buckets import s3_client_for
 from tests.fixtures.s3 import BucketFactory
 
 if TYPE_CHECKING:

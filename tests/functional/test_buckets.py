@@ -15,16 +15,16 @@ import pytest
 
 from aws_copy_pt.core.bucket_settings import BucketRequest
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.s3server import (
     DESTINATION_ACCOUNT_ID,
     MotoS3Server,
     SandboxAccounts,
     free_loopback_port,
 )
-from aws_copy_pt.services.buckets import get_bucket
+from aws_copy_pt.services.setup.buckets import get_bucket
 from tests.fixtures.cli import CliRunner
 from tests.functional.s3_registration import add_bucket, add_keys
 

@@ -18,14 +18,14 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from aws_copy_pt.core.bucket_settings import BucketRequest, CopySettings
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.errors import NotFoundError, RemoteError
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec
 from aws_copy_pt.s3.errors import S3AccessDenied
 from aws_copy_pt.sandbox.s3server import DESTINATION_ACCOUNT_ID, MotoS3Server, SandboxAccounts
-from aws_copy_pt.services import buckets
-from aws_copy_pt.services.buckets import add_bucket, copy_settings, get_bucket
-from aws_copy_pt.services.credentials import NewCredential, add_credential, get_credential
+from aws_copy_pt.services.setup import buckets
+from aws_copy_pt.services.setup.buckets import add_bucket, copy_settings, get_bucket
+from aws_copy_pt.services.setup.credentials import NewCredential, add_credential, get_credential
 
 if TYPE_CHECKING:
     from tests.fixtures.s3 import BucketFactory, S3ClientFor

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from aws_copy_pt.db.engine import open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.s3.clients import ClientFactory
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
-from aws_copy_pt.services.direct_copy import DirectCopy, Location, run_copy
+from aws_copy_pt.services.copy.direct import DirectCopy, Location, run_copy
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.s3 import BucketFactory
 from tests.functional.s3_registration import add_bucket, add_keys, sts_env

@@ -1,4 +1,4 @@
-"""Recording what a finished Globus task delivered (services.listing), real SDK over HTTP."""
+"""Recording what a finished Globus task delivered (services.watch.listing), real SDK over HTTP."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NeedsLoginError, UsageError
 from aws_copy_pt.sandbox.globus_standin import FileSpec, GlobusStandIn
-from aws_copy_pt.services.globus_poll import poll_transfers
-from aws_copy_pt.services.listing import list_delivered
-from aws_copy_pt.services.transfer_actions import retry_transfer
+from aws_copy_pt.services.transfers import retry_transfer
+from aws_copy_pt.services.watch.listing import list_delivered
+from aws_copy_pt.services.watch.poll import poll_transfers
 from tests.fixtures.globus_world import STAGING_BUCKET, GlobusWorld, build_world, files
 
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from aws_copy_pt.db.engine import open_database
-from aws_copy_pt.db.home import resolve_home
 from aws_copy_pt.db.models import NotificationTarget, PendingNotification
 from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.home.paths import resolve_home
 from tests.fixtures.cli import CliResult, CliRunner
 
 if TYPE_CHECKING:

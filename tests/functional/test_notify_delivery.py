@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import resolve_home
 from aws_copy_pt.db.models import (
     AwsCredential,
     Bucket,
@@ -28,6 +27,7 @@ from aws_copy_pt.db.models import (
     PendingNotification,
     Transfer,
 )
+from aws_copy_pt.home.paths import resolve_home
 from aws_copy_pt.notify.base import Target
 from aws_copy_pt.notify.mail import EmailSettings
 from aws_copy_pt.services.notify import (

@@ -1,4 +1,4 @@
-"""Polling watched Globus tasks through the real SDK against the stand-in (services.globus_poll)."""
+"""Polling watched Globus tasks through the real SDK against the stand-in (services.watch.poll)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from aws_copy_pt.errors import NeedsLoginError
 from aws_copy_pt.sandbox.globus_standin import Fault, GlobusStandIn
-from aws_copy_pt.services.globus_poll import poll_transfers
+from aws_copy_pt.services.watch.poll import poll_transfers
 from tests.fixtures.globus_world import GlobusWorld, build_world, files
 
 
@@ -78,7 +78,7 @@ def test_inactive_task_alerts_then_resumes_by_itself(world: GlobusWorld) -> None
     assert first.moves == [(transfer_id, "WAITING", "GLOBUS_INACTIVE")]
     assert (inactive.state, inactive.nice_status) == ("GLOBUS_INACTIVE", "AUTH")
     assert "alert" in world.event_kinds(transfer_id)
-    from aws_copy_pt.services.transfer_actions import transfer_detail
+    from aws_copy_pt.services.transfers import transfer_detail
 
     with world.db.session() as session:
         alert = [e for e in transfer_detail(session, transfer_id).events if e.kind == "alert"]
@@ -100,7 +100,7 @@ def test_new_faults_are_recorded_with_globus_descriptions(world: GlobusWorld) ->
     transfer = world.transfer(transfer_id)
     assert (transfer.state, transfer.faults) == ("WAITING", 1)
     assert world.event_kinds(transfer_id).count("globus_fault") == 1
-    from aws_copy_pt.services.transfer_actions import transfer_detail
+    from aws_copy_pt.services.transfers import transfer_detail
 
     with world.db.session() as session:
         events = transfer_detail(session, transfer_id).events
@@ -207,7 +207,7 @@ def test_revoked_refresh_token_marks_transfers_needs_login_then_resumes(world: G
 
 def test_missing_tokens_mark_transfers_needs_login(world: GlobusWorld) -> None:
     transfer_id = world.add_transfer(world.add_task(files(1)))
-    from aws_copy_pt.services.globus_auth import logout
+    from aws_copy_pt.services.setup.globus_login import logout
 
     logout(world.db, client_id=world.standin.client_id, revoke=False)
 

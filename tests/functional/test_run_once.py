@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from aws_copy_pt.db.engine import open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import AwsCredential, Bucket, Transfer
 from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.home.paths import Home
 from tests.fixtures.cli import CliRunner
 
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from aws_copy_pt.db.engine import open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import AwsCredential, Bucket, Transfer
+from aws_copy_pt.home.paths import Home
 from tests.fixtures.cli import CliRunner
 
 

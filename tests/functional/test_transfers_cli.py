@@ -12,8 +12,8 @@ from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.sandbox.globus_standin import FileSpec, GlobusStandIn
 from aws_copy_pt.services.events import move_transfer
-from aws_copy_pt.services.globus_poll import poll_transfers
-from aws_copy_pt.services.listing import list_delivered
+from aws_copy_pt.services.watch.listing import list_delivered
+from aws_copy_pt.services.watch.poll import poll_transfers
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.globus_world import STAGING_BUCKET, GlobusWorld, build_world, files
 

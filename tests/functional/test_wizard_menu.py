@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from aws_copy_pt.daemon.lock import lock_holder_pid
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.home.lock import lock_holder_pid
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.globus_standin import GlobusStandIn
 from aws_copy_pt.sandbox.s3server import STAGING_ACCOUNT_ID, MotoS3Server, unique_bucket_name
 from tests.fixtures.cli import CliRunner

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_copy_pt.sandbox.faultproxy import ProxyRecord
 from tests.reliability.world import World
+from tests.support.faultproxy import ProxyRecord
 
 COPY_REQUESTS = frozenset(
     {"CopyObject", "CreateMultipartUpload", "UploadPartCopy", "CompleteMultipartUpload"}

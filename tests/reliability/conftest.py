@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from aws_copy_pt.sandbox.faultproxy import FaultProxy
 from aws_copy_pt.sandbox.globus_standin import GlobusStandIn
 from aws_copy_pt.sandbox.s3server import MotoS3Server, empty_and_delete_bucket
 from tests.fixtures.cli import CliRunner
 from tests.reliability.bad_input import Bench
 from tests.reliability.figures import Figures, figures_of
 from tests.reliability.world import World, new_buckets, register, subprocess_env
+from tests.support.faultproxy import FaultProxy
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from aws_copy_pt.sandbox.faultproxy import matching
 from aws_copy_pt.sandbox.s3server import s3_client
 from tests.reliability.audit import (
     check_deletes_after_verification,
@@ -25,6 +24,7 @@ from tests.reliability.audit import (
 )
 from tests.reliability.figures import Figures
 from tests.reliability.world import World
+from tests.support.faultproxy import matching
 
 FILES = {f"a/{i}.dat": 40 + i for i in range(4)}
 

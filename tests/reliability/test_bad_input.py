@@ -13,7 +13,6 @@ import uuid
 import pytest
 
 from aws_copy_pt.errors import ExitCode
-from aws_copy_pt.sandbox.faultproxy import Answer, matching
 from tests.reliability.bad_input import (
     Bench,
     Case,
@@ -23,6 +22,7 @@ from tests.reliability.bad_input import (
 )
 from tests.reliability.figures import Figures
 from tests.reliability.world import World
+from tests.support.faultproxy import Answer, matching
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 TABLE = Table()

@@ -17,11 +17,11 @@ from collections.abc import Callable
 import pytest
 
 from aws_copy_pt.errors import ExitCode
-from aws_copy_pt.sandbox.faultproxy import Answer, ProxyRequest, matching
 from aws_copy_pt.sandbox.globus_standin import FileSpec
 from tests.reliability.bad_input import Bench, Case, Table, Trial, judge, recorded
 from tests.reliability.figures import Figures
 from tests.reliability.world import World
+from tests.support.faultproxy import Answer, ProxyRequest, matching
 
 TiB = 1024**4
 TABLE = Table()

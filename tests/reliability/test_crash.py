@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from aws_copy_pt.sandbox.faultproxy import FaultProxy, Gate, ProxyRequest, matching
 from tests.reliability.audit import (
     Verified,
     check_database,
@@ -36,6 +35,7 @@ from tests.reliability.audit import (
     verified_now,
 )
 from tests.reliability.world import SMALL_PARTS, MiB, Process, World
+from tests.support.faultproxy import FaultProxy, Gate, ProxyRequest, matching
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from aws_copy_pt.sandbox.faultproxy import Answer, Chaos, FaultKind, FaultProxy, matching
-from aws_copy_pt.sandbox.faultproxy.s3wire import operation_of
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts, client_config, s3_client
 from tests.fixtures.s3 import BucketFactory
+from tests.support.faultproxy import Answer, Chaos, FaultKind, FaultProxy, matching
+from tests.support.faultproxy.s3wire import operation_of
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from aws_copy_pt.errors import ExitCode
-from aws_copy_pt.sandbox.faultproxy import FaultKind, ProxyRequest, matching
 from tests.reliability.audit import check_landed, check_no_false_done
 from tests.reliability.world import Process, World, store_login
+from tests.support.faultproxy import FaultKind, ProxyRequest, matching
 
 pytestmark = pytest.mark.slow
 

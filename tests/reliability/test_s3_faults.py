@@ -17,8 +17,7 @@ import pytest
 from botocore.config import Config
 
 from aws_copy_pt.s3 import clients as s3_clients
-from aws_copy_pt.sandbox.faultproxy import Chaos, FaultKind, Predicate, ProxyRequest, matching
-from aws_copy_pt.services import copy_route
+from aws_copy_pt.services.copy import route as copy_route
 from tests.reliability.audit import (
     check_deletes_after_verification,
     check_landed,
@@ -26,6 +25,7 @@ from tests.reliability.audit import (
     check_no_open_uploads,
 )
 from tests.reliability.world import SMALL_PARTS, MiB, World
+from tests.support.faultproxy import Chaos, FaultKind, Predicate, ProxyRequest, matching
 
 pytestmark = pytest.mark.slow
 

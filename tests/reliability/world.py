@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from aws_copy_pt.db.engine import open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.data import sample_bytes
-from aws_copy_pt.sandbox.faultproxy import FaultProxy
 from aws_copy_pt.sandbox.globus_standin import FileSpec, GlobusStandIn, TaskInfo, User
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts, unique_bucket_name
 from tests.fixtures.cli import CliRunner, installed_script, isolated_env
 from tests.fixtures.globus import store_login as store_login_in
 from tests.reliability.figures import Figures
+from tests.support.faultproxy import FaultProxy
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

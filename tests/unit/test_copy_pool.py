@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from aws_copy_pt.services.copy_pool import WorkerPool
+from aws_copy_pt.services.copy.pool import WorkerPool
 
 
 def outcomes(pool: WorkerPool, count: int) -> list[tuple[object, object, object]]:

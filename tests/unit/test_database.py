@@ -16,9 +16,9 @@ from sqlalchemy import inspect
 
 from aws_copy_pt.db import engine as db_engine
 from aws_copy_pt.db.engine import APPLICATION_ID, alembic_config, make_engine, open_database
-from aws_copy_pt.db.home import resolve_home
 from aws_copy_pt.db.models import Base
 from aws_copy_pt.errors import DatabaseError
+from aws_copy_pt.home.paths import resolve_home
 
 EXPECTED_TABLES = {
     "aws_credentials",

@@ -12,12 +12,12 @@ from globus_sdk.token_storage import TokenStorageData
 from globus_sdk.token_storage.validating_token_storage import MissingTokenError
 
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.errors import ConfigError, ConsentRequiredError, NeedsLoginError
 from aws_copy_pt.globus import clients
 from aws_copy_pt.globus.errors import Failure, classify, consent_collections, login_error
 from aws_copy_pt.globus.login import CopyPasteLoginFlow, browser_unusable_reason
 from aws_copy_pt.globus.token_storage import DatabaseTokenStorage
+from aws_copy_pt.home.paths import Home
 from aws_copy_pt.log import redact
 
 CLIENT = "6b0a1c5e-8f0e-4c9a-9d39-5a3b1f0c2e7d"

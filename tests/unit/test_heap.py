@@ -10,7 +10,7 @@ import pytest
 
 from aws_copy_pt.cli import heap
 from aws_copy_pt.cli.context import AppContext
-from aws_copy_pt.db.home import Home
+from aws_copy_pt.home.paths import Home
 
 
 @pytest.fixture(autouse=True)

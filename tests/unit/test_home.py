@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aws_copy_pt.db.home import ensure_home, resolve_home
 from aws_copy_pt.errors import HomePermissionError
+from aws_copy_pt.home.paths import ensure_home, resolve_home
 
 
 def test_explicit_home_wins_over_environment(tmp_path: Path) -> None:

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from aws_copy_pt.daemon.lock import (
+from aws_copy_pt.errors import LockedError
+from aws_copy_pt.home.lock import (
     InstanceLock,
     filesystem_type,
     is_network_filesystem,
     lock_holder_pid,
 )
-from aws_copy_pt.db.home import ensure_home, resolve_home
-from aws_copy_pt.errors import LockedError
+from aws_copy_pt.home.paths import ensure_home, resolve_home
 
 HOLDER = """
 import sys
-from aws_copy_pt.daemon.lock import InstanceLock
-from aws_copy_pt.db.home import resolve_home
+from aws_copy_pt.home.lock import InstanceLock
+from aws_copy_pt.home.paths import resolve_home
 lock = InstanceLock(resolve_home(sys.argv[1], {}), "daemon")
 lock.acquire()
 print("locked", flush=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext
-from aws_copy_pt.db.home import Home
+from aws_copy_pt.home.paths import Home
 
 LONG_KEY = "incoming/run42/images/" + "plate 1 (überblick) " * 6 + ".tif"
 

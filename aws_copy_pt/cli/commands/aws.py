@@ -13,7 +13,7 @@ from aws_copy_pt.errors import UsageError
 from aws_copy_pt.log import register_secret
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.credentials import CredentialInfo, NewCredential
+    from aws_copy_pt.services.setup.credentials import CredentialInfo, NewCredential
 
 # Names of variables and options, not secrets:
 SECRET_ENV = "AWS_COPY_PT_SECRET_ACCESS_KEY"  # noqa: S105
@@ -112,7 +112,7 @@ def add(app: AppContext, /, name: str, no_check: bool, **sign_in: Any) -> None:
       aws-copy-pt aws add copier --profile staging --role-arn arn:aws:iam::111111111111:role/copy
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.credentials import add_credential
+    from aws_copy_pt.services.setup.credentials import add_credential
 
     new = _new_credential(app, name, **sign_in)
     with app.session() as session:
@@ -148,7 +148,7 @@ def update(app: AppContext, /, name: str, no_check: bool, **sign_in: Any) -> Non
       aws-copy-pt aws update lab --profile lab-admin
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.credentials import get_credential, update_credential
+    from aws_copy_pt.services.setup.credentials import get_credential, update_credential
 
     with app.session() as session:
         get_credential(session, name)  # an unknown name fails before any secret is asked
@@ -174,7 +174,7 @@ def _new_credential(
     external_id: str | None,
 ) -> NewCredential:
     """What the options of :func:`_sign_in_options` say, with the secret read safely."""
-    from aws_copy_pt.services.credentials import NewCredential
+    from aws_copy_pt.services.setup.credentials import NewCredential
 
     secret = token = None
     if access_key_id is not None:
@@ -225,7 +225,7 @@ def list_(app: AppContext) -> None:
       aws-copy-pt aws list
       aws-copy-pt --json aws list
     """
-    from aws_copy_pt.services.credentials import list_credentials
+    from aws_copy_pt.services.setup.credentials import list_credentials
 
     with app.session() as session:
         credentials = list_credentials(session)
@@ -259,7 +259,7 @@ def remove(app: AppContext, name: str) -> None:
     Examples:
       aws-copy-pt aws remove old-keys
     """
-    from aws_copy_pt.services.credentials import remove_credential
+    from aws_copy_pt.services.setup.credentials import remove_credential
 
     with app.session() as session:
         remove_credential(session, name)
@@ -281,7 +281,7 @@ def check(app: AppContext, name: str) -> None:
       aws-copy-pt aws check staging
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.credentials import check_credential
+    from aws_copy_pt.services.setup.credentials import check_credential
 
     with app.session() as session:
         info = check_credential(session, ClientFactory(), name)

@@ -11,7 +11,7 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.core.bucket_settings import DEFAULT_ACL
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.buckets import BucketInfo
+    from aws_copy_pt.services.setup.buckets import BucketInfo
 
 
 @click.group(short_help="Register, list, check and remove S3 buckets.")
@@ -91,7 +91,7 @@ def add(
     """
     from aws_copy_pt.core.bucket_settings import BucketRequest
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.buckets import add_bucket
+    from aws_copy_pt.services.setup.buckets import add_bucket
 
     request = BucketRequest(
         name=name,
@@ -131,7 +131,7 @@ def list_(app: AppContext) -> None:
       aws-copy-pt bucket list
       aws-copy-pt --json bucket list
     """
-    from aws_copy_pt.services.buckets import list_buckets
+    from aws_copy_pt.services.setup.buckets import list_buckets
 
     with app.session() as session:
         buckets = list_buckets(session)
@@ -163,7 +163,7 @@ def remove(app: AppContext, name: str) -> None:
     Examples:
       aws-copy-pt bucket remove old-archive
     """
-    from aws_copy_pt.services.buckets import remove_bucket
+    from aws_copy_pt.services.setup.buckets import remove_bucket
 
     with app.session() as session:
         remove_bucket(session, name)
@@ -190,7 +190,7 @@ def check(app: AppContext, name: str, write_test: bool) -> None:
       aws-copy-pt bucket check archive-dest --write-test
     """
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.buckets import check_bucket
+    from aws_copy_pt.services.setup.buckets import check_bucket
 
     with app.session() as session:
         result = check_bucket(session, ClientFactory(), name, write_test=write_test)

@@ -10,7 +10,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.collections import CollectionSummary
+    from aws_copy_pt.services.setup.collections import CollectionSummary
 
 COLUMNS = ("Collection", "Name", "Bucket", "Base path", "Mapping root", "S3", "Consent", "Uses")
 
@@ -61,7 +61,7 @@ def add(app: AppContext, collection_id: str, bucket: str, base_path: str, key_pr
           --base-path /staging-bucket/incoming/
     """
     from aws_copy_pt.globus.clients import batch_transfer_client
-    from aws_copy_pt.services.collections import add_collection
+    from aws_copy_pt.services.setup.collections import add_collection
 
     client = batch_transfer_client(app.database(), env=app.env)
     with app.session() as session:
@@ -100,7 +100,7 @@ def list_(app: AppContext) -> None:
       aws-copy-pt collection list
       aws-copy-pt --json collection list
     """
-    from aws_copy_pt.services.collections import list_collections
+    from aws_copy_pt.services.setup.collections import list_collections
 
     with app.session() as session:
         collections = list_collections(session)
@@ -125,7 +125,7 @@ def remove(app: AppContext, collection_id: str) -> None:
     Examples:
       aws-copy-pt collection remove 1a2b3c4d-0000-4000-8000-000000000000
     """
-    from aws_copy_pt.services.collections import remove_collection
+    from aws_copy_pt.services.setup.collections import remove_collection
 
     with app.session() as session:
         summary = remove_collection(session, collection_id)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from aws_copy_pt.services.copy import CopyProgress, CopyReport
-    from aws_copy_pt.services.direct_copy import DirectCopy, DryRun
+    from aws_copy_pt.services.copy.direct import DirectCopy, DryRun
 
 MAX_FAILURES_SHOWN = 10
 
@@ -79,7 +79,7 @@ def command(
       aws-copy-pt copy staging/run42 archive/run42 --dry-run
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
     """
-    from aws_copy_pt.services.direct_copy import DirectCopy, Location
+    from aws_copy_pt.services.copy.direct import DirectCopy, Location
 
     request = DirectCopy(
         Location.parse(source),
@@ -96,7 +96,7 @@ def command(
 
 def _dry_run(app: AppContext, request: DirectCopy) -> None:
     from aws_copy_pt.s3.clients import ClientFactory
-    from aws_copy_pt.services.direct_copy import dry_run
+    from aws_copy_pt.services.copy.direct import dry_run
 
     plan = dry_run(app.database(), ClientFactory(), request)
     if app.json_output:
@@ -106,10 +106,10 @@ def _dry_run(app: AppContext, request: DirectCopy) -> None:
 
 
 def _copy(app: AppContext, request: DirectCopy, concurrency: int | None) -> int:
-    from aws_copy_pt.daemon.lock import InstanceLock
+    from aws_copy_pt.home.lock import InstanceLock
     from aws_copy_pt.s3.clients import ClientFactory
     from aws_copy_pt.services.copy import DEFAULT_CONCURRENCY
-    from aws_copy_pt.services.direct_copy import run_copy
+    from aws_copy_pt.services.copy.direct import run_copy
 
     db = app.database()
     workers = concurrency or DEFAULT_CONCURRENCY

@@ -75,10 +75,10 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
     import logging
 
     from aws_copy_pt.cli.wiring import batch_workers
-    from aws_copy_pt.daemon.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.daemon.process import install_stop_handlers, remove_pid_file, write_pid_file
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.errors import AwsCopyPtError
+    from aws_copy_pt.home.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.log import configure_logging
 
     level = logging.DEBUG if app.debug else logging.INFO

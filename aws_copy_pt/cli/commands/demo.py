@@ -31,7 +31,7 @@ def command(app: AppContext, keep: bool) -> int:
       aws-copy-pt demo
       aws-copy-pt demo --keep     # then explore with the printed --home
     """
-    from aws_copy_pt.db.home import Home
+    from aws_copy_pt.home.paths import Home
     from aws_copy_pt.sandbox.demo import DEST_BUCKET, run_demo
 
     heap.settle()  # the demo opens its own database

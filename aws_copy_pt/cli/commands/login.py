@@ -77,7 +77,7 @@ def command(
       aws-copy-pt login --no-browser
       aws-copy-pt login --data-access 1a2b3c4d-0000-4000-8000-000000000000
     """
-    from aws_copy_pt.services.globus_auth import login
+    from aws_copy_pt.services.setup.globus_login import login
 
     status = login(
         app.database(),

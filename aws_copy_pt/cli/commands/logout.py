@@ -26,7 +26,7 @@ def command(app: AppContext, client_id: str | None, local_only: bool) -> None:
       aws-copy-pt logout
       aws-copy-pt logout --local-only
     """
-    from aws_copy_pt.services.globus_auth import logout
+    from aws_copy_pt.services.setup.globus_login import logout
 
     report = logout(app.database(), client_id=client_id, env=app.env, revoke=not local_only)
     if app.json_output:

@@ -29,7 +29,7 @@ def command(app: AppContext, destination: str, staging: str | None, delete_stagi
       aws-copy-pt policy --bucket archive-dest --staging globus-staging --delete-staging
       aws-copy-pt --json policy --bucket archive-dest > policies.json
     """
-    from aws_copy_pt.services.policies import policies_for
+    from aws_copy_pt.services.setup.policies import policies_for
 
     with app.session() as session:
         policies = policies_for(

@@ -34,9 +34,9 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
       aws-copy-pt run            # watch in the foreground until everything is copied
     """
     from aws_copy_pt.cli.wiring import batch_workers
-    from aws_copy_pt.daemon.lock import InstanceLock
     from aws_copy_pt.daemon.process import install_stop_handlers
     from aws_copy_pt.daemon.scheduler import DaemonLoop
+    from aws_copy_pt.home.lock import InstanceLock
     from aws_copy_pt.services.cycle import run_cycle
 
     db = app.database()

@@ -48,7 +48,7 @@ def command(
           --to archive-dest --sync-level checksum --label "nightly run"
     """
     from aws_copy_pt.globus.clients import batch_transfer_client
-    from aws_copy_pt.services.watch import SyncLevel, WatchOptions, submit_and_watch
+    from aws_copy_pt.services.watch.submit import SyncLevel, WatchOptions, submit_and_watch
 
     client = batch_transfer_client(app.database(), env=app.env)
     options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)

@@ -26,7 +26,7 @@ def command(app: AppContext, limit: int) -> None:
       aws-copy-pt --json tasks --limit 5
     """
     from aws_copy_pt.globus.clients import batch_transfer_client
-    from aws_copy_pt.services.watch import recent_tasks
+    from aws_copy_pt.services.watch.submit import recent_tasks
 
     client = batch_transfer_client(app.database(), env=app.env)
     with app.session() as session:

@@ -10,7 +10,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.transfer_actions import TransferDetail
+    from aws_copy_pt.services.transfers import TransferDetail
 
 
 @click.group(short_help="Show, retry or cancel one transfer.")
@@ -40,7 +40,7 @@ def show(app: AppContext, transfer_id: int, failures: int) -> None:
       aws-copy-pt transfers show 3
       aws-copy-pt --json transfers show 3 --failures 1000
     """
-    from aws_copy_pt.services.transfer_actions import transfer_detail
+    from aws_copy_pt.services.transfers import transfer_detail
 
     with app.session() as session:
         detail = transfer_detail(session, transfer_id, failure_limit=failures)
@@ -68,7 +68,7 @@ def retry(app: AppContext, transfer_id: int, copy_partial: bool) -> None:
       aws-copy-pt transfers retry 3
       aws-copy-pt transfers retry 4 --copy-partial
     """
-    from aws_copy_pt.services.transfer_actions import retry_transfer
+    from aws_copy_pt.services.transfers import retry_transfer
 
     with app.session() as session:
         result = retry_transfer(session, transfer_id, copy_partial=copy_partial)
@@ -94,7 +94,7 @@ def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
       aws-copy-pt transfers cancel 5
       aws-copy-pt transfers cancel 5 --globus
     """
-    from aws_copy_pt.services.transfer_actions import cancel_transfer
+    from aws_copy_pt.services.transfers import cancel_transfer
 
     client = None
     if globus:

@@ -87,7 +87,7 @@ def command(
           --on-conflict fail --delete-staging
     """
     from aws_copy_pt.globus.clients import batch_transfer_client
-    from aws_copy_pt.services.watch import WatchOptions, watch_task
+    from aws_copy_pt.services.watch.submit import WatchOptions, watch_task
 
     client = batch_transfer_client(app.database(), env=app.env)
     options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)

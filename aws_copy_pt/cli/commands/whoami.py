@@ -24,7 +24,7 @@ def command(app: AppContext, client_id: str | None, offline: bool) -> int:
       aws-copy-pt whoami
       aws-copy-pt --json whoami --offline
     """
-    from aws_copy_pt.services.globus_auth import whoami
+    from aws_copy_pt.services.setup.globus_login import whoami
 
     status = whoami(app.database(), client_id=client_id, env=app.env, verify=not offline)
     if app.json_output:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aws_copy_pt.services.credentials import (
+from aws_copy_pt.services.setup.choices import aws_profiles
+from aws_copy_pt.services.setup.credentials import (
     CredentialInfo,
     NewCredential,
     add_credential,
     update_credential,
 )
-from aws_copy_pt.services.credentials import list_credentials as registered_credentials
-from aws_copy_pt.services.setup_choices import aws_profiles
+from aws_copy_pt.services.setup.credentials import list_credentials as registered_credentials
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, walk
 

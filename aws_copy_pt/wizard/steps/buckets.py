@@ -14,8 +14,8 @@ from aws_copy_pt.core.bucket_settings import BucketRequest
 from aws_copy_pt.core.policy import PolicySet
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.errors import S3AccessDenied
-from aws_copy_pt.services.buckets import BucketCheck, BucketInfo, add_bucket, check_bucket
-from aws_copy_pt.services.policies import policies_for
+from aws_copy_pt.services.setup.buckets import BucketCheck, BucketInfo, add_bucket, check_bucket
+from aws_copy_pt.services.setup.policies import policies_for
 from aws_copy_pt.wizard.context import Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, walk
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aws_copy_pt.services.buckets import list_buckets
-from aws_copy_pt.services.collections import list_collections
-from aws_copy_pt.services.credentials import list_credentials
+from aws_copy_pt.services.setup.buckets import list_buckets
+from aws_copy_pt.services.setup.collections import list_collections
+from aws_copy_pt.services.setup.credentials import list_credentials
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.steps.buckets import offer_write_test, register_bucket
 from aws_copy_pt.wizard.ui import BACK, Option

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from aws_copy_pt.services.globus_auth import LoginStatus, login, whoami
+from aws_copy_pt.services.setup.globus_login import LoginStatus, login, whoami
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, Ui
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_copy_pt.services.buckets import list_buckets
-from aws_copy_pt.services.collections import CollectionSummary, add_collection, list_collections
-from aws_copy_pt.services.setup_choices import (
+from aws_copy_pt.services.setup.buckets import list_buckets
+from aws_copy_pt.services.setup.choices import (
     CollectionChoice,
     look_up_collection,
     recent_collections,
+)
+from aws_copy_pt.services.setup.collections import (
+    CollectionSummary,
+    add_collection,
+    list_collections,
 )
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.steps.buckets import register_bucket

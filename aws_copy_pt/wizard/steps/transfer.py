@@ -11,10 +11,10 @@ from functools import partial
 
 from aws_copy_pt.core.paths import PathError, parse_bucket_target
 from aws_copy_pt.errors import UsageError
-from aws_copy_pt.services.buckets import list_buckets
-from aws_copy_pt.services.collections import list_collections
+from aws_copy_pt.services.setup.buckets import list_buckets
+from aws_copy_pt.services.setup.collections import list_collections
 from aws_copy_pt.services.transfers import TransferSummary
-from aws_copy_pt.services.watch import RecentTask, recent_tasks, watch_task
+from aws_copy_pt.services.watch.submit import RecentTask, recent_tasks, watch_task
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, walk
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
-from aws_copy_pt.db.home import resolve_home
 from aws_copy_pt.errors import LockedError
-from aws_copy_pt.services.transfer_actions import TransferDetail, transfer_detail
+from aws_copy_pt.home.paths import resolve_home
+from aws_copy_pt.services.transfers import TransferDetail, transfer_detail
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option
 
@@ -106,8 +106,8 @@ def show_schedule_lines(wizard: Wizard) -> None:
 def watch_here(wizard: Wizard, transfer_id: int) -> None:
     """Poll and copy in this terminal until ``transfer_id`` is finished (or Ctrl-C)."""
     from aws_copy_pt.cli.wiring import batch_workers
-    from aws_copy_pt.daemon.lock import InstanceLock
     from aws_copy_pt.daemon.scheduler import DaemonLoop
+    from aws_copy_pt.home.lock import InstanceLock
 
     db = wizard.app.database()
     lock = InstanceLock(wizard.app.home, "wizard: watching")

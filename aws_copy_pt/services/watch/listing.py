@@ -29,9 +29,9 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
 from aws_copy_pt.globus.errors import Failure, classify, describe, login_error
-from aws_copy_pt.services.collections import mapping_of
 from aws_copy_pt.services.events import move_transfer, record_event
-from aws_copy_pt.services.globus_poll import mark_needs_login
+from aws_copy_pt.services.setup.collections import mapping_of
+from aws_copy_pt.services.watch.poll import mark_needs_login
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""One batch of object rows: what listings say before the copies, and after them.
+"""Planning one batch of object rows: what listings say before the copies.
 
 Listings are an optimisation (one request per 1,000 objects instead of a HEAD each): when one
 is refused or the range holds too many unrelated objects, the rows it did not reach are simply
@@ -24,14 +24,11 @@ from aws_copy_pt.s3.copier import (
     CopyRoute,
     RangeListing,
     cause_code,
-    delete_staging,
-    head,
     list_range,
-    owner_only,
 )
 from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED
-from aws_copy_pt.services.copy_object import ObjectTask, conflict_message
-from aws_copy_pt.services.copy_rows import Row
+from aws_copy_pt.services.copy.rows import Row
+from aws_copy_pt.services.copy.worker import ObjectTask, conflict_message
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +42,6 @@ class BatchPlan:
     failed: list[tuple[Row, str]] = field(default_factory=list)
     filled: list[tuple[Row, ObjectFacts]] = field(default_factory=list)  # source facts found
     to_verify: list[Row] = field(default_factory=list)  # copied by an earlier run
-
-
-@dataclass
-class VerifyOutcome:
-    verified: list[Row] = field(default_factory=list)
-    failed: list[tuple[Row, str]] = field(default_factory=list)
-    deleted: list[Row] = field(default_factory=list)
-    delete_errors: dict[str, str] = field(default_factory=dict)
 
 
 def page_budget(keys: int) -> int:
@@ -81,12 +70,12 @@ def plan_batch(
     if not work:
         return plan
     unknown = sorted(r.source_key for r in work if r.source_facts is None)
-    sources = _listing(route, source=True, keys=unknown) if unknown else _NOTHING_LISTED
+    sources = range_listing(route, source=True, keys=unknown) if unknown else _NOTHING_LISTED
     dest_keys = sorted(str(r.dest_key) for r in work)
     if empty_prefix is not None and all(key.startswith(empty_prefix) for key in dest_keys):
         dests = RangeListing({}, dest_keys[-1])  # nothing there but what this run copied
     else:
-        dests = _listing(route, source=False, keys=dest_keys)
+        dests = range_listing(route, source=False, keys=dest_keys)
     for row in work:
         assert row.dest_key is not None
         source = row.source_facts
@@ -124,55 +113,9 @@ def _decided(task: ObjectTask, conflict: ConflictPolicy) -> Action | None:
     return action if action in (Action.SKIP, Action.FAIL) else None
 
 
-def verify_batch(route: CopyRoute, rows: list[Row], delete: bool) -> VerifyOutcome:
-    """Check copied rows against the destination (size, ETag); then clean staging if asked."""
-    outcome = VerifyOutcome()
-    listed = _listing(route, source=False, keys=sorted(str(r.dest_key) for r in rows))
-    for row in rows:
-        assert row.dest_key is not None
-        try:
-            seen = _seen(route, listed, row.dest_key)
-        except AwsCopyPtError as exc:
-            outcome.failed.append((row, f"could not verify the copy: {exc}"))
-            continue
-        problem = _problem(route, row, seen)
-        if problem:
-            outcome.failed.append((row, problem))
-        else:
-            outcome.verified.append(row)
-    if delete and outcome.verified:
-        by_key = {row.source_key: row for row in outcome.verified}
-        deleted = delete_staging(route, list(by_key))
-        outcome.deleted = [by_key[key] for key in deleted.deleted if key in by_key]
-        outcome.delete_errors = deleted.errors
-    return outcome
-
-
-def _seen(route: CopyRoute, listed: RangeListing, key: str) -> ObjectFacts | None:
-    if listed.covers(key):
-        return listed.found.get(key)
-    found = head(route.dest_client, route.dest_bucket, key, owner_only(route.dest_args))
-    return None if found is None else found.facts
-
-
-def _problem(route: CopyRoute, row: Row, seen: ObjectFacts | None) -> str | None:
-    where = f"s3://{route.dest_bucket}/{row.dest_key}"
-    if seen is None:
-        return f"verification failed: {where} is missing after its copy"
-    if row.size is not None and seen.size != row.size:
-        return (
-            f"verification failed: {where} has {seen.size} bytes but the source has {row.size}; "
-            "the staging object is kept"
-        )
-    if row.dest_etag and seen.etag and seen.etag != row.dest_etag:
-        return (
-            f"verification failed: {where} changed after its copy (ETag {seen.etag}, the copy "
-            f"answered {row.dest_etag}); something else writes there"
-        )
-    return None
-
-
-def _listing(route: CopyRoute, *, source: bool, keys: list[str]) -> RangeListing:
+def range_listing(route: CopyRoute, *, source: bool, keys: list[str]) -> RangeListing:
+    """What one side holds from the first to the last of ``keys`` (sorted); nothing listed
+    when the listing is refused or too long (each object is then HEADed instead)."""
     lister = route.lister(source=source)
     try:
         return list_range(

@@ -7,7 +7,7 @@ ACTIVE    WAITING (from GLOBUS_INACTIVE or NEEDS_LOGIN too); new faults are reco
           events, since a task with faults can stay ACTIVE until its deadline
 INACTIVE  GLOBUS_INACTIVE, with an ``alert`` event: someone must reactivate the endpoint's
           credentials at Globus; polling continues and it returns to WAITING by itself
-SUCCEEDED LISTING: the delivered files are listed next (``services.listing``)
+SUCCEEDED LISTING: the delivered files are listed next (``services.watch.listing``)
 FAILED    FAILED: nothing is copied unless ``transfers retry ID --copy-partial``
 ========= ==================================================================================
 

@@ -1,23 +1,33 @@
 """Copy a transfer's objects server-side and verify them: the engine behind every copy.
 
+The pipeline, one module per stage (in the order an object meets them):
+
+========== ========================================================================================
+``route``  the clients, credentials and request path (lean or boto3) for two registered buckets
+``rows``   read the transfer's object rows in batches of contiguous source keys; write in bulk
+``plan``   per batch: list the staging and destination ranges (one request per 1,000 objects
+           instead of a HEAD each); identical at the destination: skip, different: overwrite
+           or fail
+``worker`` one object on a worker thread: CopyObject or a multipart copy, its content checked
+           against the copy's answer (checksum, else ETag)
+``verify`` per batch, once its copies are back: a destination listing must show each size (and
+           ETag); then the row is ``verified`` and, with ``delete_staging``, its staging object
+           deleted
+``report`` progress while it runs, the report it returns, the transfer's next state and events
+========== ========================================================================================
+
+``engine`` is the loop that ties the stages together (batches out to ``pool``'s worker threads,
+results back into ``rows``); this module sets it up for one transfer. ``direct`` is
+`aws-copy-pt copy`: a direct copy between two buckets, listed while it is copied.
+
 ``copy_transfer`` works on a transfer in COPYING (``copy_while_listing`` on a direct copy whose
-rows are still being listed). It reads the object rows in batches of contiguous source keys
-(constant memory for any number of rows) and, per batch:
-
-1. lists the staging range for rows that do not know their size and ETag yet, and the
-   destination range (identical: skip; different: overwrite or fail) - one request per 1,000
-   objects instead of a HEAD each (``services.copy_batch``);
-2. hands each object to a worker thread (``services.copy_object``): CopyObject or a multipart
-   copy, its content checked against the copy's answer (checksum, else ETag);
-3. once the batch's copies are back, lists the destination range again: sizes (and ETags) must
-   match, then the row is ``verified`` and, with ``delete_staging``, its staging object deleted.
-
-Rows move pending -> copying -> copied -> verified (or skipped / failed), written in bulk.
-Verified, skipped and failed rows are never touched again; rows a crash left ``copying`` are
-planned again (a stored multipart upload resumes). A ``stop`` event (SIGTERM) takes no new
-object, lets copies in flight finish, leaves interrupted multipart uploads resumable and
-returns with the transfer still COPYING. A failure every object would hit (access denied, a
-skewed clock, an unreachable endpoint) ends the run early, its untried objects still pending.
+rows are still being listed). Rows move pending -> copying -> copied -> verified (or skipped /
+failed), written in bulk. Verified, skipped and failed rows are never touched again; rows a crash
+left ``copying`` are planned again (a stored multipart upload resumes). A ``stop`` event
+(SIGTERM) takes no new object, lets copies in flight finish, leaves interrupted multipart uploads
+resumable and returns with the transfer still COPYING. A failure every object would hit (access
+denied, a skewed clock, an unreachable endpoint) ends the run early, its untried objects still
+pending.
 """
 
 from __future__ import annotations
@@ -37,12 +47,12 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
-from aws_copy_pt.services.copy_engine import CopyEngine
-from aws_copy_pt.services.copy_object import CopySpec
-from aws_copy_pt.services.copy_pool import EitherEvent, WorkerPool
-from aws_copy_pt.services.copy_report import CopyProgress, CopyReport, ProgressCallback
-from aws_copy_pt.services.copy_route import build_route
-from aws_copy_pt.services.copy_rows import Arrivals
+from aws_copy_pt.services.copy.engine import CopyEngine
+from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
+from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
+from aws_copy_pt.services.copy.route import build_route
+from aws_copy_pt.services.copy.rows import Arrivals
+from aws_copy_pt.services.copy.worker import CopySpec
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

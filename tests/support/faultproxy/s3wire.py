@@ -11,7 +11,7 @@ _TOP_LEVEL_ERROR = re.compile(rb"^\s*(?:<\?xml[^>]*\?>)?\s*<Error>.*?<Code>(.*?)
 _DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
 _REQUESTED_KEY = re.compile(r"<Object>\s*<Key>(.*?)</Key>", re.S)
 # A plausible ETag that matches nothing: what a lying store answers.
-FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()  # noqa: S324
+FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()
 
 _BUCKET_OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     # method -> (query parameter that selects it, operation); "" is the fallback

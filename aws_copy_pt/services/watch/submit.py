@@ -31,10 +31,10 @@ from aws_copy_pt.errors import (
     UsageError,
 )
 from aws_copy_pt.globus.errors import Failure, classify, describe, to_user_error
-from aws_copy_pt.services.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.events import record_event
-from aws_copy_pt.services.globus_poll import apply_task, fault_detail
+from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.transfers import TransferSummary, summarize
+from aws_copy_pt.services.watch.poll import apply_task, fault_detail
 
 ON_CONFLICT_CHOICES = ("overwrite", "fail")
 SyncLevel = Literal["exists", "size", "mtime", "checksum"]

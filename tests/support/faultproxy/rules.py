@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from aws_copy_pt.sandbox.faultproxy.s3wire import operation_of
+from tests.support.faultproxy.s3wire import operation_of
 
 
 class FaultKind(StrEnum):
@@ -186,7 +186,7 @@ class FaultBook:
 
     def set_chaos(self, chaos: Chaos | None) -> None:
         self.chaos = chaos
-        self.rng = random.Random(chaos.seed if chaos else 0)  # noqa: S311 (reproducible on purpose)
+        self.rng = random.Random(chaos.seed if chaos else 0)
 
     def gate_for(self, request: ProxyRequest) -> Gate | None:
         for gate in self.gates:

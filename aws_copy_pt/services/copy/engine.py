@@ -2,7 +2,8 @@
 
 One :class:`CopyEngine` runs one pass over one transfer (``services.copy`` sets it up). It is
 the only thread that writes rows (in bulk, through ``RowWriter``); workers copy
-(``services.copy_object``) and check batches (``services.copy_batch``) and hand back results.
+(``services.copy.worker``), plan and verify batches (``services.copy.plan``,
+``services.copy.verify``) and hand back results.
 """
 
 from __future__ import annotations
@@ -22,22 +23,16 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.copier import delete_staging
-from aws_copy_pt.services.copy_batch import (
-    VerifyOutcome,
-    empty_destination,
-    plan_batch,
-    verify_batch,
-)
-from aws_copy_pt.services.copy_object import Breaker, CopySpec, ObjectResult, copy_object
-from aws_copy_pt.services.copy_pool import Outcome, WorkerPool
-from aws_copy_pt.services.copy_report import (
+from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
+from aws_copy_pt.services.copy.pool import Outcome, WorkerPool
+from aws_copy_pt.services.copy.report import (
     CopyProgress,
     CopyReport,
     ObjectFailure,
     ProgressCallback,
     record_outcome,
 )
-from aws_copy_pt.services.copy_rows import (
+from aws_copy_pt.services.copy.rows import (
     Arrivals,
     Row,
     RowWriter,
@@ -45,6 +40,8 @@ from aws_copy_pt.services.copy_rows import (
     totals,
     write_now,
 )
+from aws_copy_pt.services.copy.verify import VerifyOutcome, verify_batch
+from aws_copy_pt.services.copy.worker import Breaker, CopySpec, ObjectResult, copy_object
 from aws_copy_pt.services.events import record_event
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from aws_copy_pt.db.home import Home
 from aws_copy_pt.errors import LockedError
+from aws_copy_pt.home.paths import Home
 
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "lustre", "gpfs", "cifs", "smb3", "smbfs", "beegfs", "fuse.sshfs", "ceph"}

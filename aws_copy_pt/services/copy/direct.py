@@ -43,13 +43,13 @@ from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, UsageError
 from aws_copy_pt.s3.copier import Lister, facts_from_listing
 from aws_copy_pt.s3.multipart import StopFlag
-from aws_copy_pt.services.buckets import get_bucket
 from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
-from aws_copy_pt.services.copy_pool import EitherEvent, prefetched
-from aws_copy_pt.services.copy_report import CopyReport, ProgressCallback
-from aws_copy_pt.services.copy_route import check_same_service, lister_for
-from aws_copy_pt.services.copy_rows import Arrivals, NewRow, insert_pending
+from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
+from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
+from aws_copy_pt.services.copy.route import check_same_service, lister_for
+from aws_copy_pt.services.copy.rows import Arrivals, NewRow, insert_pending
 from aws_copy_pt.services.events import move_transfer, record_event
+from aws_copy_pt.services.setup.buckets import get_bucket
 
 if TYPE_CHECKING:
     from aws_copy_pt.s3.clients import ClientFactory

@@ -28,7 +28,7 @@ from aws_copy_pt.core.bucket_settings import (
 )
 from aws_copy_pt.db.models import Bucket, Collection, Transfer
 from aws_copy_pt.errors import ConfigError, NotFoundError, UsageError
-from aws_copy_pt.services.credentials import get_credential
+from aws_copy_pt.services.setup.credentials import get_credential
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

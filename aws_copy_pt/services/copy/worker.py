@@ -3,7 +3,7 @@
 Runs on the copy engine's worker threads. It never touches the database (except through the
 ``remember`` callback that stores a multipart UploadId before the first part): it returns an
 :class:`ObjectResult` that the engine writes in bulk. The sizes seen by a destination listing
-afterwards complete the verification (``services.copy``).
+afterwards complete the verification (``services.copy.verify``).
 """
 
 from __future__ import annotations

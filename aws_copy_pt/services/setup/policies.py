@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from aws_copy_pt.core.policy import PolicyBucket, PolicySet, build_policies, copier_principal
 from aws_copy_pt.db.models import Bucket
 from aws_copy_pt.errors import ConfigError, UsageError
-from aws_copy_pt.services.buckets import get_bucket
+from aws_copy_pt.services.setup.buckets import get_bucket
 
 
 def policies_for(

@@ -16,7 +16,7 @@ from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec, LazyS3
 from aws_copy_pt.s3.copier import CopyRoute, Lister
 from aws_copy_pt.s3.lean import LeanS3
-from aws_copy_pt.services.buckets import copy_settings, lazy_s3_for
+from aws_copy_pt.services.setup.buckets import copy_settings, lazy_s3_for
 
 LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
 

@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from aws_copy_pt.sandbox.faultproxy.rules import (
+from tests.support.faultproxy.rules import (
     ACTED,
     Answer,
     Chaos,
@@ -55,7 +55,7 @@ from aws_copy_pt.sandbox.faultproxy.rules import (
     ProxyRequest,
     Rewrite,
 )
-from aws_copy_pt.sandbox.faultproxy.s3wire import (
+from tests.support.faultproxy.s3wire import (
     deleted_keys,
     error_body,
     error_code_in,

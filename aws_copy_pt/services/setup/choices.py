@@ -19,7 +19,7 @@ from aws_copy_pt.core.paths import PathError, parse_uuid
 from aws_copy_pt.db.models import AwsCredential, Collection
 from aws_copy_pt.errors import NeedsLoginError, RemoteError, UsageError
 from aws_copy_pt.globus.errors import Failure, classify, to_user_error
-from aws_copy_pt.services.collections import NOT_COLLECTIONS
+from aws_copy_pt.services.setup.collections import NOT_COLLECTIONS
 
 # Recently used first: a staging collection is one the user has been transferring into.
 SEARCH_SCOPES = ("recently-used", "my-endpoints")
