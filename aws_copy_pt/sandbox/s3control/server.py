@@ -92,6 +92,12 @@ class Router:
         with self._lock:
             self._delays.append(rule)
 
+    def clear(self) -> None:
+        """Forget every injected fault and delay not used up yet."""
+        with self._lock:
+            self._faults.clear()
+            self._delays.clear()
+
     def records(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._log)

@@ -229,6 +229,10 @@ class S3ControlStandIn:
         """Hold the next ``times`` calls of ``operation`` for ``seconds`` before answering."""
         self._router.add_delay(Rule(operation, times, seconds=seconds))
 
+    def clear_faults(self) -> None:
+        """Drop every injected error, dropped connection and delay not used up yet."""
+        self._router.clear()
+
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request answered so far, oldest first (a copy)."""
