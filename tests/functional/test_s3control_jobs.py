@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 
 from aws_copy_pt.core.batch_manifest import (
     REPORT_FORMAT,
     find_report,
+    manifest_lines,
     parse_report_index,
     parse_report_rows,
 )
@@ -225,3 +227,28 @@ def test_the_checksum_algorithm_is_asked_of_every_copy(batch_world: BatchWorld) 
         Bucket=batch_world.destination, Key="in/c.txt", ChecksumMode="ENABLED"
     )
     assert head.get("ChecksumSHA256")
+
+
+def test_preparing_streams_the_manifest_instead_of_loading_it(batch_world: BatchWorld) -> None:
+    rows = 100_000
+    body = b"".join(
+        manifest_lines(
+            ((batch_world.staging, f"dir/object-{n:07d}.bin", None) for n in range(rows)),
+            versioned=False,
+        )
+    )
+    answer = batch_world.destination_s3.put_object(
+        Bucket=batch_world.destination, Key="batch/big.csv", Body=body
+    )
+    standin = batch_world.standin
+    standin.hold("Ready")  # count the rows, copy nothing
+    tracemalloc.start()
+    try:
+        job_id = batch_world.create(("batch/big.csv", answer["ETag"]))
+        ready = standin.wait_for_status(job_id, "Ready", timeout=120)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert ready.total == rows
+    # The rows as Python objects would take several times the manifest's size.
+    assert peak < len(body) / 2, f"peak {peak} bytes for a {len(body)}-byte manifest"
