@@ -56,6 +56,9 @@ REPORT_NOT_WRITTEN = (
 )
 
 
+STOPPED = "stopped"  # not a job status: the stand-in stopped while the job ran
+
+
 class JobFailed(Exception):
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(code, reason)
@@ -148,6 +151,8 @@ class JobRunner:
                 with self._state.lock:
                     job.failure_reasons.append((failure.code, failure.reason))
                 ending = FAILING
+            if ending == STOPPED:
+                return  # the stand-in is shutting down: the job stays where it is
             if ending == ACTIVE:
                 self._advance(job, ACTIVE, COMPLETING)
                 ending = COMPLETING
@@ -173,6 +178,8 @@ class JobRunner:
             while True:
                 state.wait_while_held(job)
                 with state.lock:
+                    if state.stopping:
+                        return STOPPED
                     if job.status != ACTIVE:
                         return job.status  # Cancelling (or a stop)
                 chunk = list(itertools.islice(tasks, settings.chunk_size))
