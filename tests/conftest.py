@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fixtures.s3",
+    "tests.fixtures.s3control",
     "tests.fixtures.globus",
     "tests.fixtures.cli",
     "tests.fixtures.notify",

@@ -12,6 +12,16 @@ them.
 Endpoints: ``endpoint_url`` comes from the bucket registration; STS uses boto3's own
 ``AWS_ENDPOINT_URL_STS`` variable when set (tests point it at the local server).
 
+S3 Control (Batch Operations jobs) is reached in one way for AWS and one for the sandbox, chosen
+here and nowhere else (:func:`s3control_route`). botocore puts the account id in front of the
+S3 Control host (``{AccountId}.s3-control.{region}.amazonaws.com``) even with ``endpoint_url``,
+so a loopback stand-in cannot be named as an endpoint. Instead, when ``AWS_COPY_PT_S3CONTROL_URL``
+is set (only the sandbox sets it: ``demo``, tests, benchmarks) the client talks plain HTTP to the
+AWS host name *through* that URL as an HTTP proxy, and the stand-in answers the proxied request
+itself. Only this one client uses the proxy (no process-wide ``HTTP_PROXY``), the variable holds
+no secret, and it must name a loopback address, so signed requests never leave the machine.
+Unset, the client is the ordinary HTTPS one for the region.
+
 boto3 is imported, and a client built, only when something needs one: importing boto3 and
 building a client cost ~0.2 s of CPU, and a copy of small objects whose every request goes the
 lean way (``s3.lean``) needs neither. :class:`LazyS3` hands a client out on first use, and
@@ -21,23 +31,29 @@ lean way (``s3.lean``) needs neither. :class:`LazyS3` hands a client out on firs
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
+from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.log import register_secret
 
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3control import S3ControlClient
     from mypy_boto3_sts import STSClient
 
 DEFAULT_REGION = "us-east-1"
+S3CONTROL_URL_ENV = "AWS_COPY_PT_S3CONTROL_URL"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 ROLE_SESSION_NAME = "aws-copy-pt"
 _Identity = tuple[str, ...]  # a credential's name and everything that signs as it
 _ClientKey = tuple[_Identity, str, str | None, str]  # credential, region, endpoint, service
@@ -165,6 +181,31 @@ def s3_config(endpoint_url: str | None, *, max_pool_connections: int = 64) -> Co
     )
 
 
+def s3control_route(region: str, control_url: str | None) -> tuple[str | None, Config]:
+    """``endpoint_url`` and configuration of an S3 Control client for ``region``.
+
+    ``control_url`` (normally ``$AWS_COPY_PT_S3CONTROL_URL``) names a local stand-in, used as
+    the HTTP proxy of this client alone; None means AWS itself.
+    """
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60
+    )
+    if not control_url:
+        return None, config
+    parts = urlsplit(control_url)
+    if parts.scheme != "http" or (parts.hostname or "") not in _LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"{S3CONTROL_URL_ENV} must be an http:// URL on this machine (127.0.0.1), "
+            f"not {control_url!r}",
+            hint=f"unset {S3CONTROL_URL_ENV} to use AWS S3 Control itself",
+        )
+    return f"http://s3-control.{region}.amazonaws.com", config.merge(
+        Config(proxies={"http": control_url})
+    )
+
+
 class ClientFactory:
     """Builds and caches boto3 sessions and clients; safe to share between threads."""
 
@@ -248,6 +289,21 @@ class ClientFactory:
                 endpoint_url=endpoint_url,
                 config=s3_config(endpoint_url, max_pool_connections=1).merge(quick),
             )
+
+    def s3control(self, spec: CredentialSpec, *, region: str) -> S3ControlClient:
+        """A shared S3 Control client (Batch Operations jobs) for this principal and region."""
+        control_url = os.environ.get(S3CONTROL_URL_ENV) or None
+        endpoint_url, config = s3control_route(region, control_url)
+        cache_key = (spec.identity, region, control_url, "s3control")
+        session = self.session(spec)
+        with self._lock:
+            client = self._clients.get(cache_key)
+            if client is None:
+                client = session.client(
+                    "s3control", region_name=region, endpoint_url=endpoint_url, config=config
+                )
+                self._clients[cache_key] = client
+        return client
 
     def sts(self, spec: CredentialSpec, *, region: str | None = None) -> STSClient:
         return self.session(spec).client("sts", region_name=region or DEFAULT_REGION)
