@@ -111,7 +111,8 @@ def _one_label_test(value: str) -> TaskPredicate:
     body = value[1:] if negate else value
     if body.startswith("~"):
         # Only "*" is a wildcard; every other character matches itself, ignoring case.
-        pattern = re.compile(".*".join(re.escape(part) for part in body[1:].split("*")), re.I)
+        wildcarded = ".*".join(re.escape(part) for part in body[1:].split("*"))
+        pattern = re.compile(wildcarded, re.IGNORECASE | re.DOTALL)
 
         def like(task: Task) -> bool:
             return task.label is not None and bool(pattern.fullmatch(task.label))
