@@ -15,7 +15,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from .models import AUTH_RESOURCE_SERVER, AuthCode, User
 from .payloads import identity_document, user_claims
-from .server import Route
+from .server import Handler, Route
 from .state import State, split_scopes
 from .wire import JSON, ApiError, Request, Response
 
@@ -62,14 +62,15 @@ class AuthService:
         return self._base
 
     def routes(self) -> list[Route]:
-        return [
-            Route("GET", r"/\.well-known/openid-configuration", self.openid_configuration),
-            Route("GET", r"/jwk\.json", self.jwk_set),
-            Route("POST", r"/v2/oauth2/token", self.token),
-            Route("POST", r"/v2/oauth2/token/revoke", self.revoke),
-            Route("GET|POST", r"/v2/oauth2/userinfo", self.userinfo),
-            Route("GET", r"/v2/api/identities", self.identities),
+        table: list[tuple[str, str, Handler]] = [
+            ("GET", r"/\.well-known/openid-configuration", self.openid_configuration),
+            ("GET", r"/jwk\.json", self.jwk_set),
+            ("POST", r"/v2/oauth2/token", self.token),
+            ("POST", r"/v2/oauth2/token/revoke", self.revoke),
+            ("GET|POST", r"/v2/oauth2/userinfo", self.userinfo),
+            ("GET", r"/v2/api/identities", self.identities),
         ]
+        return [Route(verb, path, fn, f"auth.{fn.__name__}") for verb, path, fn in table]
 
     # -- OIDC discovery ---------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import base64
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 ACTIVE = "ACTIVE"
@@ -20,6 +20,9 @@ AUTH_RESOURCE_SERVER = "auth.globus.org"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
 TRANSFER_ALL_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 LOGIN_SCOPES = ("openid", "profile", "email", TRANSFER_ALL_SCOPE)
+# Globus Timers: its own resource server and scope (globus_sdk.scopes.TimersScopes.timer).
+TIMERS_RESOURCE_SERVER = "524230d7-ea86-4a52-8312-86065a9e0417"
+TIMERS_SCOPE = f"https://auth.globus.org/scopes/{TIMERS_RESOURCE_SERVER}/timer"
 
 # Fixed id for the identity provider every stand-in user signs in with.
 STANDIN_IDP_ID = "41143743-f3c8-4d60-bbdb-eeecaba85bd9"
@@ -65,6 +68,16 @@ class FileSpec(NamedTuple):
     size: int = 0
 
 
+class SkippedFile(NamedTuple):
+    """A path Globus left out of a ``skip_source_errors`` task, as skipped_errors lists it."""
+
+    source_path: str
+    destination_path: str
+    error_code: str = "PERMISSION_DENIED"
+    error_details: str = "Error (transfer)\nMessage: Permission denied\n"
+    is_directory: bool = False
+
+
 @dataclass(frozen=True)
 class Fault:
     """A fault event; it becomes visible once the task's script reaches ``step``."""
@@ -97,6 +110,7 @@ class TaskInfo:
     label: str | None
     status: str
     files: tuple[FileSpec, ...]
+    skipped: tuple[SkippedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,9 @@ class RequestRecord:
     path: str
     query: Mapping[str, str]
     status: int
+    # The API operation, named like the SDK method that calls it ("transfer.task_list");
+    # "" for a path no route knows.
+    endpoint: str = ""
 
 
 @dataclass
@@ -155,6 +172,10 @@ class Task:
     fatal_error: tuple[str, str] = ("ENDPOINT_ERROR", "An error occurred on the endpoint")
     files_ok_on_failure: int = 0
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Paths left out under skip_source_errors; never part of ``files`` (what was delivered).
+    skipped: tuple[SkippedFile, ...] = ()
+    # Completion time of a task whose script starts finished (default: its request_time).
+    finished_at: datetime | None = None
     step: int = 0
     polls: int = 0
     completion_time: datetime | None = None
@@ -164,7 +185,7 @@ class Task:
     def __post_init__(self) -> None:
         self.reached.setdefault(0, self.request_time)
         if self.status in TERMINAL:
-            self.completion_time = self.request_time
+            self.completion_time = self.finished_at or self.request_time
 
     @property
     def status(self) -> str:
@@ -226,4 +247,46 @@ class Task:
             label=self.label,
             status=self.status,
             files=self.files,
+            skipped=self.skipped,
         )
+
+
+@dataclass(frozen=True)
+class TimerRun:
+    """One run of a timer: the Transfer task it submitted, and when."""
+
+    task_id: str
+    ran_at: datetime
+
+
+@dataclass
+class Timer:
+    """A Globus Timers transfer timer ("job"); each run submits one Transfer task."""
+
+    job_id: str
+    owner: User
+    name: str
+    source: Collection
+    destination: Collection
+    source_path: str
+    destination_path: str
+    label: str | None
+    interval: timedelta | None
+    start: datetime
+    submitted_at: datetime
+    stop_after_runs: int | None = None
+    skip_source_errors: bool = False
+    status: str = "loaded"  # "inactive" once paused, "ended" after its last run
+    runs: list[TimerRun] = field(default_factory=list)  # oldest first
+
+    def next_run(self) -> datetime | None:
+        if self.status != "loaded":
+            return None
+        if self.interval is None:
+            return None if self.runs else self.start
+        return self.start + self.interval * len(self.runs)
+
+    def record(self, run: TimerRun) -> None:
+        self.runs.append(run)
+        if self.stop_after_runs is not None and len(self.runs) >= self.stop_after_runs:
+            self.status = "ended"

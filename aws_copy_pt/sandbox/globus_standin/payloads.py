@@ -16,6 +16,7 @@ from .models import (
     TERMINAL,
     Collection,
     FileSpec,
+    SkippedFile,
     Task,
     User,
 )
@@ -45,6 +46,17 @@ def offset_page(data_type: str, items: Sequence[JSON], limit: int, offset: int) 
         "limit": limit,
         "offset": offset,
         "total": len(items),
+    }
+
+
+def marker_page(data_type: str, items: Sequence[JSON], marker: int, page_size: int) -> JSON:
+    """A marker page (successful_transfers, skipped_errors): next_marker is null at the end."""
+    end = marker + page_size
+    return {
+        "DATA_TYPE": data_type,
+        "marker": marker,
+        "next_marker": end if end < len(items) else None,
+        "DATA": list(items[marker:end]),
     }
 
 
@@ -101,8 +113,8 @@ def _progress_fields(task: Task, now: datetime) -> JSON:
         moved_bytes = int(sum(spec.size for spec in task.files) * task.progress())
     elapsed = ((task.completion_time or now) - task.request_time).total_seconds()
     return {
-        "files": len(task.files),
-        "directories": 0,
+        "files": len(task.files) + sum(not skip.is_directory for skip in task.skipped),
+        "directories": sum(skip.is_directory for skip in task.skipped),
         "symlinks": 0,
         "files_skipped": 0,
         "files_transferred": len(moved),
@@ -134,9 +146,11 @@ def _nice_status_fields(task: Task) -> JSON:
 
 
 def _subtask_fields(task: Task) -> JSON:
-    total = len(task.files)
+    # Paths that will be skipped count as pending until the task has finished.
+    skipped = len(task.skipped)
+    total = len(task.files) + skipped
     succeeded = len(task.transferred())
-    unfinished = total - succeeded
+    unfinished = len(task.files) - succeeded
     canceled = task.status == FAILED and task.fatal_error[0] == "CANCELED"
     # A fault seen at the current step means one file is being retried.
     faulted = task.status == ACTIVE and any(f.step == task.step for f in task.visible_faults())
@@ -144,12 +158,12 @@ def _subtask_fields(task: Task) -> JSON:
     return {
         "subtasks_total": total,
         "subtasks_succeeded": succeeded,
-        "subtasks_pending": 0 if task.status in TERMINAL else unfinished - retrying,
+        "subtasks_pending": 0 if task.status in TERMINAL else unfinished + skipped - retrying,
         "subtasks_retrying": retrying,
         "subtasks_failed": unfinished if task.status == FAILED and not canceled else 0,
         "subtasks_canceled": unfinished if canceled else 0,
         "subtasks_expired": 0,
-        "subtasks_skipped_errors": 0,
+        "subtasks_skipped_errors": skipped if task.status in TERMINAL else 0,
     }
 
 
@@ -203,6 +217,23 @@ def successful_transfer(spec: FileSpec) -> JSON:
         "DATA_TYPE": "successful_transfer",
         "source_path": spec.source_path,
         "destination_path": spec.destination_path,
+    }
+
+
+def skipped_error(skip: SkippedFile, when: datetime) -> JSON:
+    """One item of GET /task/<id>/skipped_errors (globus-cli's skipped_error_list fixture)."""
+    return {
+        "DATA_TYPE": "skipped_error",
+        "checksum_algorithm": None,
+        "destination_path": skip.destination_path,
+        "error_code": skip.error_code,
+        "error_details": skip.error_details,
+        "error_time": iso_time(when),
+        "external_checksum": None,
+        "is_delete_destination_extra": False,
+        "is_directory": skip.is_directory,
+        "is_symlink": False,
+        "source_path": skip.source_path,
     }
 
 

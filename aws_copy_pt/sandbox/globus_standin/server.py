@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
 TRANSFER_PREFIX = "/v0.10/"
+TIMERS_PREFIXES = ("/jobs", "/v2/timer")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Route:
     methods: str  # "GET" or alternatives such as "GET|POST"
     pattern: str  # matched against the whole path; groups become handler arguments
     handler: Handler
+    name: str = ""  # the operation, for call counting: "transfer.task_list"
 
     def match(self, request: Request) -> tuple[str, ...] | None:
         if request.method not in self.methods.split("|"):
@@ -62,6 +64,8 @@ def default_error_body(status: int, path: str) -> JSON:
     message = f"{HTTPStatus(status).phrase} (injected by the Globus stand-in)"
     if path.startswith(TRANSFER_PREFIX):
         return {"code": code, "message": message, "request_id": new_request_id(), "resource": path}
+    if path.startswith(TIMERS_PREFIXES):
+        return {"error": {"code": code.upper(), "detail": message, "status": status}}
     return {
         "errors": [{"status": str(status), "code": code, "title": message}],
         "error": code.lower(),
@@ -71,6 +75,8 @@ def default_error_body(status: int, path: str) -> JSON:
 @dataclass
 class Router:
     routes: list[Route] = field(default_factory=list)
+    # Runs before each request is answered (the stand-in releases due timer runs here).
+    before_dispatch: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _faults: list[_Rule] = field(default_factory=list)
     _delays: list[_Rule] = field(default_factory=list)
@@ -102,12 +108,15 @@ class Router:
         delay = self._take(self._delays, request)
         if delay is not None:
             time.sleep(delay.seconds)
+        if self.before_dispatch is not None:
+            self.before_dispatch()
+        found = self._match(request)
         fault = self._take(self._faults, request)
-        response = fault.response(request) if fault else self._route(request)
+        response = fault.response(request) if fault else self._route(request, found)
+        name = found[0].name if found else ""
+        record = RequestRecord(request.method, request.path, request.query, response.status, name)
         with self._lock:
-            self._log.append(
-                RequestRecord(request.method, request.path, request.query, response.status)
-            )
+            self._log.append(record)
         return response
 
     def _take(self, rules: list[_Rule], request: Request) -> _Rule | None:
@@ -119,22 +128,31 @@ class Router:
                     return rule
         return None
 
-    def _route(self, request: Request) -> Response:
+    def _match(self, request: Request) -> tuple[Route, tuple[str, ...]] | None:
         for route in self.routes:
             groups = route.match(request)
-            if groups is None:
-                continue
-            try:
-                return route.handler(request, *groups)
-            except ApiError as error:
-                return error.response
-            except Exception as exc:
-                # A bug or a failing hook: answer 500 like a real server would.
-                log.exception("Globus stand-in failed on %s %s", request.method, request.path)
-                body = default_error_body(500, request.path)
-                body["message"] = f"stand-in error: {exc!r}"
-                return Response(500, body)
-        return Response(404, default_error_body(404, request.path))
+            if groups is not None:
+                return route, groups
+        return None
+
+    def _route(self, request: Request, found: tuple[Route, tuple[str, ...]] | None) -> Response:
+        if found is None:
+            return Response(404, default_error_body(404, request.path))
+        route, groups = found
+        try:
+            return route.handler(request, *groups)
+        except ApiError as error:
+            return error.response
+        except Exception as exc:
+            # A bug or a failing hook: answer 500 like a real server would.
+            log.exception("Globus stand-in failed on %s %s", request.method, request.path)
+            body = default_error_body(500, request.path)
+            text = f"stand-in error: {exc!r}"
+            if isinstance(body.get("error"), dict):
+                body["error"]["detail"] = text  # Timers errors carry their text there
+            else:
+                body["message"] = text
+            return Response(500, body)
 
 
 def _make_handler(router: Router) -> type[BaseHTTPRequestHandler]:

@@ -4,42 +4,32 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .auth import AuthService, code_from_authorize_url, generate_signing_key
-from .models import (
-    LOGIN_SCOPES,
-    STATUSES,
-    TERMINAL,
-    AuthCode,
-    Collection,
-    Fault,
-    FileSpec,
-    RequestRecord,
-    Task,
-    TaskInfo,
-    User,
-)
+from .models import LOGIN_SCOPES, AuthCode, Collection, RequestRecord, User
+from .scripting import TaskScripting
 from .server import HTTPService, Router
 from .state import Settings, State
+from .timers import TimersService
 from .transfer import TransferService
 
 # The client id of the stand-in's "registered" native app; any other id works as well.
 DEFAULT_CLIENT_ID = "6b0a1c5e-8f0e-4c9a-9d39-5a3b1f0c2e7d"
 
-FileLike = FileSpec | tuple[str, str] | tuple[str, str, int]
 
+class GlobusStandIn(TaskScripting):
+    """A local Globus Auth + Transfer + Timers service for the real globus-sdk to talk to.
 
-class GlobusStandIn:
-    """A local Globus Auth + Transfer service for the real globus-sdk to talk to.
-
-    One loopback server answers both APIs: Auth paths at the root, Transfer under
-    ``/v0.10/`` (the SDK puts that prefix in every Transfer path itself).
+    One loopback server answers all three APIs: Auth paths at the root, Transfer under
+    ``/v0.10/`` (the SDK puts that prefix in every Transfer path itself), Timers under
+    ``/jobs/``. Tasks, timers and the clock are scripted with the methods inherited from
+    :class:`TaskScripting`.
     """
 
     def __init__(
@@ -54,7 +44,13 @@ class GlobusStandIn:
         self._http = HTTPService(self._router)
         self.client_id = client_id
         self._auth = AuthService(self._state, self.auth_url, signing_key or generate_signing_key())
-        self._router.routes = [*self._auth.routes(), *TransferService(self._state).routes()]
+        self._router.routes = [
+            *self._auth.routes(),
+            *TransferService(self._state).routes(),
+            *TimersService(self._state).routes(),
+        ]
+        # Timer runs scripted for a later time happen once the clock (or real time) is there.
+        self._router.before_dispatch = self._release_due_runs
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -91,6 +87,10 @@ class GlobusStandIn:
         return self._http.base_url
 
     @property
+    def timers_url(self) -> str:
+        return self._http.base_url
+
+    @property
     def issuer(self) -> str:
         """The ``iss`` claim of id_tokens (and the OIDC configuration's issuer)."""
         return self._auth.issuer
@@ -100,6 +100,8 @@ class GlobusStandIn:
         return {
             "GLOBUS_SDK_SERVICE_URL_AUTH": self.auth_url,
             "GLOBUS_SDK_SERVICE_URL_TRANSFER": self.transfer_url,
+            # Singular: the SDK's service name for Timers is "timer".
+            "GLOBUS_SDK_SERVICE_URL_TIMER": self.timers_url,
         }
 
     # -- identities and tokens ----------------------------------------------------------
@@ -218,54 +220,6 @@ class GlobusStandIn:
             self._state.collections[collection.id] = collection
         return collection.id
 
-    def add_task(
-        self,
-        owner: User,
-        source_endpoint: str,
-        destination_endpoint: str,
-        files: Iterable[FileLike],
-        *,
-        script: Sequence[str] | None = None,
-        label: str | None = None,
-        faults: Sequence[Fault] = (),
-        fatal_error: tuple[str, str] | None = None,
-        files_ok_on_failure: int = 0,
-        request_time: datetime | None = None,
-        task_id: str | None = None,
-    ) -> str:
-        """Create a task whose status follows ``script``, one entry per poll.
-
-        Both endpoints must have been registered with ``add_collection``. A FAILED task
-        still reports its first ``files_ok_on_failure`` files as successful transfers;
-        ``fatal_error`` is its (code, description).
-        """
-        steps = list(script or self._state.settings.default_script)
-        _check_script(steps)
-        with self._state.lock:
-            task = Task(
-                task_id=task_id or str(uuid.uuid4()),
-                owner=owner,
-                source=self._state.collections[source_endpoint],
-                destination=self._state.collections[destination_endpoint],
-                files=tuple(FileSpec(*spec) for spec in files),
-                script=steps,
-                request_time=request_time or datetime.now(UTC),
-                label=label,
-                faults=tuple(faults),
-                files_ok_on_failure=files_ok_on_failure,
-            )
-            if fatal_error is not None:
-                task.fatal_error = fatal_error
-            self._state.tasks[task.task_id] = task
-            info = task.info()
-        self._state.notify_succeeded([info])
-        return info.task_id
-
-    def task(self, task_id: str) -> TaskInfo:
-        """A snapshot of a task; unlike a poll over HTTP it does not advance the script."""
-        with self._state.lock:
-            return self._state.tasks[task_id].info()
-
     # -- fault injection and observation ------------------------------------------------
 
     def inject(
@@ -302,10 +256,14 @@ class GlobusStandIn:
         """Every request answered so far, oldest first (a copy)."""
         return self._router.records()
 
+    def request_mark(self) -> int:
+        """A position in the request log, for ``call_counts(since=...)``."""
+        return len(self._router.records())
 
-def _check_script(steps: Sequence[str]) -> None:
-    unknown = [step for step in steps if step not in STATUSES]
-    if not steps or unknown:
-        raise ValueError(f"a script is a non-empty list of {sorted(STATUSES)}, got {steps}")
-    if any(step in TERMINAL for step in steps[:-1]):
-        raise ValueError(f"only the last step of a script may be SUCCEEDED/FAILED: {steps}")
+    def call_counts(self, *, since: int = 0) -> Counter[str]:
+        """Requests per operation since a ``request_mark()``, e.g.
+        ``{"transfer.task_list": 2, "timer.get_job": 1}`` ("" counts unknown paths)."""
+        return Counter(record.endpoint for record in self._router.records()[since:])
+
+    def _release_due_runs(self) -> None:
+        self._state.notify_succeeded(self._state.release_due_runs())

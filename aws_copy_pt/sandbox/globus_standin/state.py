@@ -1,4 +1,5 @@
-"""The stand-in's shared, lock-protected state: identities, tokens, collections, tasks."""
+"""The stand-in's shared, lock-protected state: identities, tokens, collections, tasks,
+timers, and the clock their times come from."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .clock import Clock
 from .models import (
     AUTH_RESOURCE_SERVER,
     SUCCEEDED,
@@ -20,6 +22,8 @@ from .models import (
     SubmittedItem,
     Task,
     TaskInfo,
+    Timer,
+    TimerRun,
     User,
 )
 
@@ -41,6 +45,12 @@ def files_as_submitted(item: SubmittedItem) -> Sequence[FileSpec]:
 class Settings:
     access_lifetime: int = DEFAULT_ACCESS_LIFETIME
     successful_transfers_page_size: int = 1000
+    skipped_errors_page_size: int = 1000
+    # Runs per page of a timer's ``results`` (GET /jobs/<id>?page_size=...).
+    timer_results_page_size: int = 10
+    # None: a task_list task_id filter takes any number of ids. Set it (Globus documents
+    # 50 for endpoint_manager_task_list) to make callers split their id lists.
+    max_task_ids_per_filter: int | None = None
     default_script: tuple[str, ...] = ("ACTIVE", "ACTIVE", "SUCCEEDED")
     on_succeeded: SucceededHook | None = None
     files_for_item: FilesHook = files_as_submitted
@@ -58,6 +68,10 @@ class State:
     codes: dict[str, AuthCode] = field(default_factory=dict)
     # (owner id, submission id) -> task id, so a resubmission is recognised.
     submissions: dict[tuple[str, str], str] = field(default_factory=dict)
+    clock: Clock = field(default_factory=Clock)
+    timers: dict[str, Timer] = field(default_factory=dict)
+    # Timer runs scripted for a later (clock) time: created once the clock reaches them.
+    pending_runs: list[tuple[Timer, Task]] = field(default_factory=list)
 
     def notify_succeeded(self, infos: Iterable[TaskInfo]) -> None:
         """Run the on_succeeded hook; callers must not hold the lock (the hook may be slow)."""
@@ -65,6 +79,27 @@ class State:
         for info in infos:
             if hook is not None and info.status == SUCCEEDED:
                 hook(info)
+
+    def add_run(self, timer: Timer, task: Task) -> None:
+        """Create a timer run now, or keep it until the clock reaches its request_time."""
+        with self.lock:
+            self.pending_runs.append((timer, task))
+        self.notify_succeeded(self.release_due_runs())
+
+    def release_due_runs(self) -> list[TaskInfo]:
+        """Create the runs whose time has come; returns them for ``notify_succeeded``
+        (call that without the lock)."""
+        now = self.clock.now()
+        due: list[tuple[Timer, Task]] = []
+        waiting: list[tuple[Timer, Task]] = []
+        with self.lock:
+            for pair in self.pending_runs:
+                (due if pair[1].request_time <= now else waiting).append(pair)
+            self.pending_runs = waiting
+            for timer, task in sorted(due, key=lambda pair: pair[1].request_time):
+                self.tasks[task.task_id] = task
+                timer.record(TimerRun(task.task_id, task.request_time))
+            return [task.info() for _, task in due]
 
     # -- tokens ---------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from .models import (
@@ -21,13 +20,16 @@ from .models import (
 from .payloads import (
     collection_document,
     event_documents,
+    marker_page,
     offset_page,
+    skipped_error,
     successful_transfer,
     task_document,
 )
-from .queries import bad_request, order_tasks, page_bounds, parse_task_filter, search_collections
-from .server import Route
+from .queries import bad_request, page_bounds, search_collections
+from .server import Handler, Route
 from .state import State
+from .task_query import order_tasks, parse_task_filter
 from .wire import JSON, ApiError, Request, Response, new_request_id
 
 # Submission options copied from a TransferData document onto the task it creates.
@@ -43,10 +45,8 @@ _TASK_OPTIONS = (
     "filter_rules",
 )
 _TASK = r"/v0.10/task/([^/]+)"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+# task_list and task_event_list never page past the 1,000th result.
+MAX_LISTED = 1000
 
 
 class TransferService:
@@ -54,17 +54,20 @@ class TransferService:
         self._state = state
 
     def routes(self) -> list[Route]:
-        return [
-            Route("GET", r"/v0.10/task_list", self.task_list),
-            Route("GET", _TASK, self.get_task),
-            Route("GET", _TASK + "/successful_transfers", self.successful_transfers),
-            Route("GET", _TASK + "/event_list", self.event_list),
-            Route("POST", _TASK + "/cancel", self.cancel_task),
-            Route("GET", r"/v0.10/endpoint/([^/]+)", self.get_endpoint),
-            Route("GET", r"/v0.10/endpoint_search", self.endpoint_search),
-            Route("GET", r"/v0.10/submission_id", self.submission_id),
-            Route("POST", r"/v0.10/transfer", self.submit_transfer),
+        # Handlers are named after the TransferClient methods, which names the operations.
+        table: list[tuple[str, str, Handler]] = [
+            ("GET", r"/v0.10/task_list", self.task_list),
+            ("GET", _TASK, self.get_task),
+            ("GET", _TASK + "/successful_transfers", self.task_successful_transfers),
+            ("GET", _TASK + "/skipped_errors", self.task_skipped_errors),
+            ("GET", _TASK + "/event_list", self.task_event_list),
+            ("POST", _TASK + "/cancel", self.cancel_task),
+            ("GET", r"/v0.10/endpoint/([^/]+)", self.get_endpoint),
+            ("GET", r"/v0.10/endpoint_search", self.endpoint_search),
+            ("GET", r"/v0.10/submission_id", self.get_submission_id),
+            ("POST", r"/v0.10/transfer", self.submit_transfer),
         ]
+        return [Route(verb, path, fn, f"transfer.{fn.__name__}") for verb, path, fn in table]
 
     def _caller(self, request: Request) -> User:
         token = request.bearer_token()
@@ -95,31 +98,46 @@ class TransferService:
 
     def get_task(self, request: Request, task_id: str) -> Response:
         user = self._caller(request)
+        now = self._state.clock.now()
         with self._state.lock:
             task = self._owned_task(request, task_id, user)
-            reached = task.observe(now())
-            document = task_document(task, now())
+            reached = task.observe(now)
+            document = task_document(task, now)
             info = task.info()
         # The hook runs before the answer goes out, so whoever sees SUCCEEDED can rely on it.
         self._state.notify_succeeded([info] if reached else [])
         return Response(200, document)
 
     def task_list(self, request: Request, *_: str) -> Response:
+        """Only the caller's tasks; ``filter``/``orderby`` as in task_query; 1,000 at most."""
         user = self._caller(request)
-        status_test, other_test = parse_task_filter(request)
-        limit, offset = page_bounds(request, default_limit=10, max_limit=1000)
+        task_filter = parse_task_filter(
+            request, max_task_ids=self._state.settings.max_task_ids_per_filter
+        )
+        limit, offset = page_bounds(
+            request, default_limit=10, max_limit=MAX_LISTED, max_total=MAX_LISTED
+        )
+        now = self._state.clock.now()
         reached: list[TaskInfo] = []
         with self._state.lock:
-            owned = [t for t in self._state.tasks.values() if t.owner.id == user.id]
-            matching = order_tasks(request, [t for t in owned if other_test(t) and status_test(t)])
+            matching = order_tasks(
+                request,
+                [
+                    t
+                    for t in self._state.tasks.values()
+                    if t.owner.id == user.id and task_filter.other(t) and task_filter.status(t)
+                ],
+            )
             window = matching[offset : offset + limit]
             for task in window:
-                if task.observe(now()):
+                if task.observe(now):
                     reached.append(task.info())
             # A listed task may just have left a status filter (as a real one can finish
             # between polls): it drops out of the answer rather than contradict the filter.
-            listed = [task for task in window if status_test(task)]
-            documents = [task_document(task, now()) for task in listed]
+            listed = [task for task in window if task_filter.status(task)]
+            # Listed tasks carry no DATA_TYPE (as the SDK's and globus-cli's recorded
+            # task_list answers show), unlike GET /task/<id>.
+            documents = [_without_data_type(task_document(task, now)) for task in listed]
         self._state.notify_succeeded(reached)
         return Response(
             200,
@@ -133,36 +151,41 @@ class TransferService:
             },
         )
 
-    def successful_transfers(self, request: Request, task_id: str) -> Response:
+    def task_successful_transfers(self, request: Request, task_id: str) -> Response:
+        """Files moved; never directories nor the paths skipped under skip_source_errors."""
         user = self._caller(request)
-        try:
-            marker = int(request.query.get("marker") or 0)
-        except ValueError as exc:
-            raise bad_request(request, "Invalid marker") from exc
-        page_size = self._state.settings.successful_transfers_page_size
+        marker = _marker(request)
         with self._state.lock:
-            task = self._owned_task(request, task_id, user)
-            if task.status not in TERMINAL:
-                raise bad_request(
-                    request,
-                    f"Task '{task_id}' is still in progress, "
-                    "successful transfers are not yet available",
-                )
-            moved = task.transferred()
-        end = marker + page_size
-        return Response(
-            200,
-            {
-                "DATA_TYPE": "successful_transfers",
-                "marker": marker,
-                "next_marker": end if end < len(moved) else None,
-                "DATA": [successful_transfer(spec) for spec in moved[marker:end]],
-            },
-        )
+            task = self._finished_task(request, task_id, user, "successful transfers")
+            moved = [successful_transfer(spec) for spec in task.transferred()]
+        page_size = self._state.settings.successful_transfers_page_size
+        return Response(200, marker_page("successful_transfers", moved, marker, page_size))
 
-    def event_list(self, request: Request, task_id: str) -> Response:
+    def task_skipped_errors(self, request: Request, task_id: str) -> Response:
+        """Paths a skip_source_errors task left out (empty for every other task)."""
         user = self._caller(request)
-        limit, offset = page_bounds(request, default_limit=10, max_limit=1000)
+        marker = _marker(request)
+        with self._state.lock:
+            task = self._finished_task(request, task_id, user, "skipped errors")
+            when = task.completion_time or task.request_time
+            skipped = [skipped_error(skip, when) for skip in task.skipped]
+        page_size = self._state.settings.skipped_errors_page_size
+        return Response(200, marker_page("skipped_errors", skipped, marker, page_size))
+
+    def _finished_task(self, request: Request, task_id: str, user: User, what: str) -> Task:
+        """The caller's finished task (call with the lock held); 400 while it runs."""
+        task = self._owned_task(request, task_id, user)
+        if task.status not in TERMINAL:
+            raise bad_request(
+                request, f"Task '{task_id}' is still in progress, {what} are not yet available"
+            )
+        return task
+
+    def task_event_list(self, request: Request, task_id: str) -> Response:
+        user = self._caller(request)
+        limit, offset = page_bounds(
+            request, default_limit=10, max_limit=MAX_LISTED, max_total=MAX_LISTED
+        )
         wanted = request.query.get("filter", "")
         with self._state.lock:
             events = event_documents(self._owned_task(request, task_id, user))
@@ -175,7 +198,7 @@ class TransferService:
     def cancel_task(self, request: Request, task_id: str) -> Response:
         user = self._caller(request)
         with self._state.lock:
-            canceled = self._owned_task(request, task_id, user).cancel(now())
+            canceled = self._owned_task(request, task_id, user).cancel(self._state.clock.now())
         code, message = (
             ("Canceled", "The task has been cancelled successfully.")
             if canceled
@@ -223,7 +246,7 @@ class TransferService:
 
     # -- submission -----------------------------------------------------------------------
 
-    def submission_id(self, request: Request, *_: str) -> Response:
+    def get_submission_id(self, request: Request, *_: str) -> Response:
         self._caller(request)
         return Response(200, {"value": str(uuid.uuid4())})
 
@@ -267,7 +290,7 @@ class TransferService:
             destination=destination,
             files=files,
             script=list(self._state.settings.default_script),
-            request_time=now(),
+            request_time=self._state.clock.now(),
             label=document.get("label"),
             options={key: document[key] for key in _TASK_OPTIONS if key in document},
         )
@@ -294,6 +317,17 @@ def _transfer_items(
         )
         for item in raw_items
     ]
+
+
+def _without_data_type(document: JSON) -> JSON:
+    return {key: value for key, value in document.items() if key != "DATA_TYPE"}
+
+
+def _marker(request: Request) -> int:
+    try:
+        return int(request.query.get("marker") or 0)
+    except ValueError as exc:
+        raise bad_request(request, "Invalid marker") from exc
 
 
 def _result(request: Request, code: str, message: str) -> JSON:

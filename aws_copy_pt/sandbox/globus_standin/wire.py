@@ -116,3 +116,14 @@ class ApiError(Exception):
             "error_description": title,
         }
         return cls(Response(status, body))
+
+    @classmethod
+    def timers(cls, status: int, code: str, detail: str) -> ApiError:
+        # Globus Timers' error document (globus_sdk.TimersAPIError reads error.code/detail).
+        return cls(Response(status, {"error": {"code": code, "detail": detail, "status": status}}))
+
+    @classmethod
+    def timers_invalid(cls, where: str, name: str, message: str, kind: str) -> ApiError:
+        # Timers validates parameters with FastAPI: a 422 with a "detail" list.
+        detail = [{"loc": [where, name], "msg": message, "type": kind}]
+        return cls(Response(422, {"detail": detail}))
