@@ -38,6 +38,7 @@ from aws_copy_pt.core.copy_plan import (
     size_problem,
 )
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.db.bulk import NewRow, insert_pending
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, UsageError
@@ -47,7 +48,7 @@ from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
 from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
 from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import check_same_service, lister_for
-from aws_copy_pt.services.copy.rows import Arrivals, NewRow, insert_pending
+from aws_copy_pt.services.copy.rows import Arrivals
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.buckets import get_bucket
 
