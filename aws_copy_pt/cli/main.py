@@ -89,17 +89,11 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 def _translate(exc: Exception) -> AwsCopyPtError | None:
     """Known library failures that have a clear cause and fix for the user."""
-    text = str(exc)
-    if "database or disk is full" in text:
-        return ConfigError(
-            "the disk holding the aws-copy-pt home is full; nothing was changed",
-            hint="free some space, or move the home with --home DIR",
-        )
-    if "database is locked" in text:
-        return ConfigError(
-            "the database stayed locked by another aws-copy-pt process",
-            hint="retry in a moment; `aws-copy-pt daemon status` shows a running daemon",
-        )
+    from aws_copy_pt.db.errors import as_user_error
+
+    database_trouble = as_user_error(exc)
+    if database_trouble is not None:
+        return database_trouble
     if isinstance(exc, PermissionError) and exc.filename:
         return ConfigError(
             f"permission denied on {exc.filename}",
