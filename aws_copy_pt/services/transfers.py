@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
-from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
-from aws_copy_pt.globus.errors import to_user_error
+from aws_copy_pt.errors import NotFoundError, UsageError
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer
 
 
@@ -246,7 +246,7 @@ def cancel_transfer(
     session: Session,
     transfer_id: int,
     *,
-    transfer_client: globus_sdk.TransferClient | None = None,
+    transfer_client: TransferClient | None = None,
 ) -> TransferSummary:
     """Stop a transfer for good; with a client, also cancel its still-running Globus task."""
     transfer = get_transfer(session, transfer_id)
@@ -255,10 +255,7 @@ def cancel_transfer(
     reason = "cancelled by the user"
     running = transfer.globus_status in ("ACTIVE", "INACTIVE")
     if transfer_client is not None and transfer.globus_task_id and running:
-        try:
-            transfer_client.cancel_task(transfer.globus_task_id)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-            raise to_user_error(exc, doing=f"cancelling task {transfer.globus_task_id}") from None
+        gateway.cancel_task(transfer_client, transfer.globus_task_id)
         reason += f"; Globus task {transfer.globus_task_id} cancelled too"
     move_transfer(session, transfer, TransferState.CANCELLED, reason)
     return summarize(transfer)

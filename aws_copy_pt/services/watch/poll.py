@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,9 @@ from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NeedsLoginError
-from aws_copy_pt.globus.errors import Failure, classify, describe, login_error
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError, classify, describe, login_error
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer, record_event
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class _Watched:
 
 def poll_transfers(
     db: Database,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     *,
     now: datetime | None = None,
     batch_size: int = TASK_LIST_BATCH,
@@ -111,7 +112,7 @@ def poll_transfers(
         try:
             documents = _fetch(transfer_client, [w.task_id for w in chunk], report)
             fault_details = _fault_details(transfer_client, chunk, documents)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        except (GlobusCallError, NeedsLoginError) as exc:
             _handle_failure(db, exc, chunk, report)
             continue
         _record_chunk(db, chunk, documents, fault_details, now, report)
@@ -157,13 +158,13 @@ def _load_watched(db: Database) -> list[_Watched]:
 
 
 def _fetch(
-    client: globus_sdk.TransferClient, task_ids: Sequence[str], report: PollReport
+    client: TransferClient, task_ids: Sequence[str], report: PollReport
 ) -> dict[str, dict[str, Any]]:
     """Task documents by id, from as few task_list calls as the server accepts."""
     report.calls += 1
     try:
-        response = client.task_list(filter={"task_id": list(task_ids)}, limit=len(task_ids))
-    except globus_sdk.GlobusAPIError as exc:
+        documents = gateway.tasks_by_id(client, task_ids)
+    except GlobusCallError as exc:
         if exc.http_status not in _SPLIT_STATUSES:
             raise
         if len(task_ids) == 1:
@@ -174,11 +175,11 @@ def _fetch(
             **_fetch(client, task_ids[:half], report),
             **_fetch(client, task_ids[half:], report),
         }
-    return {str(doc["task_id"]): dict(doc) for doc in response["DATA"]}
+    return {str(doc["task_id"]): doc for doc in documents}
 
 
 def _fault_details(
-    client: globus_sdk.TransferClient,
+    client: TransferClient,
     chunk: Iterable[_Watched],
     documents: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, str]:
@@ -193,17 +194,15 @@ def _fault_details(
     return details
 
 
-def fault_detail(client: globus_sdk.TransferClient, task_id: str, count: int) -> str | None:
+def fault_detail(client: TransferClient, task_id: str, count: int) -> str | None:
     """The task's ``count`` newest error events (at most 10), or None if they cannot be read."""
     try:
-        events = client.task_event_list(
-            task_id, limit=min(max(count, 1), 10), query_params={"filter": "is_error:1"}
-        )
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        events = gateway.error_events(client, task_id, count)
+    except (GlobusCallError, NeedsLoginError) as exc:
         if classify(exc) is Failure.LOGIN:
             raise
         return None  # the fault count alone is still recorded
-    return "; ".join(f"{e.get('code')}: {e.get('description')}" for e in events["DATA"]) or None
+    return "; ".join(f"{e.get('code')}: {e.get('description')}" for e in events) or None
 
 
 def _handle_failure(
