@@ -42,13 +42,9 @@ class CollectionChoice:
 
 def aws_profiles(session: Session) -> list[ProfileChoice]:
     """Profiles botocore can load here, each with the credential that already uses it."""
-    import botocore.session
-    from botocore.exceptions import BotoCoreError
+    from aws_copy_pt.s3.clients import available_profiles
 
-    try:
-        names = sorted(set(botocore.session.Session().available_profiles))
-    except (BotoCoreError, ValueError):
-        names = []  # an unreadable config offers no profile; typing keys still works
+    names = available_profiles()
     used = dict(
         session.execute(
             select(AwsCredential.profile, AwsCredential.name).where(AwsCredential.kind == "profile")
