@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     FAILURE = 1  # an unexpected or unclassified failure
     USAGE = 2  # bad command-line input (also click's own usage errors)
     WORK_REMAINS = 3  # batch pass finished, transfers still in progress
+    NOT_RUNNING = 3  # `daemon status`: no daemon runs (LSB's "program is not running")
     PARTIAL = 4  # some objects or transfers failed; the rest succeeded
     NEEDS_LOGIN = 5  # Globus tokens missing, expired or revoked: run `aws-copy-pt login`
     CONFIG = 6  # local set-up problem: home permissions, foreign database, unregistered names

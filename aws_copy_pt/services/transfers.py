@@ -16,7 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.core.states import (
+    GlobusStatus,
+    ObjectState,
+    TransferState,
+    check_object_transition,
+)
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.globus import gateway
@@ -215,7 +220,7 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
         select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer.id)
     )
     if transfer.kind == "globus" and not recorded:
-        if transfer.globus_status == "FAILED":
+        if transfer.globus_status == GlobusStatus.FAILED:
             raise UsageError(
                 f"the Globus task of transfer {transfer.id} failed, so nothing was listed",
                 hint=f"`aws-copy-pt transfers retry {transfer.id} --copy-partial` copies the "
@@ -232,7 +237,7 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
 
 
 def _check_copy_partial(transfer: Transfer) -> None:
-    if transfer.kind != "globus" or transfer.globus_status != "FAILED":
+    if transfer.kind != "globus" or transfer.globus_status != GlobusStatus.FAILED:
         raise UsageError(
             f"--copy-partial is for transfers whose Globus task FAILED; transfer "
             f"{transfer.id} is {transfer.state} (Globus status {transfer.globus_status})",
@@ -253,7 +258,7 @@ def cancel_transfer(
     if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
         raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
     reason = "cancelled by the user"
-    running = transfer.globus_status in ("ACTIVE", "INACTIVE")
+    running = transfer.globus_status in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE)
     if transfer_client is not None and transfer.globus_task_id and running:
         gateway.cancel_task(transfer_client, transfer.globus_task_id)
         reason += f"; Globus task {transfer.globus_task_id} cancelled too"

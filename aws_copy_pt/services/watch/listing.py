@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import CollectionMapping, UnmappablePathError
-from aws_copy_pt.core.states import ObjectState, TransferState
+from aws_copy_pt.core.states import GlobusStatus, ObjectState, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
@@ -166,7 +166,7 @@ def _finish(session: Session, transfer: Transfer, report: ListingReport) -> None
     failed = _count(session, transfer.id, ObjectState.FAILED)
     transfer.objects_total = total
     report.finished = True
-    if total == 0 and transfer.globus_status == "FAILED":
+    if total == 0 and transfer.globus_status == GlobusStatus.FAILED:
         move_transfer(session, transfer, TransferState.FAILED, "no file of the failed task arrived")
     elif total == 0:
         move_transfer(session, transfer, TransferState.DONE, "the Globus task delivered no files")

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, TransferState
+from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, GlobusStatus, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NeedsLoginError
@@ -44,11 +44,11 @@ _SPLIT_STATUSES = frozenset({400, 413, 414})
 EVENT_FAULT = "globus_fault"
 EVENT_ALERT = "alert"
 EVENT_MISSING = "globus_missing"
-_STATUS_TARGETS = {
-    "ACTIVE": TransferState.WAITING,
-    "INACTIVE": TransferState.GLOBUS_INACTIVE,
-    "SUCCEEDED": TransferState.LISTING,
-    "FAILED": TransferState.FAILED,
+_STATUS_TARGETS: dict[str, TransferState] = {
+    GlobusStatus.ACTIVE: TransferState.WAITING,
+    GlobusStatus.INACTIVE: TransferState.GLOBUS_INACTIVE,
+    GlobusStatus.SUCCEEDED: TransferState.LISTING,
+    GlobusStatus.FAILED: TransferState.FAILED,
 }
 
 
@@ -312,7 +312,7 @@ def progress_of(transfer: Transfer) -> TaskProgress:
         bytes_transferred=transfer.bytes_transferred,
         bytes_per_second=transfer.effective_bytes_per_second,
         bytes_expected=transfer.bytes_transferred
-        if transfer.globus_status == "SUCCEEDED"
+        if transfer.globus_status == GlobusStatus.SUCCEEDED
         else None,
     )
 
@@ -350,7 +350,7 @@ def _reason(transfer: Transfer, task: Mapping[str, Any], target: TransferState) 
 def _fault_message(task: Mapping[str, Any], previous: int, detail: str | None) -> str:
     now_faults = int(task.get("faults") or 0)
     text = f"Globus reports {now_faults} fault(s) (was {previous})"
-    if task.get("status") in ("ACTIVE", "INACTIVE"):
+    if task.get("status") in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE):
         text += "; the task keeps retrying until its deadline"
     nice = task.get("nice_status_short_description") or task.get("nice_status")
     if detail:
