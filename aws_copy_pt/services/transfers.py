@@ -94,7 +94,7 @@ class EventView:
 
 
 @dataclass(frozen=True)
-class ObjectFailure:
+class FailedObject:
     source_key: str
     dest_key: str | None
     globus_destination_path: str | None
@@ -116,7 +116,7 @@ class TransferDetail:
     last_polled_at: datetime | None
     object_counts: dict[str, int]
     failures_total: int
-    failures: list[ObjectFailure]  # the first ``failure_limit`` of them
+    failures: list[FailedObject]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
 
 
@@ -170,7 +170,7 @@ def transfer_detail(
         object_counts={str(k): int(v) for k, v in counts.items()},
         failures_total=int(counts.get(ObjectState.FAILED.value, 0)),
         failures=[
-            ObjectFailure(
+            FailedObject(
                 o.source_key, o.dest_key, o.globus_destination_path, o.attempts, o.last_error
             )
             for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))

@@ -75,11 +75,11 @@ class LoopOptions:
 def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] | None) -> int:
     import logging
 
-    from aws_copy_pt.cli.wiring import batch_workers
     from aws_copy_pt.daemon.process import install_stop_handlers, remove_pid_file, write_pid_file
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.home.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.log import configure_logging
+    from aws_copy_pt.wiring import batch_workers
 
     level = logging.DEBUG if app.debug else logging.INFO
     configure_logging(level, log_dir=app.home.logs_dir)

@@ -5,7 +5,8 @@ the bucket itself with one HeadBucket: that finds the region (``s3.regions``; ne
 GetBucketLocation) and proves the credential can reach it, so a typo, a wrong region, a missing
 permission or a dead endpoint fails at registration instead of in the middle of a copy.
 
-The copy engine calls :func:`get_bucket`, :func:`s3_client_for` and :func:`copy_settings`.
+The copy pipeline's route (``services.copy.route``) calls :func:`lazy_s3_for` and
+:func:`copy_settings`; a direct copy and ``policy`` look buckets up with :func:`get_bucket`.
 """
 
 from __future__ import annotations

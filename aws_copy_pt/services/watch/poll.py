@@ -53,8 +53,8 @@ _STATUS_TARGETS: dict[str, TransferState] = {
 
 
 @dataclass(frozen=True)
-class TaskProgress:
-    """One polled task, as the scheduler needs it to pick the next poll time."""
+class PolledTask:
+    """What one poll saw of a task: its transfer's state after the poll, Globus's figures."""
 
     transfer_id: int
     task_id: str
@@ -73,7 +73,7 @@ class TaskProgress:
 class PollReport:
     polled: int = 0  # tasks asked about
     calls: int = 0  # task_list calls made
-    progress: list[TaskProgress] = field(default_factory=list)
+    progress: list[PolledTask] = field(default_factory=list)
     moves: list[tuple[int, str, str]] = field(default_factory=list)  # (transfer, from, to)
     transient_errors: int = 0  # calls that failed transiently (retried next pass)
     errors: list[str] = field(default_factory=list)  # other failures, states unchanged
@@ -143,7 +143,7 @@ def _record_chunk(
             apply_task(session, transfer, document, now, fault_details.get(item.task_id))
             if transfer.state != before:
                 report.moves.append((transfer.id, before, transfer.state))
-            report.progress.append(progress_of(transfer))
+            report.progress.append(polled_task(transfer))
 
 
 def _load_watched(db: Database) -> list[_Watched]:
@@ -299,8 +299,8 @@ def apply_task(
         transfer.last_error = reason
 
 
-def progress_of(transfer: Transfer) -> TaskProgress:
-    return TaskProgress(
+def polled_task(transfer: Transfer) -> PolledTask:
+    return PolledTask(
         transfer_id=transfer.id,
         task_id=str(transfer.globus_task_id),
         state=transfer.state,

@@ -105,9 +105,9 @@ def show_schedule_lines(wizard: Wizard) -> None:
 
 def watch_here(wizard: Wizard, transfer_id: int) -> None:
     """Poll and copy in this terminal until ``transfer_id`` is finished (or Ctrl-C)."""
-    from aws_copy_pt.cli.wiring import batch_workers
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.home.lock import InstanceLock
+    from aws_copy_pt.wiring import batch_workers
 
     db = wizard.app.database()
     lock = InstanceLock(wizard.app.home, "wizard: watching")
