@@ -50,7 +50,12 @@ Data lives in --home (default ~/.local/share/aws-copy-pt), private to you.
     help="Where aws-copy-pt keeps its database and logs "
     "[env AWS_COPY_PT_HOME; default $XDG_DATA_HOME/aws-copy-pt].",
 )
-@click.option("--json", "json_output", is_flag=True, help="Print machine-readable JSON on stdout.")
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    help="Print machine-readable JSON on stdout (also accepted after the command).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(__version__, "--version", prog_name="aws-copy-pt")
