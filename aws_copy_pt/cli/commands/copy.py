@@ -232,7 +232,7 @@ def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
         ("single CopyObject", f"{plan.single:,}", ""),
         ("multipart copies", f"{plan.multipart:,}", render.human_bytes(plan.multipart_bytes)),
         (
-            "over 5 TiB (cannot be copied)",
+            "over 50 TB (cannot be copied)",
             f"{plan.too_large:,}",
             ", ".join(plan.too_large_examples),
         ),

@@ -117,7 +117,7 @@ class DryRun:
     identical: int = 0  # would be skipped
     different: int = 0  # would be overwritten, or fail with --on-conflict fail
     unsure: int = 0  # same size, not comparable from listings: checked during the copy
-    too_large: int = 0  # over 5 TiB: would fail
+    too_large: int = 0  # over 50 TB: would fail
     too_large_examples: list[str] = field(default_factory=list)
 
 
