@@ -42,7 +42,7 @@ class User:
 
 
 @dataclass(frozen=True)
-class GlobusCollection:
+class Collection:
     id: str
     display_name: str
     owner: User
@@ -145,8 +145,8 @@ class Task:
 
     task_id: str
     owner: User
-    source: GlobusCollection
-    destination: GlobusCollection
+    source: Collection
+    destination: Collection
     files: tuple[FileSpec, ...]
     script: list[str]
     request_time: datetime

@@ -14,8 +14,8 @@ from .models import (
     STANDIN_IDP_NAME,
     SUCCEEDED,
     TERMINAL,
+    Collection,
     FileSpec,
-    GlobusCollection,
     Task,
     User,
 )
@@ -206,7 +206,7 @@ def successful_transfer(spec: FileSpec) -> JSON:
     }
 
 
-def collection_document(collection: GlobusCollection) -> JSON:
+def collection_document(collection: Collection) -> JSON:
     """An endpoint/collection document as GET /endpoint/<id> answers for GCSv5 collections."""
     owner = collection.owner
     document: JSON = {

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from .models import ACTIVE, GlobusCollection, Task, User
+from .models import ACTIVE, Collection, Task, User
 from .wire import ApiError, Request
 
 TaskPredicate = Callable[[Task], bool]
@@ -135,8 +135,8 @@ _EMPTY_SCOPES = frozenset({"my-gcp-endpoints", "shared-by-me", "shared-with-me"}
 
 
 def search_collections(
-    request: Request, user: User, collections: list[GlobusCollection], tasks: list[Task]
-) -> list[GlobusCollection]:
+    request: Request, user: User, collections: list[Collection], tasks: list[Task]
+) -> list[Collection]:
     scope = request.query.get("filter_scope", "all")
     fulltext = request.query.get("filter_fulltext", "").strip().lower()
     if scope == "all" and not fulltext:
@@ -154,11 +154,9 @@ def search_collections(
     return [c for c in found if _matches(request, c, fulltext)]
 
 
-def _used_collections(
-    user: User, tasks: list[Task], *, only_active: bool
-) -> list[GlobusCollection]:
+def _used_collections(user: User, tasks: list[Task], *, only_active: bool) -> list[Collection]:
     """Collections of the user's tasks, most recently used first."""
-    used: dict[str, GlobusCollection] = {}
+    used: dict[str, Collection] = {}
     for task in sorted(tasks, key=lambda t: t.request_time, reverse=True):
         if task.owner.id == user.id and (task.status == ACTIVE or not only_active):
             used.setdefault(task.source.id, task.source)
@@ -166,7 +164,7 @@ def _used_collections(
     return list(used.values())
 
 
-def _matches(request: Request, collection: GlobusCollection, fulltext: str) -> bool:
+def _matches(request: Request, collection: Collection, fulltext: str) -> bool:
     owner_id = request.query.get("filter_owner_id")
     entity_type = request.query.get("filter_entity_type")
     if owner_id and collection.owner.id != owner_id:

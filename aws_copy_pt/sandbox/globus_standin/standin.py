@@ -17,9 +17,9 @@ from .models import (
     STATUSES,
     TERMINAL,
     AuthCode,
+    Collection,
     Fault,
     FileSpec,
-    GlobusCollection,
     RequestRecord,
     Task,
     TaskInfo,
@@ -203,7 +203,7 @@ class GlobusStandIn:
         extra: Mapping[str, Any] | None = None,
     ) -> str:
         """Register a collection; ``extra`` overrides fields of its endpoint document."""
-        collection = GlobusCollection(
+        collection = Collection(
             id=collection_id or str(uuid.uuid4()),
             display_name=display_name,
             owner=owner,

@@ -14,8 +14,8 @@ from .models import (
     SUCCEEDED,
     AccessToken,
     AuthCode,
+    Collection,
     FileSpec,
-    GlobusCollection,
     Grant,
     SubmittedItem,
     Task,
@@ -51,7 +51,7 @@ class State:
     settings: Settings = field(default_factory=Settings)
     lock: threading.RLock = field(default_factory=threading.RLock)
     users: dict[str, User] = field(default_factory=dict)
-    collections: dict[str, GlobusCollection] = field(default_factory=dict)
+    collections: dict[str, Collection] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_grants: dict[str, Grant] = field(default_factory=dict)

@@ -11,8 +11,8 @@ from .models import (
     SUCCEEDED,
     TERMINAL,
     TRANSFER_RESOURCE_SERVER,
+    Collection,
     FileSpec,
-    GlobusCollection,
     SubmittedItem,
     Task,
     TaskInfo,
@@ -191,7 +191,7 @@ class TransferService:
             collection = self._collection(request, endpoint_id)
         return Response(200, collection_document(collection))
 
-    def _collection(self, request: Request, endpoint_id: str) -> GlobusCollection:
+    def _collection(self, request: Request, endpoint_id: str) -> Collection:
         collection = self._state.collections.get(endpoint_id)
         if collection is None:
             raise ApiError.transfer(
@@ -255,8 +255,8 @@ class TransferService:
     def _new_task(
         self,
         user: User,
-        source: GlobusCollection,
-        destination: GlobusCollection,
+        source: Collection,
+        destination: Collection,
         files: tuple[FileSpec, ...],
         document: JSON,
     ) -> Task:
@@ -274,7 +274,7 @@ class TransferService:
 
 
 def _transfer_items(
-    request: Request, document: JSON, source: GlobusCollection, destination: GlobusCollection
+    request: Request, document: JSON, source: Collection, destination: Collection
 ) -> list[SubmittedItem]:
     raw_items: Sequence[Any] = document.get("DATA") or []
     if not raw_items:
