@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aws_copy_pt.core.states import transfer_state_table
+from aws_copy_pt.errors import ExitCode
 
 README = Path(__file__).resolve().parents[2] / "README.rst"
 
@@ -63,7 +64,7 @@ def main() -> int:
     if updated != current:
         README.write_text(updated)
         sys.stdout.write(f"updated {README}\n")
-    return 0
+    return int(ExitCode.OK)
 
 
 if __name__ == "__main__":

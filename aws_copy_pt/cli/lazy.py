@@ -1,8 +1,9 @@
 """A click group whose subcommands are the modules of a package, imported only when used.
 
 Each module ``cli/commands/<name>.py`` defines ``command`` (a click command or group); the command
-name is the module name with ``_`` replaced by ``-``. Listing commands for ``--help`` imports the
-command modules, so they must keep heavy imports (boto3, globus_sdk) inside function bodies.
+name is the module name with ``_`` replaced by ``-``. Each loaded command also accepts ``--json``
+after its name (``cli.json_flag``). Listing commands for ``--help`` imports the command modules,
+so they must keep heavy imports (boto3, globus_sdk) inside function bodies.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pkgutil
 from types import ModuleType
 
 import click
+
+from aws_copy_pt.cli.json_flag import accept_json_after
 
 
 class LazyGroup(click.Group):
@@ -37,4 +40,4 @@ class LazyGroup(click.Group):
         command = getattr(module, "command", None)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module.__name__} must define a click command named 'command'")
-        return command
+        return accept_json_after(command)

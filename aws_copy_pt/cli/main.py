@@ -50,7 +50,12 @@ Data lives in --home (default ~/.local/share/aws-copy-pt), private to you.
     help="Where aws-copy-pt keeps its database and logs "
     "[env AWS_COPY_PT_HOME; default $XDG_DATA_HOME/aws-copy-pt].",
 )
-@click.option("--json", "json_output", is_flag=True, help="Print machine-readable JSON on stdout.")
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    help="Print machine-readable JSON on stdout (also accepted after the command).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(__version__, "--version", prog_name="aws-copy-pt")
@@ -89,17 +94,11 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 def _translate(exc: Exception) -> AwsCopyPtError | None:
     """Known library failures that have a clear cause and fix for the user."""
-    text = str(exc)
-    if "database or disk is full" in text:
-        return ConfigError(
-            "the disk holding the aws-copy-pt home is full; nothing was changed",
-            hint="free some space, or move the home with --home DIR",
-        )
-    if "database is locked" in text:
-        return ConfigError(
-            "the database stayed locked by another aws-copy-pt process",
-            hint="retry in a moment; `aws-copy-pt daemon status` shows a running daemon",
-        )
+    from aws_copy_pt.db.errors import as_user_error
+
+    database_trouble = as_user_error(exc)
+    if database_trouble is not None:
+        return database_trouble
     if isinstance(exc, PermissionError) and exc.filename:
         return ConfigError(
             f"permission denied on {exc.filename}",

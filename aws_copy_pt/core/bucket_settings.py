@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
-from aws_copy_pt.errors import UsageError
+from aws_copy_pt.core.errors import UsageError
 
 AUTO_REGION = "auto"
 DEFAULT_ACL = "bucket-owner-full-control"

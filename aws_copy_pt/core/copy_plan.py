@@ -3,7 +3,7 @@
 No I/O here: the executor (``s3/copier.py``, ``s3/multipart.py``) and the use case
 (``services/copy/``) gather facts from S3 and the database, ask these functions what to do, and
 act. Everything S3 imposes lives here once: CopyObject stops at 5 GiB, parts are 5 MiB-5 GiB and
-at most 10,000, objects at most 5 TiB.
+at most 10,000, objects at most 50 TB (10,000 parts of 5 GiB hold 53.7 TB).
 
 Verification, in order of strength (the first that applies decides):
 
@@ -30,11 +30,12 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 TiB = 1024 * GiB
+TB = 10**12  # S3 states its object-size limit in decimal terabytes
 
 MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
-MAX_OBJECT_SIZE = 5 * TiB
+MAX_OBJECT_SIZE = 50 * TB  # botocore's S3 model: "individual objects of up to 50 TB"
 MAX_SINGLE_COPY_SIZE = 5 * GiB
 # Above this, parallel UploadPartCopy beats one long CopyObject.
 DEFAULT_MULTIPART_THRESHOLD = 256 * MiB
@@ -209,7 +210,7 @@ def size_problem(size: int | None) -> str | None:
     if size < 0:
         return f"S3 reported an impossible size ({size})"
     if size > MAX_OBJECT_SIZE:
-        return f"it is {size / TiB:.1f} TiB and S3 objects cannot exceed 5 TiB"
+        return f"it is {size / TB:.1f} TB and S3 objects cannot exceed {MAX_OBJECT_SIZE // TB} TB"
     return None
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_copy_pt.core.errors import UsageError
 from aws_copy_pt.core.states import TRANSFER_STATE_MEANINGS, ObjectState, TransferState
-from aws_copy_pt.errors import UsageError
 
 # The states a target can subscribe to, in the order they are listed to users.
 NOTIFIABLE_STATES: tuple[TransferState, ...] = (

@@ -23,6 +23,15 @@ class TransferState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class GlobusStatus(StrEnum):
+    """A Globus task's status as Transfer reports it (recorded as ``transfers.globus_status``)."""
+
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 class ObjectState(StrEnum):
     PENDING = "pending"
     COPYING = "copying"

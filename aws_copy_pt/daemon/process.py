@@ -1,9 +1,10 @@
 """Process plumbing for the daemon: detaching, the pid file, signals, status and stop.
 
 ``--detach`` double-forks and starts a new session so the daemon outlives the login shell (no
-tmux needed on an HPC login node). The parent waits on a pipe until the child has taken the
-instance lock, so "another daemon is running" is reported in the terminal that asked, not only in
-a log file.
+tmux needed on an HPC login node). Like any daemon it then works from ``/`` (it holds no
+directory busy, so the one it was started in can be unmounted) with umask 0077 (whatever it
+creates is private). The parent waits on a pipe until the child has taken the instance lock, so
+"another daemon is running" is reported in the terminal that asked, not only in a log file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 from aws_copy_pt.home.lock import lock_holder_pid
 from aws_copy_pt.home.paths import Home, create_private_file
+
+DAEMON_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,9 @@ def detach(run_child: Callable[[Callable[[str], None]], int]) -> tuple[int, str]
         os.close(read_fd)
         os.setsid()
         if os.fork() != 0:
-            os._exit(0)
+            os._exit(int(ExitCode.OK))
+        os.chdir("/")  # every path it uses is absolute (``home.paths``)
+        os.umask(DAEMON_UMASK)
         _redirect_stdio()
         writer = os.fdopen(write_fd, "w")
 

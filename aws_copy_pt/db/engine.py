@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from aws_copy_pt.db.errors import is_storage_trouble
 from aws_copy_pt.errors import DatabaseError
 from aws_copy_pt.home.paths import Home, create_private_file, ensure_home
 
@@ -109,12 +110,8 @@ def check_ownership(path: Path) -> None:
     )
 
 
-# SQLite's words for trouble with the disk rather than with the file's contents.
-_STORAGE_TROUBLE = ("disk I/O error", "database or disk is full", "unable to open")
-
-
 def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseError:
-    if any(words in str(exc) for words in _STORAGE_TROUBLE):
+    if is_storage_trouble(exc):
         return DatabaseError(
             f"cannot use {path}: {exc}; the disk holding it may be full or over quota",
             hint=f"free some space or check your quota (df -h {path.parent}), then run again; "

@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aws_copy_pt.core.states import ObjectState
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -218,7 +220,7 @@ class ObjectCopy(Base):
     globus_destination_path: Mapped[str | None] = mapped_column(Text)
     source_key: Mapped[str] = mapped_column(Text)
     dest_key: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20), default="pending")
+    state: Mapped[str] = mapped_column(String(20), default=ObjectState.PENDING.value)
     size: Mapped[int | None] = mapped_column(BigInteger)
     source_etag: Mapped[str | None] = mapped_column(String(200))
     checksum_algorithm: Mapped[str | None] = mapped_column(String(20))

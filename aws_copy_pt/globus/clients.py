@@ -85,22 +85,27 @@ def token_storage(db: Database, client_id: str) -> DatabaseTokenStorage:
 
 
 def _user_app(
-    db: Database, login_client: globus_sdk.NativeAppAuthClient, flow: LoginFlowManager
+    db: Database, app_client: globus_sdk.NativeAppAuthClient, flow: LoginFlowManager
 ) -> globus_sdk.UserApp:
     config = globus_sdk.GlobusAppConfig(
         login_flow_manager=flow,
-        token_storage=token_storage(db, str(login_client.client_id)),
+        token_storage=token_storage(db, str(app_client.client_id)),
         request_refresh_tokens=True,
         # Never start a login from inside a call: a missing or expired token raises instead.
         token_validation_error_handler=None,
     )
-    return globus_sdk.UserApp(APP_NAME, login_client=login_client, config=config)
+    return globus_sdk.UserApp(APP_NAME, login_client=app_client, config=config)
+
+
+def login_client(client_id: str) -> globus_sdk.NativeAppAuthClient:
+    """The native app's own Auth client (logins, token refresh and revocation)."""
+    return globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
 
 
 def batch_app(db: Database, client_id: str) -> globus_sdk.UserApp:
     """An app that never prompts; token problems surface as exceptions on use."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
-    return _user_app(db, login_client, RefuseLoginFlow(login_client))
+    app_client = login_client(client_id)
+    return _user_app(db, app_client, RefuseLoginFlow(app_client))
 
 
 def login_app(
@@ -112,15 +117,15 @@ def login_app(
     env: Mapping[str, str] | None = None,
 ) -> globus_sdk.UserApp:
     """An app whose login flow is the browser (when usable) or copy-paste through ``prompter``."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    app_client = login_client(client_id)
     flow = FallbackLoginFlow(
-        login_client,
+        app_client,
         prompter,
         app_name=APP_NAME,
         allow_browser=allow_browser,
         env=os.environ if env is None else env,
     )
-    return _user_app(db, login_client, flow)
+    return _user_app(db, app_client, flow)
 
 
 class UnattendedTransferClient(globus_sdk.TransferClient):

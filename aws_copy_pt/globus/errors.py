@@ -37,8 +37,36 @@ class Failure(Enum):
     OTHER = "other"
 
 
+class GlobusCallError(RemoteError):
+    """A Globus call failed for a reason other than the login (``globus.gateway`` raises it).
+
+    ``message`` is ready for the user (what failed, while doing what); ``failure`` says what
+    kind of failure it was, for callers that decide on it; ``description`` is the one-line,
+    secret-free description of Globus's answer, for events; ``http_status`` is None when no
+    answer came.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        failure: Failure,
+        description: str,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.failure = failure
+        self.description = description
+        self.http_status = http_status
+
+
 def classify(exc: BaseException) -> Failure:
     """Sort a Globus-related exception into what the caller should do about it."""
+    if isinstance(exc, GlobusCallError):
+        return exc.failure
+    if isinstance(exc, ConsentRequiredError):
+        return Failure.CONSENT
     if isinstance(exc, NeedsLoginError | TokenValidationError):
         return Failure.LOGIN
     if isinstance(exc, globus_sdk.NetworkError):
@@ -77,6 +105,8 @@ def _classify_api(exc: globus_sdk.GlobusAPIError) -> Failure:
 
 def describe(exc: BaseException) -> str:
     """A one-line, secret-free description of a Globus failure for events and messages."""
+    if isinstance(exc, GlobusCallError):
+        return exc.description
     if isinstance(exc, globus_sdk.GlobusAPIError):
         body = exc.raw_json if isinstance(exc.raw_json, dict) else {}
         code = exc.code or body.get("error") or exc.http_reason
@@ -127,3 +157,18 @@ def to_user_error(exc: BaseException, *, doing: str) -> AwsCopyPtError:
     if isinstance(exc, AwsCopyPtError):
         return exc
     return RemoteError(f"Globus refused {doing}: {describe(exc)}")
+
+
+def call_error(exc: BaseException, *, doing: str) -> AwsCopyPtError:
+    """What a failed Globus call raises: a login error when only a login helps, else a
+    :class:`GlobusCallError` carrying the user's message and the kind of failure."""
+    kind = classify(exc)
+    if kind in (Failure.LOGIN, Failure.CONSENT):
+        return login_error(exc)
+    if isinstance(exc, AwsCopyPtError):
+        return exc
+    user = to_user_error(exc, doing=doing)
+    status = exc.http_status if isinstance(exc, globus_sdk.GlobusAPIError) else None
+    return GlobusCallError(
+        user.message, hint=user.hint, failure=kind, description=describe(exc), http_status=status
+    )

@@ -337,6 +337,19 @@ class ClientFactory:
         )
 
 
+def available_profiles() -> list[str]:
+    """The AWS profiles configured on this machine (``~/.aws/config`` and ``credentials``, or
+    where ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CREDENTIALS_FILE`` point), sorted; none when the
+    configuration cannot be read."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return sorted(set(botocore.session.Session().available_profiles))
+    except (BotoCoreError, ValueError):
+        return []
+
+
 def _s3_key(spec: CredentialSpec, region: str, endpoint_url: str | None) -> _ClientKey:
     return (spec.identity, region, endpoint_url, "s3")
 

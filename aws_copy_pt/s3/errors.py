@@ -18,6 +18,23 @@ CREDENTIALS_REJECTED = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 )
 
+# S3's codes for failures every object of a copy would hit (the copy engine's breaker stops
+# early on them); any ``KMS.`` code too.
+SYSTEMIC_CODES = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "NoSuchBucket",
+        "RequestTimeTooSkewed",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "AllAccessDisabled",
+    }
+)
+
 MAX_CLOCK_SKEW = timedelta(minutes=15)  # what AWS SigV4 tolerates
 
 # Which IAM permission an S3 operation needs, for AccessDenied messages.
@@ -216,3 +233,18 @@ def _from_client_error(
             hint=f"run `aws-copy-pt bucket check {bucket or 'NAME'}` to detect the region again",
         )
     return RemoteError(f"{operation} on {where} failed: {code}: {message}")
+
+
+def is_systemic(error: BaseException) -> bool:
+    """Whether every object would fail as ``error`` did: unreachable, refused credentials or
+    permissions, a skewed clock, a missing bucket (the S3 code decides, wherever it sits in the
+    chain of causes)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, S3Unreachable):
+            return True
+        code = error_code(seen)
+        if code is not None:
+            return code in SYSTEMIC_CODES or code.startswith("KMS.")
+        seen = seen.__cause__
+    return isinstance(error, S3AccessDenied)

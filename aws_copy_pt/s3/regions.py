@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_copy_pt.s3.errors import S3NotFound, translate
+from aws_copy_pt.errors import AwsCopyPtError
+from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED, S3NotFound, error_code, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -75,6 +76,27 @@ def probe_bucket(s3: S3Client, bucket: str, *, expected_owner: str | None = None
     except BotoCoreError as exc:
         raise translate(exc, operation="HeadBucket", bucket=bucket) from exc
     return BucketProbe(bucket, 200, region_in(response))
+
+
+def rejected_keys(s3: S3Client, bucket: str) -> AwsCopyPtError | None:
+    """Why a HeadBucket was refused with 403, when the keys themselves were the reason.
+
+    A HEAD's 403 has no body to say why; a listing's does. Lists one key of ``bucket``: the
+    translated error when S3 rejects the keys (wrong, deactivated, expired), else None (the
+    HEAD's answer stands, whatever the listing says).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        s3.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    except ClientError as exc:
+        if error_code(exc) in CREDENTIALS_REJECTED:
+            error = translate(exc, operation="ListObjectsV2", bucket=bucket)
+            error.__cause__ = exc
+            return error
+    except BotoCoreError:
+        pass
+    return None
 
 
 def bucket_not_found(bucket: str, endpoint_url: str | None) -> S3NotFound:

@@ -254,8 +254,8 @@ class _Scenario:
     # -- the unattended part: the real scheduler --------------------------------------------
 
     def watch_and_copy(self, transfer_id: int, poll_seconds: float) -> None:
-        from aws_copy_pt.cli.wiring import batch_workers
         from aws_copy_pt.daemon.scheduler import DaemonLoop
+        from aws_copy_pt.wiring import batch_workers
 
         workers = batch_workers(self.db, min_poll_seconds=poll_seconds, max_poll_seconds=2.0)
         self.say("Watching the task with the scheduler; it copies as soon as Globus is done…")

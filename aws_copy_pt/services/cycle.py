@@ -33,6 +33,7 @@ from aws_copy_pt.db.models import Event, Setting, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode, NeedsLoginError
 
 if TYPE_CHECKING:
+    from aws_copy_pt.globus.gateway import TransferClient
     from aws_copy_pt.s3.clients import ClientFactory
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ _WATERMARK_KEY = "notify.last_event_id"
 class Workers:
     """What a pass needs from the outside world, injected so tests can point it anywhere."""
 
-    transfer_client: Callable[[], Any]  # returns a globus_sdk.TransferClient; may raise
+    transfer_client: Callable[[], TransferClient]  # may raise (no login, no client id)
     s3: ClientFactory
     concurrency: int | None = None
     progress: Callable[[Any], None] | None = None

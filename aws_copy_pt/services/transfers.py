@@ -13,14 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.core.states import (
+    GlobusStatus,
+    ObjectState,
+    TransferState,
+    check_object_transition,
+)
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
-from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
-from aws_copy_pt.globus.errors import to_user_error
+from aws_copy_pt.errors import NotFoundError, UsageError
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer
 
 
@@ -89,7 +94,7 @@ class EventView:
 
 
 @dataclass(frozen=True)
-class ObjectFailure:
+class FailedObject:
     source_key: str
     dest_key: str | None
     globus_destination_path: str | None
@@ -111,7 +116,7 @@ class TransferDetail:
     last_polled_at: datetime | None
     object_counts: dict[str, int]
     failures_total: int
-    failures: list[ObjectFailure]  # the first ``failure_limit`` of them
+    failures: list[FailedObject]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
 
 
@@ -165,7 +170,7 @@ def transfer_detail(
         object_counts={str(k): int(v) for k, v in counts.items()},
         failures_total=int(counts.get(ObjectState.FAILED.value, 0)),
         failures=[
-            ObjectFailure(
+            FailedObject(
                 o.source_key, o.dest_key, o.globus_destination_path, o.attempts, o.last_error
             )
             for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))
@@ -215,7 +220,7 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
         select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer.id)
     )
     if transfer.kind == "globus" and not recorded:
-        if transfer.globus_status == "FAILED":
+        if transfer.globus_status == GlobusStatus.FAILED:
             raise UsageError(
                 f"the Globus task of transfer {transfer.id} failed, so nothing was listed",
                 hint=f"`aws-copy-pt transfers retry {transfer.id} --copy-partial` copies the "
@@ -232,7 +237,7 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
 
 
 def _check_copy_partial(transfer: Transfer) -> None:
-    if transfer.kind != "globus" or transfer.globus_status != "FAILED":
+    if transfer.kind != "globus" or transfer.globus_status != GlobusStatus.FAILED:
         raise UsageError(
             f"--copy-partial is for transfers whose Globus task FAILED; transfer "
             f"{transfer.id} is {transfer.state} (Globus status {transfer.globus_status})",
@@ -246,19 +251,16 @@ def cancel_transfer(
     session: Session,
     transfer_id: int,
     *,
-    transfer_client: globus_sdk.TransferClient | None = None,
+    transfer_client: TransferClient | None = None,
 ) -> TransferSummary:
     """Stop a transfer for good; with a client, also cancel its still-running Globus task."""
     transfer = get_transfer(session, transfer_id)
     if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
         raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
     reason = "cancelled by the user"
-    running = transfer.globus_status in ("ACTIVE", "INACTIVE")
+    running = transfer.globus_status in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE)
     if transfer_client is not None and transfer.globus_task_id and running:
-        try:
-            transfer_client.cancel_task(transfer.globus_task_id)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-            raise to_user_error(exc, doing=f"cancelling task {transfer.globus_task_id}") from None
+        gateway.cancel_task(transfer_client, transfer.globus_task_id)
         reason += f"; Globus task {transfer.globus_task_id} cancelled too"
     move_transfer(session, transfer, TransferState.CANCELLED, reason)
     return summarize(transfer)

@@ -13,7 +13,7 @@ import pytest
 from tests.functional.copy_world import CopyWorld, s3_answer, s3_error
 from tests.functional.copy_world import copy_world as copy_world
 
-TiB = 1024**4
+TB = 10**12
 
 
 def deny_writes_policy(bucket: str) -> str:
@@ -101,14 +101,14 @@ def test_clock_skew_stops_the_copy_and_says_to_fix_the_clock(copy_world: CopyWor
     assert "pending" in {row.state for row in world.rows(transfer).values()}
 
 
-def test_an_object_over_5_tib_fails_with_a_clear_message(copy_world: CopyWorld) -> None:
+def test_an_object_over_50_tb_fails_with_a_clear_message(copy_world: CopyWorld) -> None:
     world = copy_world
     world.put("huge/cube.raw", b"stand-in")
     world.put("huge/small.raw", b"ok")
     listing = (
         '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
         "<IsTruncated>false</IsTruncated>"
-        f'<Contents><Key>huge/cube.raw</Key><ETag>"abc-900"</ETag><Size>{6 * TiB}</Size></Contents>'
+        f'<Contents><Key>huge/cube.raw</Key><ETag>"abc-900"</ETag><Size>{60 * TB}</Size></Contents>'
         '<Contents><Key>huge/small.raw</Key><ETag>"444bcb3a3fcf8389296c49467f27e1d6"</ETag>'
         "<Size>2</Size></Contents></ListBucketResult>"
     )
@@ -117,7 +117,7 @@ def test_an_object_over_5_tib_fails_with_a_clear_message(copy_world: CopyWorld) 
     report = world.copy(transfer)
     assert (report.state, report.failed, report.verified) == ("PARTIAL", 1, 1)
     error = world.row(transfer, "huge/cube.raw").last_error or ""
-    assert "cannot be copied: it is 6.0 TiB and S3 objects cannot exceed 5 TiB" in error
+    assert "cannot be copied: it is 60.0 TB and S3 objects cannot exceed 50 TB" in error
     assert world.open_uploads() == []
 
 

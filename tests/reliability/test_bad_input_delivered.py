@@ -1,10 +1,10 @@
 """The bad-input table, files Globus delivered: paths that must not be mapped, an empty task,
-0-byte objects, keys with unicode, spaces, ``+``, ``%`` and ``#``, an object over 5 TiB, a
+0-byte objects, keys with unicode, spaces, ``+``, ``%`` and ``#``, an object over 50 TB, a
 staging object gone, a destination that refuses or already holds something else.
 
 A pass over such input must copy what can be copied, record why the rest was not (that record -
 `transfers show` - is the message judged here), and delete or overwrite nothing. Where nothing
-can be done about an object (a path escaping the staging bucket, more than 5 TiB), the message
+can be done about an object (a path escaping the staging bucket, more than 50 TB), the message
 names the cause and what became of the object instead of a next step.
 """
 
@@ -23,7 +23,7 @@ from tests.reliability.figures import Figures
 from tests.reliability.world import World
 from tests.support.faultproxy import Answer, ProxyRequest, matching
 
-TiB = 1024**4
+TB = 10**12
 TABLE = Table()
 
 
@@ -130,9 +130,9 @@ def _odd_keys(bench: Bench) -> Trial:
     )
 
 
-def _six_tib(request: ProxyRequest, answer: Answer) -> Answer:
-    """The staging side reports in/huge.bin as 6 TiB (listings and HEADs)."""
-    size = str(6 * TiB)
+def _sixty_tb(request: ProxyRequest, answer: Answer) -> Answer:
+    """The staging side reports in/huge.bin as 60 TB (listings and HEADs)."""
+    size = str(60 * TB)
     if request.operation == "HeadObject":
         if request.key != "in/huge.bin":
             return answer
@@ -147,11 +147,11 @@ def _six_tib(request: ProxyRequest, answer: Answer) -> Answer:
     return Answer(answer.status, answer.headers, body)
 
 
-@TABLE.row("object over 5 TiB", ExitCode.PARTIAL, "it is 6.0 TiB", "S3 objects cannot exceed 5 TiB")
+@TABLE.row("object over 50 TB", ExitCode.PARTIAL, "it is 60.0 TB", "S3 objects cannot exceed 50 TB")
 def _huge(bench: Bench) -> Trial:
     world = bench.w
     world.proxy.rewrite(
-        matching(("ListObjectsV2", "HeadObject"), bucket=world.staging_bucket), _six_tib
+        matching(("ListObjectsV2", "HeadObject"), bucket=world.staging_bucket), _sixty_tb
     )
     transfer_id = _delivered(bench, {"huge.bin": 10, "ok.dat": 3})
     return _pass_judged_by_record(

@@ -9,9 +9,11 @@ import pytest
 
 from aws_copy_pt.core.copy_plan import (
     DEFAULT_MULTIPART_THRESHOLD,
+    MAX_OBJECT_SIZE,
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,
+    TB,
     Action,
     Checksum,
     ConflictPolicy,
@@ -48,13 +50,32 @@ MD5_B = "92eb5ffee6ae2fec3ad71c777531578f"
 
 @pytest.mark.parametrize(
     "size",
-    [0, 1, 5 * MiB, 256 * MiB + 1, GiB, 10 * GiB, 48_828 * MiB, TiB, 5 * TiB - 1, 5 * TiB],
+    [
+        *(0, 1, 5 * MiB, 256 * MiB + 1, GiB, 10 * GiB, 48_828 * MiB),
+        *(TiB, 5 * TiB, 6 * TiB, 20 * TB, 50 * TB - 1, 50 * TB),
+    ],
 )
 def test_part_sizes_stay_within_s3_limits_for_every_size(size: int) -> None:
     part_size = part_size_for(size)
     assert MIN_PART_SIZE <= part_size <= MAX_PART_SIZE
     assert part_size % MiB == 0
     assert len(list(parts(size, part_size))) <= MAX_PARTS
+
+
+def test_the_largest_object_s3_stores_fits_in_its_largest_parts() -> None:
+    assert MAX_OBJECT_SIZE == 50 * 10**12
+    assert MAX_PARTS * MAX_PART_SIZE >= MAX_OBJECT_SIZE
+
+
+def test_a_fifty_tb_object_is_copied_in_5_gib_parts() -> None:
+    assert part_size_for(50 * TB) == MAX_PART_SIZE
+    assert len(list(parts(50 * TB, MAX_PART_SIZE))) == 9314
+
+
+def test_a_small_preferred_part_size_is_raised_until_fifty_tb_fit_in_10000_parts() -> None:
+    part_size = part_size_for(50 * TB, preferred=8 * MiB)
+    assert part_size == 4769 * MiB  # the smallest whole MiB that needs no more than 10,000 parts
+    assert len(list(parts(50 * TB, part_size))) == 9999
 
 
 def test_a_five_tib_object_is_copied_in_the_largest_parts_s3_allows() -> None:
@@ -100,11 +121,12 @@ def test_single_copy_up_to_the_threshold_and_never_above_5_gib() -> None:
     assert choose_method(5 * GiB + 1, threshold=10 * GiB) is CopyMethod.MULTIPART
 
 
-def test_objects_over_5_tib_cannot_be_copied() -> None:
-    assert size_problem(5 * TiB) is None
+def test_objects_over_50_tb_cannot_be_copied() -> None:
+    assert size_problem(50 * TB) is None
+    assert size_problem(6 * TiB) is None
     assert size_problem(0) is None
-    problem = size_problem(6 * TiB)
-    assert problem is not None and "6.0 TiB" in problem and "5 TiB" in problem
+    assert size_problem(50 * TB + 1) == "it is 50.0 TB and S3 objects cannot exceed 50 TB"
+    assert size_problem(60 * TB) == "it is 60.0 TB and S3 objects cannot exceed 50 TB"
     assert size_problem(None) == "its size is unknown"
     assert "impossible" in (size_problem(-1) or "")
 

@@ -8,7 +8,13 @@ from botocore.exceptions import ClientError
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.s3.clients import LazyS3
 from aws_copy_pt.s3.copier import name_credential
-from aws_copy_pt.s3.errors import S3AccessDenied, S3CredentialsRejected, translate
+from aws_copy_pt.s3.errors import (
+    S3AccessDenied,
+    S3CredentialsRejected,
+    S3Unreachable,
+    is_systemic,
+    translate,
+)
 
 
 def _answer(code: str, status: int) -> ClientError:
@@ -61,3 +67,33 @@ def test_naming_leaves_other_errors_alone() -> None:
 def test_a_wrong_region_names_the_bucket_to_check_again() -> None:
     error = translate(_answer("PermanentRedirect", 301), operation="ListObjectsV2", bucket="b")
     assert error.hint == "run `aws-copy-pt bucket check b` to detect the region again"
+
+
+def _translated(code: str, status: int) -> BaseException:
+    answer = _answer(code, status)
+    error = translate(answer, operation="CopyObject", bucket="archive", key="a")
+    error.__cause__ = answer
+    return error
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("AccessDenied", 403),
+        ("NoSuchBucket", 404),
+        ("SignatureDoesNotMatch", 403),
+        ("RequestTimeTooSkewed", 403),
+        ("KMS.DisabledException", 400),
+    ],
+)
+def test_failures_every_object_would_hit_are_systemic(code: str, status: int) -> None:
+    assert is_systemic(_translated(code, status))
+
+
+@pytest.mark.parametrize(("code", "status"), [("NoSuchKey", 404), ("PreconditionFailed", 412)])
+def test_failures_of_one_object_are_not_systemic(code: str, status: int) -> None:
+    assert not is_systemic(_translated(code, status))
+
+
+def test_an_unreachable_endpoint_is_systemic() -> None:
+    assert is_systemic(S3Unreachable("cannot reach the S3 endpoint"))

@@ -12,6 +12,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import ExitCode, RemoteError
 
 if TYPE_CHECKING:
@@ -138,9 +139,9 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         return int(ExitCode.INTERRUPTED)
     if report.error is not None:  # a failure every object would hit ended the run early
         raise RemoteError(report.error, hint=report.error_hint)
-    if report.state == "DONE":
+    if report.state == TransferState.DONE:
         return int(ExitCode.OK)
-    if report.state == "FAILED":
+    if report.state == TransferState.FAILED:
         first = report.failures[0].error if report.failures else "see the transfer's history"
         raise RemoteError(
             f"no object could be copied: {first}",
@@ -231,7 +232,7 @@ def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
         ("single CopyObject", f"{plan.single:,}", ""),
         ("multipart copies", f"{plan.multipart:,}", render.human_bytes(plan.multipart_bytes)),
         (
-            "over 5 TiB (cannot be copied)",
+            "over 50 TB (cannot be copied)",
             f"{plan.too_large:,}",
             ", ".join(plan.too_large_examples),
         ),
@@ -241,7 +242,7 @@ def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
 
 
 def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> None:
-    if report.objects_total == 0 and report.state == "DONE":
+    if report.objects_total == 0 and report.state == TransferState.DONE:
         render.info(app, f"Nothing to copy: {request.source} holds no object.")
         return
     rate = report.bytes_copied / report.elapsed if report.elapsed else 0.0

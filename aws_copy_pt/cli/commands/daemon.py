@@ -11,6 +11,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 
 
 @click.group(invoke_without_command=True, short_help="Keep watching and copying (or detach).")
@@ -74,12 +75,11 @@ class LoopOptions:
 def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] | None) -> int:
     import logging
 
-    from aws_copy_pt.cli.wiring import batch_workers
     from aws_copy_pt.daemon.process import install_stop_handlers, remove_pid_file, write_pid_file
     from aws_copy_pt.daemon.scheduler import DaemonLoop
-    from aws_copy_pt.errors import AwsCopyPtError
     from aws_copy_pt.home.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.log import configure_logging
+    from aws_copy_pt.wiring import batch_workers
 
     level = logging.DEBUG if app.debug else logging.INFO
     configure_logging(level, log_dir=app.home.logs_dir)
@@ -111,7 +111,7 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
             max_poll_seconds=options.max_poll,
         )
         DaemonLoop(db, workers, stop=stop, exit_when_idle=options.exit_when_idle).run()
-        return 0
+        return int(ExitCode.OK)
     finally:
         remove_pid_file(app.home)
         lock.release()
@@ -119,7 +119,6 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
 
 def _start_detached(app: AppContext, options: LoopOptions) -> int:
     from aws_copy_pt.daemon.process import detach
-    from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 
     app.database().close()  # create/migrate now, so start-up errors show in this terminal
     app.close()
@@ -144,7 +143,6 @@ def _start_detached(app: AppContext, options: LoopOptions) -> int:
 
 def _startup_error(message: str) -> Exception:
     """Rebuild the error the detached child reported through the start-up pipe."""
-    from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 
     parts = message.split("\t")
     if len(parts) != 4:
@@ -181,7 +179,7 @@ def status(app: AppContext) -> int:
         render.info(app, f"Daemon running: pid {state.pid}, up {uptime}. Log: {state.log_file}")
     else:
         render.info(app, "No daemon is running. Start one with `aws-copy-pt daemon --detach`.")
-    return 0 if state.running else 3
+    return int(ExitCode.OK if state.running else ExitCode.NOT_RUNNING)
 
 
 @command.command("stop", short_help="Stop the running daemon cleanly.")

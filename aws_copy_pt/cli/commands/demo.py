@@ -10,6 +10,8 @@ import click
 
 from aws_copy_pt.cli import heap, render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.core.states import TransferState
+from aws_copy_pt.errors import ExitCode
 
 
 @click.command(short_help="See the whole pipeline work offline, in a minute.")
@@ -65,5 +67,5 @@ def command(app: AppContext, keep: bool) -> int:
                 f"  aws-copy-pt --home {result.home} status\n"
                 f"  aws-copy-pt --home {result.home} transfers show {result.transfer_id}",
             )
-    ok = result.state == "DONE" and all(o.identical for o in result.objects)
-    return 0 if ok else 4
+    ok = result.state == TransferState.DONE and all(o.identical for o in result.objects)
+    return int(ExitCode.OK if ok else ExitCode.PARTIAL)

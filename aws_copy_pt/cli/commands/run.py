@@ -33,11 +33,11 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
       */10 * * * * /path/to/.venv/bin/aws-copy-pt run --once >>~/acp-cron.log 2>&1
       aws-copy-pt run            # watch in the foreground until everything is copied
     """
-    from aws_copy_pt.cli.wiring import batch_workers
     from aws_copy_pt.daemon.process import install_stop_handlers
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.home.lock import InstanceLock
     from aws_copy_pt.services.cycle import run_cycle
+    from aws_copy_pt.wiring import batch_workers
 
     db = app.database()
     workers = batch_workers(db, concurrency=concurrency)

@@ -8,6 +8,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.core.states import TransferState
 
 if TYPE_CHECKING:
     from aws_copy_pt.services.transfers import TransferSummary
@@ -43,7 +44,7 @@ def show_registered(app: AppContext, summary: TransferSummary) -> None:
     )
     if summary.last_error:
         render.info(app, summary.last_error)
-    if summary.state not in ("FAILED", "DONE"):
+    if summary.state not in (TransferState.FAILED, TransferState.DONE):
         render.info(
             app,
             "`aws-copy-pt run --once` (cron, scrontab) or `aws-copy-pt daemon start` finishes "

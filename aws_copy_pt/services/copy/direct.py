@@ -38,6 +38,7 @@ from aws_copy_pt.core.copy_plan import (
     size_problem,
 )
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.db.bulk import NewRow, insert_pending
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, UsageError
@@ -47,7 +48,7 @@ from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
 from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
 from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import check_same_service, lister_for
-from aws_copy_pt.services.copy.rows import Arrivals, NewRow, insert_pending
+from aws_copy_pt.services.copy.rows import Arrivals
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.buckets import get_bucket
 
@@ -116,7 +117,7 @@ class DryRun:
     identical: int = 0  # would be skipped
     different: int = 0  # would be overwritten, or fail with --on-conflict fail
     unsure: int = 0  # same size, not comparable from listings: checked during the copy
-    too_large: int = 0  # over 5 TiB: would fail
+    too_large: int = 0  # over 50 TB: would fail
     too_large_examples: list[str] = field(default_factory=list)
 
 

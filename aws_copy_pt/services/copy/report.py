@@ -154,11 +154,11 @@ def record_outcome(
         record_event(session, transfer, "copy", left)
         return
     reasons = {
-        "DONE": f"all {report.objects_total} object(s) done: {summary}",
-        "FAILED": f"no object could be copied: {summary}",
-        "PARTIAL": f"some objects failed: {summary}",
+        TransferState.DONE: f"all {report.objects_total} object(s) done: {summary}",
+        TransferState.FAILED: f"no object could be copied: {summary}",
+        TransferState.PARTIAL: f"some objects failed: {summary}",
     }
-    reason = reasons[target.value]
+    reason = reasons[target]
     if report.error is not None:
         reason += f"; ended early: {report.error}"
     move_transfer(session, transfer, target, reason)

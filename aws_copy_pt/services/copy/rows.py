@@ -8,7 +8,6 @@ executemany per flush, never one transaction per object.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -16,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.copy_plan import Checksum, ObjectFacts
 from aws_copy_pt.core.states import ObjectState, check_object_transition
+from aws_copy_pt.db.bulk import update_object_rows
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import ObjectCopy
 
@@ -179,7 +178,7 @@ def totals(db: Database, transfer_id: int) -> Totals:
 
 
 class RowWriter:
-    """Collects row changes and writes them in one executemany per flush.
+    """Collects row changes and writes them in one executemany per flush (``db.bulk``).
 
     Every state change is checked against the object lifecycle here, so an illegal move
     raises before anything is written. The engine calls :meth:`change` a few times per
@@ -203,8 +202,6 @@ class RowWriter:
         attributes = vars(row)
         for name in values.keys() & _ROW_FIELDS:
             attributes[name] = values[name]
-        for name in values.keys() & _TIME_COLUMNS:
-            values[name] = _stored(values[name])  # the rest sqlite3 binds as it is
         pending = self._pending.get(row.id)
         if pending is None:
             self._pending[row.id] = values  # a fresh dict: **values copies the caller's
@@ -216,69 +213,14 @@ class RowWriter:
             return
         pending, self._pending = self._pending, {}
         with self._db.session() as session:
-            connection = session.connection()
-            for columns, rows in _by_columns(pending).items():
-                connection.exec_driver_sql(_update_sql(columns), rows)
+            update_object_rows(session, pending)
 
 
 _ROW_FIELDS = frozenset(field.name for field in fields(Row))
-_TIME_COLUMNS = frozenset({"started_at", "finished_at"})
 _FINISHED = frozenset({ObjectState.VERIFIED, ObjectState.SKIPPED, ObjectState.FAILED})
-
-
-NewRow = tuple[int, str, str, int | None, str | None, str | None]
-# transfer_id, source_key, dest_key, size, source_etag, checksum_algorithm
-_INSERT_PENDING = (
-    "INSERT INTO object_copies (transfer_id, source_key, dest_key, size, source_etag, "
-    "checksum_algorithm, state, attempts, staging_deleted) "
-    "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0) ON CONFLICT DO NOTHING"
-)
-
-
-def insert_pending(session: Session, rows: list[NewRow]) -> None:
-    """New pending rows in one executemany; a row already recorded (a page listed twice after a
-    crash) is left as it is."""
-    if rows:
-        session.connection().exec_driver_sql(_INSERT_PENDING, rows)
 
 
 def write_now(db: Database, row_id: int, **values: Any) -> None:
     """One immediate write (an UploadId must be stored before the first part is sent)."""
     with db.session() as session:
         session.execute(update(ObjectCopy).where(ObjectCopy.id == row_id).values(**values))
-
-
-# A plain DB-API executemany: at tens of thousands of rows a minute, SQLAlchemy's per-row
-# parameter processing costs more than SQLite's work. Values are stored as the models store them.
-_COLUMNS_OF_TABLE = frozenset(column.name for column in ObjectCopy.__table__.columns)
-
-
-def _by_columns(
-    pending: dict[int, dict[str, Any]],
-) -> dict[tuple[str, ...], list[tuple[Any, ...]]]:
-    """Rows grouped by the columns they change (in the order they were changed: rows of one
-    kind of change share it), each as its values followed by its id."""
-    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for row_id, record in pending.items():
-        columns = tuple(record)
-        group = groups.get(columns)
-        if group is None:
-            group = groups[columns] = []
-        group.append((*record.values(), row_id))
-    return groups
-
-
-@functools.cache
-def _update_sql(columns: tuple[str, ...]) -> str:
-    unknown = set(columns) - _COLUMNS_OF_TABLE
-    if unknown:
-        raise ValueError(f"object_copies has no column {', '.join(sorted(unknown))}")
-    assignments = ", ".join(f"{name} = ?" for name in columns)
-    return f"UPDATE object_copies SET {assignments} WHERE id = ?"  # noqa: S608 (names checked)
-
-
-def _stored(value: datetime | None) -> str | None:
-    """A datetime as the models store it: naive UTC text (``models.UTCDateTime``)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

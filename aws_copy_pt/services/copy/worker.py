@@ -38,7 +38,7 @@ from aws_copy_pt.s3.copier import (
     head,
     owner_only,
 )
-from aws_copy_pt.s3.errors import S3AccessDenied, S3NotFound, S3Unreachable, error_code
+from aws_copy_pt.s3.errors import S3NotFound, is_systemic
 from aws_copy_pt.s3.lean import CopyAnswer
 from aws_copy_pt.s3.multipart import (
     MultipartFailed,
@@ -46,21 +46,6 @@ from aws_copy_pt.s3.multipart import (
     StopFlag,
     abort,
     copy_multipart,
-)
-
-_SYSTEMIC_CODES = frozenset(
-    {
-        "AccessDenied",
-        "403",
-        "Forbidden",
-        "NoSuchBucket",
-        "RequestTimeTooSkewed",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "InvalidToken",
-        "AllAccessDisabled",
-    }
 )
 
 
@@ -131,18 +116,6 @@ class ObjectResult:
     verified_by: VerifyMethod | None = None
     error: AwsCopyPtError | None = None
     overwrote: bool = False
-
-
-def is_systemic(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, S3Unreachable):
-            return True
-        code = error_code(seen)
-        if code is not None:
-            return code in _SYSTEMIC_CODES or code.startswith("KMS.")
-        seen = seen.__cause__
-    return isinstance(error, S3AccessDenied)
 
 
 def copy_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:

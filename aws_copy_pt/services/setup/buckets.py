@@ -5,7 +5,8 @@ the bucket itself with one HeadBucket: that finds the region (``s3.regions``; ne
 GetBucketLocation) and proves the credential can reach it, so a typo, a wrong region, a missing
 permission or a dead endpoint fails at registration instead of in the middle of a copy.
 
-The copy engine calls :func:`get_bucket`, :func:`s3_client_for` and :func:`copy_settings`.
+The copy pipeline's route (``services.copy.route``) calls :func:`lazy_s3_for` and
+:func:`copy_settings`; a direct copy and ``policy`` look buckets up with :func:`get_bucket`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -260,27 +261,16 @@ def _locate(row: Bucket, factory: ClientFactory) -> BucketProbe:
 
 
 def _raise_if_credentials_rejected(row: Bucket, factory: ClientFactory, region: str) -> None:
-    """A HEAD's 403 has no body to say why; a listing's does. Wrong keys are not a missing
-    permission, and the bucket owner cannot fix them."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """Wrong keys are not a missing permission, and the bucket owner cannot fix them."""
+    from aws_copy_pt.s3.errors import S3CredentialsRejected
+    from aws_copy_pt.s3.regions import rejected_keys
 
-    from aws_copy_pt.s3.errors import (
-        CREDENTIALS_REJECTED,
-        S3CredentialsRejected,
-        error_code,
-        translate,
-    )
-
-    try:
-        _check_client(row, factory, region).list_objects_v2(Bucket=row.name, MaxKeys=1)
-    except ClientError as exc:
-        if error_code(exc) in CREDENTIALS_REJECTED:
-            error = translate(exc, operation="ListObjectsV2", bucket=row.name)
-            if isinstance(error, S3CredentialsRejected):
-                error.name_credential(row.credential.name)
-            raise error from exc
-    except BotoCoreError:
-        pass  # the HEAD's answer stands
+    error = rejected_keys(_check_client(row, factory, region), row.name)
+    if error is None:
+        return
+    if isinstance(error, S3CredentialsRejected):
+        error.name_credential(row.credential.name)
+    raise error
 
 
 def _require_reachable(row: Bucket, probe: BucketProbe, *, registering: bool) -> None:
@@ -323,25 +313,19 @@ def _write_test(row: Bucket, factory: ClientFactory) -> tuple[WriteTest, str | N
     The put proves what copies need (s3:PutObject, the ACL, the KMS key). The destination
     policy grants no s3:DeleteObject, so a marker that cannot be deleted is reported, not fatal.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from aws_copy_pt.s3.errors import S3AccessDenied, translate
+    from aws_copy_pt.s3.copier import call, owner_only
+    from aws_copy_pt.s3.errors import S3AccessDenied
 
     client = _check_client(row, factory, row.region)
     key = f"{WRITE_TEST_PREFIX}{uuid.uuid4().hex}"
+    where: dict[str, Any] = {"Bucket": row.name, "Key": key}
     args = copy_settings(row).destination_args()
     args.pop("StorageClass", None)  # a marker never belongs in an archive tier
-    owner = {k: v for k, v in args.items() if k in ("ExpectedBucketOwner", "RequestPayer")}
+    body, owner = b"aws-copy-pt write test\n", owner_only(args)
+    call("PutObject", row.name, key, lambda: client.put_object(**where, Body=body, **args))
     try:
-        client.put_object(Bucket=row.name, Key=key, Body=b"aws-copy-pt write test\n", **args)
-    except (BotoCoreError, ClientError) as exc:
-        raise translate(exc, operation="PutObject", bucket=row.name, key=key) from exc
-    try:
-        client.delete_object(Bucket=row.name, Key=key, **owner)
-    except (BotoCoreError, ClientError) as exc:
-        error = translate(exc, operation="DeleteObject", bucket=row.name, key=key)
-        if not isinstance(error, S3AccessDenied):
-            raise error from exc
+        call("DeleteObject", row.name, key, lambda: client.delete_object(**where, **owner))
+    except S3AccessDenied:
         log.warning("write test marker s3://%s/%s could not be deleted", row.name, key)
         return "marker left", key
     return "passed", None

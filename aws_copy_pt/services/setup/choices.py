@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import PathError, parse_uuid
 from aws_copy_pt.db.models import AwsCredential, Collection
-from aws_copy_pt.errors import NeedsLoginError, RemoteError, UsageError
-from aws_copy_pt.globus.errors import Failure, classify, to_user_error
-from aws_copy_pt.services.setup.collections import NOT_COLLECTIONS
+from aws_copy_pt.errors import UsageError
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.gateway import TransferClient
+from aws_copy_pt.services.setup.collections import NOT_COLLECTIONS, get_collection_document
 
 # Recently used first: a staging collection is one the user has been transferring into.
 SEARCH_SCOPES = ("recently-used", "my-endpoints")
@@ -42,13 +42,9 @@ class CollectionChoice:
 
 def aws_profiles(session: Session) -> list[ProfileChoice]:
     """Profiles botocore can load here, each with the credential that already uses it."""
-    import botocore.session
-    from botocore.exceptions import BotoCoreError
+    from aws_copy_pt.s3.clients import available_profiles
 
-    try:
-        names = sorted(set(botocore.session.Session().available_profiles))
-    except (BotoCoreError, ValueError):
-        names = []  # an unreadable config offers no profile; typing keys still works
+    names = available_profiles()
     used = dict(
         session.execute(
             select(AwsCredential.profile, AwsCredential.name).where(AwsCredential.kind == "profile")
@@ -58,13 +54,13 @@ def aws_profiles(session: Session) -> list[ProfileChoice]:
 
 
 def recent_collections(
-    session: Session, transfer_client: globus_sdk.TransferClient, *, limit: int = 15
+    session: Session, transfer_client: TransferClient, *, limit: int = 15
 ) -> list[CollectionChoice]:
     """Collections the user used recently, then ones they administer (no GCS endpoints)."""
     registered = set(session.scalars(select(Collection.collection_id)))
     found: dict[str, CollectionChoice] = {}
     for scope in SEARCH_SCOPES:
-        for document in _search(transfer_client, scope, limit):
+        for document in gateway.search_collections(transfer_client, scope, limit=limit):
             choice = _choice(document, registered)
             if choice is not None and choice.collection_id not in found:
                 found[choice.collection_id] = choice
@@ -72,22 +68,14 @@ def recent_collections(
 
 
 def look_up_collection(
-    session: Session, transfer_client: globus_sdk.TransferClient, text: str
+    session: Session, transfer_client: TransferClient, text: str
 ) -> CollectionChoice:
     """A pasted collection id, checked at Globus the moment it is given."""
     try:
         cid = parse_uuid(text, what="Globus collection id")
     except PathError as exc:
         raise UsageError(str(exc), hint="copy the collection's UUID from app.globus.org") from None
-    try:
-        document = dict(transfer_client.get_endpoint(cid).data or {})
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-        if classify(exc) is Failure.NOT_FOUND:
-            raise RemoteError(
-                f"Globus has no collection {cid}",
-                hint="check the id: it is the collection's UUID shown on app.globus.org",
-            ) from None
-        raise to_user_error(exc, doing=f"looking up collection {cid}") from None
+    document = get_collection_document(transfer_client, cid)
     registered = set(session.scalars(select(Collection.collection_id)))
     choice = _choice(document, registered)
     if choice is None:
@@ -96,14 +84,6 @@ def look_up_collection(
             hint="paste the id of the collection Globus writes into (see app.globus.org)",
         )
     return choice
-
-
-def _search(client: globus_sdk.TransferClient, scope: str, limit: int) -> list[dict[str, Any]]:
-    try:
-        response = client.endpoint_search(filter_scope=scope, limit=limit)
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-        raise to_user_error(exc, doing="listing your recent collections") from None
-    return [dict(item) for item in response["DATA"]]
 
 
 def _choice(document: dict[str, Any], registered: set[str]) -> CollectionChoice | None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import CollectionMapping, PathError, parse_uuid
 from aws_copy_pt.core.states import FINISHED_TRANSFER_STATES, TransferState
 from aws_copy_pt.db.models import Bucket, Collection, Transfer
-from aws_copy_pt.errors import ConfigError, NeedsLoginError, NotFoundError, RemoteError, UsageError
-from aws_copy_pt.globus.errors import Failure, classify, to_user_error
+from aws_copy_pt.errors import ConfigError, NotFoundError, RemoteError, UsageError
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError
+from aws_copy_pt.globus.gateway import TransferClient
 
 S3_CONNECTOR_ID = "7643e831-5f6c-4b47-a07f-8ee90f401d23"  # Globus Connect Server's S3 connector
 MAPPED_COLLECTION = "GCSv5_mapped_collection"
@@ -93,7 +94,7 @@ def find_collection(session: Session, collection_id: str) -> Collection:
 
 def add_collection(
     session: Session,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     collection_id: str,
     *,
     bucket: str,
@@ -112,7 +113,7 @@ def add_collection(
         mapping = CollectionMapping(bucket=staging.name, base_path=base_path, key_prefix=key_prefix)
     except PathError as exc:
         raise UsageError(str(exc), hint="see `aws-copy-pt collection add --help`") from None
-    document = _get_endpoint(transfer_client, cid)
+    document = get_collection_document(transfer_client, cid)
     entity_type = document.get("entity_type")
     if entity_type in NOT_COLLECTIONS:
         raise UsageError(
@@ -171,16 +172,17 @@ def _collection_uuid(text: str) -> str:
         raise UsageError(str(exc), hint="copy the collection's UUID from app.globus.org") from None
 
 
-def _get_endpoint(client: globus_sdk.TransferClient, cid: str) -> dict[str, Any]:
+def get_collection_document(client: TransferClient, cid: str) -> dict[str, Any]:
+    """Globus's document of collection ``cid``; a collection Globus does not know is named so."""
     try:
-        return dict(client.get_endpoint(cid).data or {})
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-        if classify(exc) is Failure.NOT_FOUND:
+        return gateway.get_collection(client, cid)
+    except GlobusCallError as exc:
+        if exc.failure is Failure.NOT_FOUND:
             raise RemoteError(
                 f"Globus has no collection {cid}",
                 hint="check the id: it is the collection's UUID shown on app.globus.org",
             ) from None
-        raise to_user_error(exc, doing=f"looking up collection {cid}") from None
+        raise
 
 
 def _is_s3(document: dict[str, Any]) -> bool | None:

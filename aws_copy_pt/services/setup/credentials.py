@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from aws_copy_pt.db.models import AwsCredential, Bucket
 from aws_copy_pt.errors import (
-    AwsCopyPtError,
     ConfigError,
     NotFoundError,
-    RemoteError,
     UsageError,
 )
 from aws_copy_pt.log import register_secret
@@ -37,13 +35,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_BAD_KEYS = {
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "InvalidAccessKeyId",
-    "UnrecognizedClientException",
-}
-_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 
 
 @dataclass(frozen=True)
@@ -277,83 +268,12 @@ def _validate(new: NewCredential) -> None:
 
 def _record_identity(row: AwsCredential, factory: ClientFactory) -> None:
     """Ask STS who ``row`` is (assuming its role if it has one) and store the answer."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from aws_copy_pt.s3.clients import CredentialSpec
+    from aws_copy_pt.s3.sts import caller_identity
 
-    spec = CredentialSpec.from_row(row)
-    try:
-        identity = factory.sts(spec).get_caller_identity()
-    except (BotoCoreError, ClientError) as exc:
-        raise sts_error(exc, row) from exc
-    row.account_id = identity["Account"]
-    row.caller_arn = identity["Arn"]
+    # `aws check` checks a stored credential; `aws add` and `aws update` one not stored yet.
+    identity = caller_identity(factory, CredentialSpec.from_row(row), stored=row.id is not None)
+    row.account_id = identity.account_id
+    row.caller_arn = identity.arn
     row.checked_at = datetime.now(UTC)
     log.info("credential %s is %s (account %s)", row.name, row.caller_arn, row.account_id)
-
-
-def sts_error(exc: Exception, row: AwsCredential) -> AwsCopyPtError:
-    """A user-facing error for a failed STS call (AssumeRole, GetCallerIdentity) as ``row``."""
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ProfileNotFound,
-    )
-
-    name = row.name
-    if isinstance(exc, ProfileNotFound):
-        return ConfigError(
-            f"AWS profile {row.profile!r} of credential {name!r} is not defined",
-            hint="define it with `aws configure --profile NAME` (AWS_CONFIG_FILE is honoured)",
-        )
-    if isinstance(exc, NoCredentialsError):
-        return ConfigError(
-            f"AWS profile {row.profile!r} of credential {name!r} holds no usable credentials",
-            hint="check ~/.aws/credentials, or log in first (`aws sso login --profile NAME`)",
-        )
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return RemoteError(
-            f"cannot reach AWS STS to check credential {name!r}: {exc}",
-            hint="check the network (and AWS_ENDPOINT_URL_STS if you set it)",
-        )
-    if isinstance(exc, ClientError):
-        return _sts_client_error(exc, row)
-    return RemoteError(f"checking credential {name!r} failed: {exc}")
-
-
-def _sts_client_error(exc: Exception, row: AwsCredential) -> AwsCopyPtError:
-    from aws_copy_pt.s3.errors import clock_skewed
-
-    response = dict(getattr(exc, "response", {}))
-    error = response.get("Error", {})
-    code = str(error.get("Code", ""))
-    message = str(error.get("Message", "")) or code
-    operation = str(getattr(exc, "operation_name", "GetCallerIdentity"))
-    if clock_skewed(code, message, response):
-        return RemoteError(
-            f"AWS refused credential {row.name!r}: this machine's clock is off by too much",
-            hint="sync the clock (e.g. `chronyc makestep` or ask the admins to fix NTP)",
-        )
-    stored = row.id is not None  # `aws check`; not yet for `aws add` and `aws update`
-    if code in _BAD_KEYS:
-        hint = "check the access key id and secret"
-        if stored:
-            hint += f"; store new ones with `aws-copy-pt aws update {row.name} --access-key-id ID`"
-        return UsageError(
-            f"AWS does not accept the keys of credential {row.name!r} ({code})", hint=hint
-        )
-    if code in _EXPIRED:
-        instead = f"`aws-copy-pt aws update {row.name} --profile P`" if stored else "instead"
-        return UsageError(
-            f"the session token of credential {row.name!r} has expired",
-            hint=f"temporary keys do not last: use a profile or long-term keys {instead}",
-        )
-    if operation == "AssumeRole":
-        return RemoteError(
-            f"credential {row.name!r} may not assume {row.role_arn}: {code}: {message}",
-            hint="the role's trust policy must allow this principal (and the external id, "
-            "if one is set)",
-        )
-    return RemoteError(f"STS {operation} as credential {row.name!r} failed: {code}: {message}")

@@ -13,18 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import globus_sdk
-from globus_sdk.gare import GlobusAuthorizationParameters
-from globus_sdk.login_flows import LocalServerLoginError
-from globus_sdk.token_storage.validating_token_storage import IdentityMismatchError
 from sqlalchemy import func, select
 
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Collection, Setting, Transfer
-from aws_copy_pt.errors import ConfigError, NeedsLoginError, RemoteError
-from aws_copy_pt.globus import clients
-from aws_copy_pt.globus.errors import Failure, classify, describe, to_user_error
+from aws_copy_pt.errors import ConfigError, RemoteError
+from aws_copy_pt.globus import clients, gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError
+from aws_copy_pt.globus.gateway import UserApp
 from aws_copy_pt.globus.login import LoginPrompter
 
 IDENTITY_SETTING = "globus.identity"
@@ -85,28 +82,9 @@ def login(
     consents = consent_collection_ids(db, data_access)
     app = clients.login_app(db, cid, prompter, allow_browser=allow_browser, env=env)
     clients.transfer_client(app)  # registers the Transfer scope requirement on the app
-    params = GlobusAuthorizationParameters(
-        required_scopes=[*LOGIN_SCOPES, *clients.data_access_scopes(consents)]
-    )
-    try:
-        app.login(auth_params=params, force=True)
-    except IdentityMismatchError:
-        raise ConfigError(
-            "you logged in as a different Globus identity than the one whose tokens are stored",
-            hint="run `aws-copy-pt logout` first to switch identities",
-        ) from None
-    except LocalServerLoginError as exc:
-        raise NeedsLoginError(
-            f"the browser login did not complete: {exc}",
-            hint="run `aws-copy-pt login --no-browser` to use the copy-paste login",
-        ) from None
-    except globus_sdk.AuthAPIError as exc:
-        raise NeedsLoginError(
-            f"Globus did not accept the authorization code: {describe(exc)}",
-            hint="run `aws-copy-pt login` again and paste the whole code, promptly",
-        ) from None
+    gateway.log_in(app, [*LOGIN_SCOPES, *clients.data_access_scopes(consents)])
     clients.remember_client_id(db, cid)
-    identity = _fetch_identity(app)
+    identity = _fetch_identity(app, doing="reading who logged in")
     _store_identity(db, identity)
     return _status(db, cid, identity, verified=True, consents=consents)
 
@@ -127,11 +105,7 @@ def whoami(
         return _status(db, cid, None, verified=False, logged_in=False)
     identity = _load_identity(db)
     if verify:
-        app = clients.batch_app(db, cid)
-        try:
-            identity = _fetch_identity(app)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-            raise to_user_error(exc, doing="checking the stored login") from None
+        identity = _fetch_identity(clients.batch_app(db, cid), doing="checking the stored login")
         _store_identity(db, identity)
     return _status(db, cid, identity, verified=verify)
 
@@ -150,11 +124,10 @@ def logout(
         return LogoutReport(None, 0, 0, _load_identity(db))
     storage = clients.token_storage(db, cid)
     stored = storage.get_token_data_by_resource_server()
-    login_client = globus_sdk.NativeAppAuthClient(client_id=cid, app_name=clients.APP_NAME)
     revoked = removed = 0
     for resource_server, data in stored.items():
         if revoke:
-            revoked += _revoke(login_client, [data.access_token, data.refresh_token])
+            revoked += _revoke(cid, [data.access_token, data.refresh_token])
         storage.remove_token_data(resource_server)
         removed += 1
     identity = _load_identity(db)
@@ -165,28 +138,22 @@ def logout(
     return LogoutReport(cid, revoked, removed, identity)
 
 
-def _revoke(login_client: globus_sdk.NativeAppAuthClient, tokens: list[str | None]) -> int:
-    count = 0
-    for token in tokens:
-        if not token:
-            continue
-        try:
-            login_client.oauth2_revoke_token(token)
-        except globus_sdk.GlobusError as exc:
-            if classify(exc) is Failure.TRANSIENT:
-                raise RemoteError(
-                    f"could not revoke the Globus tokens ({describe(exc)}); "
-                    "tokens not yet revoked are still stored",
-                    hint="retry `aws-copy-pt logout`, or `aws-copy-pt logout --local-only` "
-                    "to delete them without revoking",
-                ) from None
-            raise to_user_error(exc, doing="revoking the stored tokens") from None
-        count += 1
-    return count
+def _revoke(client_id: str, tokens: list[str | None]) -> int:
+    try:
+        return gateway.revoke_tokens(client_id, tokens)
+    except GlobusCallError as exc:
+        if exc.failure is Failure.TRANSIENT:
+            raise RemoteError(
+                f"could not revoke the Globus tokens ({exc.description}); "
+                "tokens not yet revoked are still stored",
+                hint="retry `aws-copy-pt logout`, or `aws-copy-pt logout --local-only` "
+                "to delete them without revoking",
+            ) from None
+        raise
 
 
-def _fetch_identity(app: globus_sdk.UserApp) -> Identity:
-    info = clients.auth_client(app).userinfo()
+def _fetch_identity(app: UserApp, *, doing: str) -> Identity:
+    info = gateway.userinfo(app, doing=doing)
     return Identity(
         id=str(info["sub"]),
         username=info.get("preferred_username"),

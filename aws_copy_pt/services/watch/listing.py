@@ -18,17 +18,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import CollectionMapping, UnmappablePathError
-from aws_copy_pt.core.states import ObjectState, TransferState
+from aws_copy_pt.core.states import GlobusStatus, ObjectState, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
-from aws_copy_pt.globus.errors import Failure, classify, describe, login_error
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError, classify, describe, login_error
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.collections import mapping_of
 from aws_copy_pt.services.watch.poll import mark_needs_login
@@ -51,25 +52,24 @@ class ListingReport:
 
 
 def list_delivered(
-    db: Database, transfer_client: globus_sdk.TransferClient, transfer_id: int
+    db: Database, transfer_client: TransferClient, transfer_id: int
 ) -> ListingReport:
     """Page the task's successful transfers into object rows; LISTING -> COPYING/DONE/FAILED."""
     report = ListingReport(transfer_id)
     task_id, mapping, dest_prefix, marker = _start(db, transfer_id)
     while True:
         try:
-            page = transfer_client.task_successful_transfers(task_id, marker=marker)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+            page = gateway.successful_transfers(transfer_client, task_id, marker=marker)
+        except (GlobusCallError, NeedsLoginError) as exc:
             return _stop(db, report, exc)
-        entries = list(page["DATA"])
-        next_marker = page.get("next_marker")
+        entries, next_marker = page.entries, page.next_marker
         with db.session() as session:
             transfer = _transfer(session, transfer_id)
             if transfer.state != TransferState.LISTING:  # cancelled meanwhile
                 report.state = transfer.state
                 return report
             added, unmappable = _insert_page(session, transfer, mapping, dest_prefix, entries)
-            transfer.listing_marker = None if next_marker is None else str(next_marker)
+            transfer.listing_marker = next_marker
             report.pages += 1
             report.entries += len(entries)
             report.added += added
@@ -80,7 +80,7 @@ def list_delivered(
         marker = next_marker
 
 
-def _start(db: Database, transfer_id: int) -> tuple[str, CollectionMapping, str, Any]:
+def _start(db: Database, transfer_id: int) -> tuple[str, CollectionMapping, str, str | None]:
     with db.session() as session:
         transfer = _transfer(session, transfer_id)
         if transfer.state != TransferState.LISTING:
@@ -166,7 +166,7 @@ def _finish(session: Session, transfer: Transfer, report: ListingReport) -> None
     failed = _count(session, transfer.id, ObjectState.FAILED)
     transfer.objects_total = total
     report.finished = True
-    if total == 0 and transfer.globus_status == "FAILED":
+    if total == 0 and transfer.globus_status == GlobusStatus.FAILED:
         move_transfer(session, transfer, TransferState.FAILED, "no file of the failed task arrived")
     elif total == 0:
         move_transfer(session, transfer, TransferState.DONE, "the Globus task delivered no files")

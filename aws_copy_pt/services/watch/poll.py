@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import globus_sdk
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, TransferState
+from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, GlobusStatus, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NeedsLoginError
-from aws_copy_pt.globus.errors import Failure, classify, describe, login_error
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError, classify, describe, login_error
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer, record_event
 
 log = logging.getLogger(__name__)
@@ -43,17 +44,17 @@ _SPLIT_STATUSES = frozenset({400, 413, 414})
 EVENT_FAULT = "globus_fault"
 EVENT_ALERT = "alert"
 EVENT_MISSING = "globus_missing"
-_STATUS_TARGETS = {
-    "ACTIVE": TransferState.WAITING,
-    "INACTIVE": TransferState.GLOBUS_INACTIVE,
-    "SUCCEEDED": TransferState.LISTING,
-    "FAILED": TransferState.FAILED,
+_STATUS_TARGETS: dict[str, TransferState] = {
+    GlobusStatus.ACTIVE: TransferState.WAITING,
+    GlobusStatus.INACTIVE: TransferState.GLOBUS_INACTIVE,
+    GlobusStatus.SUCCEEDED: TransferState.LISTING,
+    GlobusStatus.FAILED: TransferState.FAILED,
 }
 
 
 @dataclass(frozen=True)
-class TaskProgress:
-    """One polled task, as the scheduler needs it to pick the next poll time."""
+class PolledTask:
+    """What one poll saw of a task: its transfer's state after the poll, Globus's figures."""
 
     transfer_id: int
     task_id: str
@@ -72,7 +73,7 @@ class TaskProgress:
 class PollReport:
     polled: int = 0  # tasks asked about
     calls: int = 0  # task_list calls made
-    progress: list[TaskProgress] = field(default_factory=list)
+    progress: list[PolledTask] = field(default_factory=list)
     moves: list[tuple[int, str, str]] = field(default_factory=list)  # (transfer, from, to)
     transient_errors: int = 0  # calls that failed transiently (retried next pass)
     errors: list[str] = field(default_factory=list)  # other failures, states unchanged
@@ -97,7 +98,7 @@ class _Watched:
 
 def poll_transfers(
     db: Database,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     *,
     now: datetime | None = None,
     batch_size: int = TASK_LIST_BATCH,
@@ -111,7 +112,7 @@ def poll_transfers(
         try:
             documents = _fetch(transfer_client, [w.task_id for w in chunk], report)
             fault_details = _fault_details(transfer_client, chunk, documents)
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        except (GlobusCallError, NeedsLoginError) as exc:
             _handle_failure(db, exc, chunk, report)
             continue
         _record_chunk(db, chunk, documents, fault_details, now, report)
@@ -142,7 +143,7 @@ def _record_chunk(
             apply_task(session, transfer, document, now, fault_details.get(item.task_id))
             if transfer.state != before:
                 report.moves.append((transfer.id, before, transfer.state))
-            report.progress.append(progress_of(transfer))
+            report.progress.append(polled_task(transfer))
 
 
 def _load_watched(db: Database) -> list[_Watched]:
@@ -157,13 +158,13 @@ def _load_watched(db: Database) -> list[_Watched]:
 
 
 def _fetch(
-    client: globus_sdk.TransferClient, task_ids: Sequence[str], report: PollReport
+    client: TransferClient, task_ids: Sequence[str], report: PollReport
 ) -> dict[str, dict[str, Any]]:
     """Task documents by id, from as few task_list calls as the server accepts."""
     report.calls += 1
     try:
-        response = client.task_list(filter={"task_id": list(task_ids)}, limit=len(task_ids))
-    except globus_sdk.GlobusAPIError as exc:
+        documents = gateway.tasks_by_id(client, task_ids)
+    except GlobusCallError as exc:
         if exc.http_status not in _SPLIT_STATUSES:
             raise
         if len(task_ids) == 1:
@@ -174,11 +175,11 @@ def _fetch(
             **_fetch(client, task_ids[:half], report),
             **_fetch(client, task_ids[half:], report),
         }
-    return {str(doc["task_id"]): dict(doc) for doc in response["DATA"]}
+    return {str(doc["task_id"]): doc for doc in documents}
 
 
 def _fault_details(
-    client: globus_sdk.TransferClient,
+    client: TransferClient,
     chunk: Iterable[_Watched],
     documents: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, str]:
@@ -193,17 +194,15 @@ def _fault_details(
     return details
 
 
-def fault_detail(client: globus_sdk.TransferClient, task_id: str, count: int) -> str | None:
+def fault_detail(client: TransferClient, task_id: str, count: int) -> str | None:
     """The task's ``count`` newest error events (at most 10), or None if they cannot be read."""
     try:
-        events = client.task_event_list(
-            task_id, limit=min(max(count, 1), 10), query_params={"filter": "is_error:1"}
-        )
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        events = gateway.error_events(client, task_id, count)
+    except (GlobusCallError, NeedsLoginError) as exc:
         if classify(exc) is Failure.LOGIN:
             raise
         return None  # the fault count alone is still recorded
-    return "; ".join(f"{e.get('code')}: {e.get('description')}" for e in events["DATA"]) or None
+    return "; ".join(f"{e.get('code')}: {e.get('description')}" for e in events) or None
 
 
 def _handle_failure(
@@ -300,8 +299,8 @@ def apply_task(
         transfer.last_error = reason
 
 
-def progress_of(transfer: Transfer) -> TaskProgress:
-    return TaskProgress(
+def polled_task(transfer: Transfer) -> PolledTask:
+    return PolledTask(
         transfer_id=transfer.id,
         task_id=str(transfer.globus_task_id),
         state=transfer.state,
@@ -313,7 +312,7 @@ def progress_of(transfer: Transfer) -> TaskProgress:
         bytes_transferred=transfer.bytes_transferred,
         bytes_per_second=transfer.effective_bytes_per_second,
         bytes_expected=transfer.bytes_transferred
-        if transfer.globus_status == "SUCCEEDED"
+        if transfer.globus_status == GlobusStatus.SUCCEEDED
         else None,
     )
 
@@ -351,7 +350,7 @@ def _reason(transfer: Transfer, task: Mapping[str, Any], target: TransferState) 
 def _fault_message(task: Mapping[str, Any], previous: int, detail: str | None) -> str:
     now_faults = int(task.get("faults") or 0)
     text = f"Globus reports {now_faults} fault(s) (was {previous})"
-    if task.get("status") in ("ACTIVE", "INACTIVE"):
+    if task.get("status") in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE):
         text += "; the task keeps retrying until its deadline"
     nice = task.get("nice_status_short_description") or task.get("nice_status")
     if detail:

@@ -13,31 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-import globus_sdk
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_collection_path, parse_uuid
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.models import Collection, Transfer
-from aws_copy_pt.errors import (
-    AwsCopyPtError,
-    ConfigError,
-    NeedsLoginError,
-    NotFoundError,
-    RemoteError,
-    UsageError,
-)
-from aws_copy_pt.globus.errors import Failure, classify, describe, to_user_error
+from aws_copy_pt.errors import AwsCopyPtError, ConfigError, NotFoundError, RemoteError, UsageError
+from aws_copy_pt.globus import gateway
+from aws_copy_pt.globus.errors import Failure, GlobusCallError
+from aws_copy_pt.globus.gateway import SyncLevel as SyncLevel  # part of this service's interface
+from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import record_event
 from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.transfers import TransferSummary, summarize
 from aws_copy_pt.services.watch.poll import apply_task, fault_detail
 
 ON_CONFLICT_CHOICES = ("overwrite", "fail")
-SyncLevel = Literal["exists", "size", "mtime", "checksum"]
 EVENT_WATCH = "watch"
 T = TypeVar("T")
 
@@ -80,7 +74,7 @@ class RecentTask:
 
 def watch_task(
     session: Session,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     task_id: str,
     *,
     to: str,
@@ -140,7 +134,7 @@ def watch_task(
 
 def submit_and_watch(
     session: Session,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     source: str,
     destination: str,
     *,
@@ -170,18 +164,15 @@ def submit_and_watch(
         )
     find_bucket(session, _parse(parse_bucket_target, to, hint=TO_HINT)[0])
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
-    data = globus_sdk.TransferData(
-        source_endpoint=source_id,
-        destination_endpoint=staging_id,
+    task_id = gateway.submit_transfer(
+        transfer_client,
+        source=(source_id, source_path),
+        destination=(staging_id, staging_path),
         label=label,
-        sync_level=sync_level or globus_sdk.MISSING,
+        recursive=recursive,
+        sync_level=sync_level,
         verify_checksum=verify_checksum,
     )
-    data.add_item(source_path, staging_path, recursive=recursive)
-    try:
-        task_id = str(transfer_client.submit_transfer(data)["task_id"])
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-        raise to_user_error(exc, doing="submitting the transfer") from None
     try:
         return watch_task(session, transfer_client, task_id, to=to, options=options)
     except AwsCopyPtError as exc:
@@ -195,7 +186,7 @@ def submit_and_watch(
 
 def recent_tasks(
     session: Session,
-    transfer_client: globus_sdk.TransferClient,
+    transfer_client: TransferClient,
     *,
     limit: int = 20,
     scan: int = 500,
@@ -210,13 +201,7 @@ def recent_tasks(
     found: list[RecentTask] = []
     offset = 0
     while len(found) < limit and offset < scan:
-        try:
-            page = transfer_client.task_list(
-                limit=100, offset=offset, orderby="request_time DESC", filter={"type": "TRANSFER"}
-            )
-        except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-            raise to_user_error(exc, doing="listing your recent tasks") from None
-        documents = list(page["DATA"])
+        documents = gateway.recent_transfer_tasks(transfer_client, limit=100, offset=offset)
         for task in documents:
             if task.get("destination_endpoint_id") in registered and len(found) < limit:
                 found.append(_recent(task, watched))
@@ -260,17 +245,17 @@ def _check_not_watched(session: Session, task_id: str) -> None:
         )
 
 
-def _get_task(client: globus_sdk.TransferClient, task_id: str) -> dict[str, Any]:
+def _get_task(client: TransferClient, task_id: str) -> dict[str, Any]:
     try:
-        return dict(client.get_task(task_id).data or {})
-    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-        if classify(exc) in (Failure.NOT_FOUND, Failure.DENIED):
+        return gateway.get_task(client, task_id)
+    except GlobusCallError as exc:
+        if exc.failure in (Failure.NOT_FOUND, Failure.DENIED):
             raise RemoteError(
-                f"Globus has no task {task_id} that you can see ({describe(exc)})",
+                f"Globus has no task {task_id} that you can see ({exc.description})",
                 hint="check the id with `aws-copy-pt tasks` or https://app.globus.org/activity; "
                 "tasks of another Globus identity are not visible",
             ) from None
-        raise to_user_error(exc, doing=f"looking up task {task_id}") from None
+        raise
 
 
 def _staging_collection(session: Session, task: dict[str, Any]) -> Collection:

@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, TransferState
+from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, ObjectState, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
 from aws_copy_pt.errors import LockedError
 from aws_copy_pt.home.paths import resolve_home
@@ -105,9 +105,9 @@ def show_schedule_lines(wizard: Wizard) -> None:
 
 def watch_here(wizard: Wizard, transfer_id: int) -> None:
     """Poll and copy in this terminal until ``transfer_id`` is finished (or Ctrl-C)."""
-    from aws_copy_pt.cli.wiring import batch_workers
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.home.lock import InstanceLock
+    from aws_copy_pt.wiring import batch_workers
 
     db = wizard.app.database()
     lock = InstanceLock(wizard.app.home, "wizard: watching")
@@ -166,7 +166,7 @@ def _progress_line(detail: TransferDetail) -> str:
         f"Globus {summary.globus_status or '?'} {summary.files_transferred}/{expected} files",
     ]
     if summary.objects_total:
-        verified = detail.object_counts.get("verified", 0)
+        verified = detail.object_counts.get(ObjectState.VERIFIED, 0)
         parts.append(f"copied {verified}/{summary.objects_total}")
     if detail.failures_total:
         parts.append(f"{detail.failures_total} failed")

@@ -16,7 +16,7 @@ timeouts work as well; its error answers are S3's.) The proxy
 * holds a chosen request at a :class:`Gate` until the test releases it, so a process can be
   killed at an exact point (while its 7th CopyObject is in flight) instead of after a sleep;
 * rewrites chosen answers (:meth:`FaultProxy.rewrite`), to play what a local server cannot
-  (an object of 6 TiB, AWS's 403 to a HeadBucket).
+  (an object of 60 TB, AWS's 403 to a HeadBucket).
 
 Faults come from rules (:meth:`FaultProxy.fail`: the next N matching requests) or from chaos
 (:meth:`FaultProxy.chaos`: each matching request with a seeded probability). Chaos never faults

@@ -1,6 +1,7 @@
-"""Builds the outside-world clients a batch pass needs, from the CLI's context.
+"""Builds the outside-world clients an unattended pass needs: the one place that wires them.
 
-Kept out of the command modules so `run`, `daemon` and `demo` wire the workflow the same way.
+Every front end (the `run` and `daemon` commands, the wizard's "watch here", the offline demo)
+wires the workflow the same way through :func:`batch_workers`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""One exception hierarchy for everything a user can be told (imported as ``aws_copy_pt.errors``).
+
+Core logic, services and adapters raise these; only the CLI boundary (``cli.main``) turns them
+into a line on stderr and an exit status. Every error carries what happened (``message``) and,
+where we know it, what to do next (``hint``). Messages must never contain secrets.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status the command-line tool uses, named once."""
+
+    OK = 0
+    FAILURE = 1  # an unexpected or unclassified failure
+    USAGE = 2  # bad command-line input (also click's own usage errors)
+    WORK_REMAINS = 3  # batch pass finished, transfers still in progress
+    NOT_RUNNING = 3  # `daemon status`: no daemon runs (LSB's "program is not running")
+    PARTIAL = 4  # some objects or transfers failed; the rest succeeded
+    NEEDS_LOGIN = 5  # Globus tokens missing, expired or revoked: run `aws-copy-pt login`
+    CONFIG = 6  # local set-up problem: home permissions, foreign database, unregistered names
+    REMOTE = 7  # S3 or Globus refused or could not be reached
+    LOCKED = 8  # another aws-copy-pt process holds this home
+    INTERRUPTED = 130  # Ctrl-C / SIGINT
+
+
+class AwsCopyPtError(Exception):
+    """Base error: a user-facing message, an optional next step, and an exit status."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message} ({self.hint})"
+
+
+class UsageError(AwsCopyPtError):
+    """The user's input is malformed or contradictory."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(AwsCopyPtError):
+    """Local set-up is wrong: permissions, database, missing registrations."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class NotFoundError(ConfigError):
+    """A named credential, bucket, collection or transfer is not registered."""
+
+
+class HomePermissionError(ConfigError):
+    """The home directory or database is readable by other users."""
+
+
+class DatabaseError(ConfigError):
+    """The database file is not ours, is damaged, or cannot be migrated."""
+
+
+class RemoteError(AwsCopyPtError):
+    """A remote service (S3, Globus) refused the request or could not be reached."""
+
+    exit_code = ExitCode.REMOTE
+
+
+class NeedsLoginError(AwsCopyPtError):
+    """Globus credentials are missing, expired or revoked."""
+
+    exit_code = ExitCode.NEEDS_LOGIN
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "run `aws-copy-pt login` in a terminal")
+
+
+class LockedError(AwsCopyPtError):
+    """Another aws-copy-pt process is working in the same home."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class ConsentRequiredError(NeedsLoginError):
+    """A Globus collection needs a data_access consent the stored login does not carry."""
+
+    def __init__(self, message: str, *, collection_ids: tuple[str, ...] = ()) -> None:
+        flags = " ".join(f"--data-access {cid}" for cid in collection_ids)
+        command = f"aws-copy-pt login {flags}".strip()
+        super().__init__(message, hint=f"run `{command}` in a terminal to grant it")
+        self.collection_ids = collection_ids

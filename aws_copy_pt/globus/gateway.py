@@ -1,0 +1,192 @@
+"""Every call aws-copy-pt makes to Globus Transfer and Auth, and what its failures mean.
+
+Services hold a :data:`TransferClient` (built by ``globus.clients``) or a :data:`UserApp` as
+an opaque handle and pass it to the functions here; they never touch the SDK themselves. Each
+function answers plain data (Globus's documents as dicts) or raises one of our errors:
+
+* ``NeedsLoginError`` (or ``ConsentRequiredError``) when only ``aws-copy-pt login`` helps;
+* ``GlobusCallError`` (a ``RemoteError``) otherwise. Its message is ready for the user and names
+  what was being done; ``failure`` (``globus.errors.Failure``) tells transient failures from
+  refusals for callers that decide on it (the poller, the lister); ``description`` is Globus's
+  answer in one secret-free line; ``http_status`` is the status Globus answered, if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import globus_sdk
+from globus_sdk.gare import GlobusAuthorizationParameters
+from globus_sdk.login_flows import LocalServerLoginError
+from globus_sdk.token_storage.validating_token_storage import IdentityMismatchError
+
+from aws_copy_pt.errors import ConfigError, NeedsLoginError
+from aws_copy_pt.globus import clients
+from aws_copy_pt.globus.errors import call_error, describe
+
+TransferClient = globus_sdk.TransferClient
+UserApp = globus_sdk.UserApp
+SyncLevel = Literal["exists", "size", "mtime", "checksum"]
+
+MAX_ERROR_EVENTS = 10
+
+
+@dataclass(frozen=True)
+class SuccessfulTransfersPage:
+    """One page of a finished task's successful transfers."""
+
+    entries: list[dict[str, Any]]  # each with source_path and destination_path
+    next_marker: str | None  # None: this was the last page
+
+
+@contextmanager
+def _calling(doing: str) -> Iterator[None]:
+    """Translate any failure of the Globus call made inside into our errors (see above)."""
+    try:
+        yield
+    except (globus_sdk.GlobusError, NeedsLoginError) as exc:
+        raise call_error(exc, doing=doing) from None
+
+
+# --- Transfer: tasks ------------------------------------------------------------------------
+
+
+def tasks_by_id(client: TransferClient, task_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The task documents of ``task_ids`` that Globus lists for this identity (one call)."""
+    with _calling(f"looking up {len(task_ids)} task(s)"):
+        response = client.task_list(filter={"task_id": list(task_ids)}, limit=len(task_ids))
+        return [dict(document) for document in response["DATA"]]
+
+
+def recent_transfer_tasks(
+    client: TransferClient, *, limit: int, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The identity's TRANSFER tasks, newest first: ``limit`` of them from ``offset`` on."""
+    with _calling("listing your recent tasks"):
+        response = client.task_list(
+            limit=limit, offset=offset, orderby="request_time DESC", filter={"type": "TRANSFER"}
+        )
+        return [dict(document) for document in response["DATA"]]
+
+
+def get_task(client: TransferClient, task_id: str) -> dict[str, Any]:
+    """One task's document."""
+    with _calling(f"looking up task {task_id}"):
+        return dict(client.get_task(task_id).data or {})
+
+
+def error_events(client: TransferClient, task_id: str, count: int) -> list[dict[str, Any]]:
+    """The task's ``count`` newest error events (at least 1, at most :data:`MAX_ERROR_EVENTS`)."""
+    limit = min(max(count, 1), MAX_ERROR_EVENTS)
+    with _calling(f"reading the error events of task {task_id}"):
+        response = client.task_event_list(
+            task_id, limit=limit, query_params={"filter": "is_error:1"}
+        )
+        return [dict(event) for event in response["DATA"]]
+
+
+def successful_transfers(
+    client: TransferClient, task_id: str, *, marker: str | None = None
+) -> SuccessfulTransfersPage:
+    """One page of what a finished task delivered, from ``marker`` (None: the first page)."""
+    with _calling(f"listing the files task {task_id} delivered"):
+        page = client.task_successful_transfers(
+            task_id, marker=globus_sdk.MISSING if marker is None else marker
+        )
+        following = page.get("next_marker")
+        return SuccessfulTransfersPage(
+            [dict(entry) for entry in page["DATA"]],
+            None if following is None else str(following),
+        )
+
+
+def submit_transfer(
+    client: TransferClient,
+    *,
+    source: tuple[str, str],
+    destination: tuple[str, str],
+    label: str,
+    recursive: bool,
+    sync_level: SyncLevel | None = None,
+    verify_checksum: bool = True,
+) -> str:
+    """Submit one transfer item, (collection id, path) to (collection id, path); its task id."""
+    data = globus_sdk.TransferData(
+        source_endpoint=source[0],
+        destination_endpoint=destination[0],
+        label=label,
+        sync_level=sync_level or globus_sdk.MISSING,
+        verify_checksum=verify_checksum,
+    )
+    data.add_item(source[1], destination[1], recursive=recursive)
+    with _calling("submitting the transfer"):
+        return str(client.submit_transfer(data)["task_id"])
+
+
+def cancel_task(client: TransferClient, task_id: str) -> None:
+    with _calling(f"cancelling task {task_id}"):
+        client.cancel_task(task_id)
+
+
+# --- Transfer: collections ------------------------------------------------------------------
+
+
+def get_collection(client: TransferClient, collection_id: str) -> dict[str, Any]:
+    """A collection's (or endpoint's) document, from Transfer's ``get_endpoint``."""
+    with _calling(f"looking up collection {collection_id}"):
+        return dict(client.get_endpoint(collection_id).data or {})
+
+
+def search_collections(client: TransferClient, scope: str, *, limit: int) -> list[dict[str, Any]]:
+    """Endpoints and collections in a search scope (``recently-used``, ``my-endpoints``)."""
+    with _calling("listing your recent collections"):
+        response = client.endpoint_search(filter_scope=scope, limit=limit)
+        return [dict(item) for item in response["DATA"]]
+
+
+# --- Auth -----------------------------------------------------------------------------------
+
+
+def log_in(app: UserApp, required_scopes: Sequence[str]) -> None:
+    """Run ``app``'s interactive login for ``required_scopes`` (always a fresh one)."""
+    params = GlobusAuthorizationParameters(required_scopes=list(required_scopes))
+    try:
+        app.login(auth_params=params, force=True)
+    except IdentityMismatchError:
+        raise ConfigError(
+            "you logged in as a different Globus identity than the one whose tokens are stored",
+            hint="run `aws-copy-pt logout` first to switch identities",
+        ) from None
+    except LocalServerLoginError as exc:
+        raise NeedsLoginError(
+            f"the browser login did not complete: {exc}",
+            hint="run `aws-copy-pt login --no-browser` to use the copy-paste login",
+        ) from None
+    except globus_sdk.AuthAPIError as exc:
+        raise NeedsLoginError(
+            f"Globus did not accept the authorization code: {describe(exc)}",
+            hint="run `aws-copy-pt login` again and paste the whole code, promptly",
+        ) from None
+
+
+def userinfo(app: UserApp, *, doing: str) -> dict[str, Any]:
+    """Who the app's tokens belong to (OpenID Connect userinfo), asked while ``doing``."""
+    with _calling(doing):
+        return dict(clients.auth_client(app).userinfo().data or {})
+
+
+def revoke_tokens(client_id: str, tokens: Sequence[str | None]) -> int:
+    """Revoke ``tokens`` (empty ones skipped) at Globus Auth; how many were revoked. The first
+    failure raises, the tokens after it not tried."""
+    login_client = clients.login_client(client_id)
+    count = 0
+    for token in tokens:
+        if not token:
+            continue
+        with _calling("revoking the stored tokens"):
+            login_client.oauth2_revoke_token(token)
+        count += 1
+    return count
