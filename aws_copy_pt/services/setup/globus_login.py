@@ -105,8 +105,13 @@ def login(
             f"Globus did not accept the authorization code: {describe(exc)}",
             hint="run `aws-copy-pt login` again and paste the whole code, promptly",
         ) from None
+    except globus_sdk.GlobusError as exc:  # offline, or Globus Auth down
+        raise to_user_error(exc, doing="logging in") from None
     clients.remember_client_id(db, cid)
-    identity = _fetch_identity(app)
+    try:
+        identity = _fetch_identity(app)
+    except globus_sdk.GlobusError as exc:
+        raise to_user_error(exc, doing="asking who logged in") from None
     _store_identity(db, identity)
     return _status(db, cid, identity, verified=True, consents=consents)
 
