@@ -116,7 +116,8 @@ def test_an_invalid_endpoint_url_is_refused_at_its_prompt_before_the_bucket_name
 
 
 def test_the_wizard_refuses_a_bucket_name_exactly_as_bucket_add_does(
-    cli: CliRunner, wizard_world: WizardWorld  # in this order: the world's environment wins
+    cli: CliRunner,
+    wizard_world: WizardWorld,  # in this order: the world's environment wins
 ) -> None:
     world = wizard_world
     world.set_up(through="collection")

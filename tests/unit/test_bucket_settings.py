@@ -137,5 +137,5 @@ def test_an_endpoint_url_error_names_where_it_was_typed() -> None:
 
 def test_an_access_key_id_must_look_like_one_wherever_it_was_typed() -> None:
     assert check_access_key_id("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE"
-    with pytest.raises(UsageError, match="^the access key id does not look like"):
+    with pytest.raises(UsageError, match=r"^the access key id does not look like"):
         check_access_key_id("wJalrXUtnFEMI/K7MDENG", asked_as="the access key id")
