@@ -151,6 +151,7 @@ class PolicySet:
         """The machine-readable form (``--json``)."""
         return {
             "destination_bucket": self.destination.name,
+            "destination_prefix": self.destination.prefix,
             "staging_bucket": self.staging.name if self.staging else None,
             "principal": {
                 "account_id": self.principal.account_id,

@@ -36,8 +36,9 @@ APP_NAME = "aws-copy-pt"
 CLIENT_ID_ENV = "AWS_COPY_PT_GLOBUS_CLIENT_ID"
 CLIENT_ID_SETTING = "globus.client_id"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
-# Unattended calls give up quickly: the next pass retries, so a Globus outage must not hold a
-# pass for minutes in the SDK's backoff (its default is 5 retries, up to 10 s apart).
+# Calls give up quickly: the next pass retries, so a Globus outage must not hold a pass for
+# minutes in the SDK's backoff (its default is 5 retries, up to 10 s apart), nor keep a person
+# waiting offline.
 BATCH_MAX_RETRIES = 2
 
 REGISTER_HINT = (
@@ -99,7 +100,7 @@ def _user_app(
 
 def batch_app(db: Database, client_id: str) -> globus_sdk.UserApp:
     """An app that never prompts; token problems surface as exceptions on use."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    login_client = _login_client(client_id)
     return _user_app(db, login_client, RefuseLoginFlow(login_client))
 
 
@@ -112,7 +113,7 @@ def login_app(
     env: Mapping[str, str] | None = None,
 ) -> globus_sdk.UserApp:
     """An app whose login flow is the browser (when usable) or copy-paste through ``prompter``."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    login_client = _login_client(client_id)
     flow = FallbackLoginFlow(
         login_client,
         prompter,
@@ -143,7 +144,15 @@ def transfer_client(app: globus_sdk.UserApp) -> UnattendedTransferClient:
 
 
 def auth_client(app: globus_sdk.UserApp) -> globus_sdk.AuthClient:
-    return globus_sdk.AuthClient(app=app)
+    return globus_sdk.AuthClient(app=app, retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES))
+
+
+def _login_client(client_id: str) -> globus_sdk.NativeAppAuthClient:
+    return globus_sdk.NativeAppAuthClient(
+        client_id=client_id,
+        app_name=APP_NAME,
+        retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES),
+    )
 
 
 def batch_transfer_client(

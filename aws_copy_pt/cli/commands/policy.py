@@ -73,7 +73,8 @@ def command(
         render.emit_json(app, policies.as_dict())
         return
     out = render.console(app)
-    out.print(f"Copies into {destination} run as {policies.principal.display}.", markup=False)
+    where = f"{destination}/{policies.destination.prefix}".rstrip("/")
+    out.print(f"Copies into {where} run as {policies.principal.display}.", markup=False)
     for number, doc in enumerate(policies.documents(), start=1):
         out.print()
         out.print(f"{number}. {_title(doc.kind)} for {doc.attach_to}", markup=False)
