@@ -30,6 +30,7 @@ exactly the delivered objects server-side into the destination bucket, verifying
 
 \b
 First steps:
+  aws-copy-pt                            no arguments, in a terminal: the guided set-up
   aws-copy-pt demo                       see the whole pipeline run offline
   aws-copy-pt status                     what is being watched and copied
 
