@@ -155,7 +155,10 @@ def bucket_name_problem(name: str, *, aws: bool) -> str | None:
     if "/" in name or name.startswith("s3:"):
         return "give the bare bucket name, not an s3:// URL or a path"
     if aws:
-        return "3-63 characters: a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
+        return (
+            "on Amazon S3 a bucket name has 3-63 lower-case letters, digits, '.' and '-', "
+            "and starts and ends with a letter or digit"
+        )
     return "3-255 characters: letters, digits, '.', '_' and '-'"
 
 

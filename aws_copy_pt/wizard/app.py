@@ -8,9 +8,11 @@ main menu takes over.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aws_copy_pt.cli import program
 from aws_copy_pt.cli.context import AppContext
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.wizard import menu
@@ -93,7 +95,8 @@ def globus_later(wizard: Wizard) -> int:
     ui.say("Once your Globus app exists (and Globus is reachable), run aws-copy-pt again: it")
     ui.say("logs in, registers the staging collection and picks the transfer to watch.")
     ui.say("The same with commands:")
-    ui.verbatim("  aws-copy-pt login --client-id CLIENT_ID")
+    run = shlex.join(program.command_words(wizard.app.home, wizard.app.env))
     staging = wizard.picks.staging_bucket or "STAGING_BUCKET"
-    ui.verbatim(f"  aws-copy-pt collection add COLLECTION_ID --bucket {staging}")
+    ui.verbatim(f"  {run} login --client-id CLIENT_ID")
+    ui.verbatim(f"  {run} collection add COLLECTION_ID --bucket {shlex.quote(staging)}")
     return int(ExitCode.OK)

@@ -158,8 +158,9 @@ def test_skipping_globus_sets_up_aws_the_buckets_and_the_policy_and_says_what_co
     assert "Without Globus, register the staging bucket now" in shown
     assert f"{world.dest_bucket}: reachable" in shown
     assert "AWS and the buckets are set up; the Globus part comes next." in shown
-    assert "aws-copy-pt login --client-id CLIENT_ID" in shown
-    assert f"aws-copy-pt collection add COLLECTION_ID --bucket {world.staging_bucket}" in shown
+    home = f"--home {world.home}"  # the commands work as typed: this program, this home
+    assert f"{home} login --client-id CLIENT_ID" in shown
+    assert f"{home} collection add COLLECTION_ID --bucket {world.staging_bucket}" in shown
     assert "Step 5 of 6" not in shown  # no transfer is asked without Globus
     assert _rows(world.home, "SELECT name FROM buckets ORDER BY id") == [
         (world.staging_bucket,),

@@ -95,7 +95,8 @@ def _log_in(wizard: Wizard, *, client_id: str | None) -> Outcome:
 def _skip(wizard: Wizard) -> Outcome:
     wizard.globus_skipped = True
     wizard.ui.say("Globus is skipped for now: the AWS credentials, the buckets and the policy")
-    wizard.ui.say("come next. Run aws-copy-pt again to log in once your Globus app exists.")
+    wizard.ui.say("come next. Run aws-copy-pt again to log in once your Globus app exists")
+    wizard.ui.say("(and Globus can be reached).")
     return Outcome.NEXT
 
 

@@ -58,7 +58,9 @@ def run(wizard: Wizard) -> Outcome:
 def _staging_bucket_only(wizard: Wizard) -> Outcome:
     """Without Globus: the staging bucket now, its collection after the login."""
     wizard.ui.say("Without Globus, register the staging bucket now; its collection comes later.")
-    name = _choose_bucket(wizard, wizard.picks.staging_bucket)
+    name = _choose_bucket(
+        wizard, wizard.picks.staging_bucket, question="Which S3 bucket will Globus write into?"
+    )
     if name is None:
         return Outcome.BACK
     wizard.picks.staging_bucket = name
@@ -141,7 +143,12 @@ def register(wizard: Wizard, collection: CollectionChoice) -> bool:
     return walk([bucket, base_path, save])
 
 
-def _choose_bucket(wizard: Wizard, current: str | None) -> str | None:
+def _choose_bucket(
+    wizard: Wizard,
+    current: str | None,
+    *,
+    question: str = "Which S3 bucket does this collection write into?",
+) -> str | None:
     """A registered bucket's name (registering a new one if asked), or None for back."""
     while True:
         with wizard.app.session() as session:
@@ -150,9 +157,7 @@ def _choose_bucket(wizard: Wizard, current: str | None) -> str | None:
             Option(f"Use {b.name} ({b.region or 'region unknown'})", b.name) for b in buckets
         ]
         options.append(Option("Register the staging bucket", NEW_BUCKET))
-        picked = wizard.ui.select(
-            "Which S3 bucket does this collection write into?", options, default=current
-        )
+        picked = wizard.ui.select(question, options, default=current)
         if picked is BACK:
             return None
         if picked != NEW_BUCKET:
