@@ -65,7 +65,15 @@ def test_every_request_of_copies_below_the_prefix_is_allowed_by_the_printed_poli
         owner = ("--expected-owner", DESTINATION_ACCOUNT_ID)
         cli("bucket", "add", dest, *at, *owner, "--region", "eu-west-1", "--no-check").ok()
         printed = cli(
-            "--json", "policy", "--bucket", dest, "--staging", staging, "--prefix", "u/alice"
+            "--json",
+            "policy",
+            "--bucket",
+            dest,
+            "--staging",
+            staging,
+            "--prefix",
+            "u/alice",
+            "--delete-staging",
         )
         policies = json.loads(printed.ok().stdout)
         start = proxy.tick()
@@ -76,13 +84,15 @@ def test_every_request_of_copies_below_the_prefix_is_allowed_by_the_printed_poli
             "--multipart-threshold",
             "5MiB",
         )
-        cli(*copy).ok()
-        cli(*copy, "--on-conflict", "fail").ok()  # again: all there, listed and skipped
+        cli(*copy, "--annotate").ok()  # annotated: each source HEADed, metadata replaced
+        cli(*copy, "--on-conflict", "fail", "--delete-staging").ok()  # all there: skipped, cleaned
         records = [r for r in proxy.records if r.started > start]
 
     assert _refused(records, policies, dest) == []
     on_dest = {r.operation for r in records if r.bucket == dest}
     assert {"ListObjectsV2", "CopyObject", "UploadPartCopy", "ListMultipartUploads"} <= on_dest
+    on_staging = {r.operation for r in records if r.bucket == staging}
+    assert {"HeadObject", "DeleteObjects"} <= on_staging
     for record in records:
         if record.bucket == dest:
             assert (record.key or record.query.get("prefix", "")).startswith("u/alice/"), record

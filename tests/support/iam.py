@@ -58,7 +58,11 @@ def needs(record: ProxyRecord, partition: str = "aws") -> Iterator[Need]:
     headers = record.amz_headers
     bucket = f"arn:{partition}:s3:::{record.bucket}"
     target = f"{bucket}/{record.key}"
-    if operation in ("CopyObject", "UploadPartCopy"):
+    if operation == "DeleteObjects":  # one s3:DeleteObject per key (If-Match: s3:GetObject)
+        for key in record.requested_keys:
+            yield Need("s3:DeleteObject", f"{bucket}/{key}")
+            yield Need("s3:GetObject", f"{bucket}/{key}")
+    elif operation in ("CopyObject", "UploadPartCopy"):
         source = f"arn:{partition}:s3:::{headers['x-amz-copy-source']}"
         yield Need("s3:GetObject", source)
         yield Need("s3:PutObject", target)
