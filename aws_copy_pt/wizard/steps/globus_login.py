@@ -87,8 +87,6 @@ def _log_in(wizard: Wizard, *, client_id: str | None) -> Outcome:
         retried = _ask_client_id(ui, default=client_id, first=False)
         if retried is BACK:
             return Outcome.BACK
-        if retried is SKIP:
-            return _skip(wizard)
         client_id, asked = str(retried), True
 
 
@@ -106,7 +104,8 @@ def _login(wizard: Wizard, client_id: str | None) -> LoginStatus:
 
 
 def _ask_client_id(ui: Ui, *, default: str, first: bool = True) -> object:
-    """A well-formed client id (checked here, asked again until it is), SKIP, or BACK."""
+    """A well-formed client id (checked here, asked again until it is), or BACK; the first
+    time, after saying where to get one, also SKIP ("skip Globus for now")."""
     if first:
         ui.say("aws-copy-pt needs a Globus client id. Register a native app")
         ui.say(f'("thick client or script") at {REGISTER_URL}')
