@@ -32,7 +32,9 @@ class AppContext:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    demo_stopped: bool = False  # a kept demo home whose stand-ins are gone
     _db: Database | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def create(cls, home: str | None, **kwargs: object) -> AppContext:
@@ -49,6 +51,7 @@ class AppContext:
             from aws_copy_pt.db.engine import open_database
 
             self._db = open_database(self.home)
+            self._use_demo_servers(self._db)
             heap.settle()  # the command has loaded what it works with
             if self._db.backup_path is not None:
                 click.echo(
@@ -62,10 +65,30 @@ class AppContext:
         with self.database().session() as session:
             yield session
 
+    def _use_demo_servers(self, db: Database) -> None:
+        """In a kept demo home, point the SDKs at its stand-ins, running or not: a demo home
+        never reaches the real Globus (see ``sandbox.demo_home``)."""
+        from aws_copy_pt.sandbox.demo_home import demo_servers
+
+        servers = demo_servers(db)
+        if servers is None:
+            return
+        self.demo_stopped = not servers.running()
+        for name, value in servers.env.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        self.env = {**self.env, **servers.env}
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
 
 
 pass_app = click.make_pass_decorator(AppContext)

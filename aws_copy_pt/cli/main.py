@@ -20,7 +20,7 @@ from aws_copy_pt import __version__
 from aws_copy_pt.cli import heap
 from aws_copy_pt.cli.context import AppContext
 from aws_copy_pt.cli.lazy import LazyGroup
-from aws_copy_pt.errors import AwsCopyPtError, ConfigError, ExitCode
+from aws_copy_pt.errors import AwsCopyPtError, ConfigError, ExitCode, RemoteError
 from aws_copy_pt.log import configure_logging, redact
 
 HELP = """Finish Globus transfers into an S3 bucket that belongs to another AWS account.
@@ -30,6 +30,7 @@ exactly the delivered objects server-side into the destination bucket, verifying
 
 \b
 First steps:
+  aws-copy-pt                            no arguments, in a terminal: the guided set-up
   aws-copy-pt demo                       see the whole pipeline run offline
   aws-copy-pt status                     what is being watched and copied
 
@@ -37,8 +38,23 @@ Data lives in --home (default ~/.local/share/aws-copy-pt), private to you.
 """
 
 
+class _Main(LazyGroup):
+    """The top-level group: in a demo home whose stand-ins have stopped, a failure to reach
+    them says so (``sandbox.demo_home``) instead of blaming the network."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RemoteError as exc:
+            if isinstance(ctx.obj, AppContext) and ctx.obj.demo_stopped:
+                from aws_copy_pt.sandbox.demo_home import DemoStoppedError
+
+                raise DemoStoppedError() from exc
+            raise
+
+
 @click.group(
-    cls=LazyGroup,
+    cls=_Main,
     commands_package="aws_copy_pt.cli.commands",
     invoke_without_command=True,
     help=HELP,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import ParseResult, urlparse
 
 from aws_copy_pt.core.errors import UsageError
 
@@ -143,28 +143,55 @@ def is_aws_endpoint(endpoint_url: str | None) -> bool:
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
-def check_bucket_name(name: str, endpoint_url: str | None) -> str:
-    """AWS naming rules on AWS; S3-compatible stores also allow capitals and underscores."""
-    pattern = _AWS_BUCKET if is_aws_endpoint(endpoint_url) else _OTHER_BUCKET
-    if not pattern.match(name) or ".." in name:
-        raise UsageError(
-            f"{name!r} is not a valid bucket name",
-            hint="give the bare bucket name (3-63 characters: a-z, 0-9, '.', '-'), "
-            "not an s3:// URL or a path",
+def bucket_name_problem(name: str, *, aws: bool) -> str | None:
+    """Why ``name`` cannot be a bucket name, or None: the one bucket-name rule of the tool.
+
+    On AWS (``aws``) the S3 naming rules apply; S3-compatible stores (and legacy us-east-1
+    buckets) also allow capitals and underscores, up to 255 characters.
+    """
+    pattern = _AWS_BUCKET if aws else _OTHER_BUCKET
+    if pattern.match(name) and ".." not in name:
+        return None
+    if "/" in name or name.startswith("s3:"):
+        return "give the bare bucket name, not an s3:// URL or a path"
+    if aws:
+        return (
+            "on Amazon S3 a bucket name has 3-63 lower-case letters, digits, '.' and '-', "
+            "and starts and ends with a letter or digit"
         )
+    return "3-255 characters: letters, digits, '.', '_' and '-'"
+
+
+def check_bucket_name(name: str, endpoint_url: str | None) -> str:
+    """``name`` if it is a valid bucket name where ``endpoint_url`` points, else UsageError."""
+    problem = bucket_name_problem(name, aws=is_aws_endpoint(endpoint_url))
+    if problem is not None:
+        raise UsageError(f"{name!r} is not a valid bucket name", hint=problem)
     return name
 
 
-def check_endpoint_url(endpoint_url: str | None) -> str | None:
+def check_endpoint_url(endpoint_url: str | None, *, asked_as: str = "--endpoint-url") -> str | None:
+    """The endpoint URL without a trailing slash; ``asked_as`` names where it was typed (a
+    command-line flag, or a question of the wizard) in the error."""
     if endpoint_url is None:
         return None
     parsed = urlparse(endpoint_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not _valid_port(parsed):
+        example = "https://storage.googleapis.com or https://minio.example:9000"
+        flag = f"{asked_as} " if asked_as.startswith("--") else ""
         raise UsageError(
-            f"--endpoint-url {endpoint_url!r} is not an http(s) URL",
-            hint="e.g. --endpoint-url https://storage.googleapis.com or https://minio.example:9000",
+            f"{asked_as} {endpoint_url!r} is not an http(s) URL",
+            hint=f"give the whole URL with http:// or https://, e.g. {flag}{example}",
         )
     return endpoint_url.rstrip("/")
+
+
+def _valid_port(parsed: ParseResult) -> bool:
+    try:
+        parsed.port  # noqa: B018 - raises ValueError for a port that is no number in range
+    except ValueError:
+        return False
+    return True
 
 
 def check_region(region: str, endpoint_url: str | None) -> str:

@@ -214,6 +214,27 @@ def size_problem(size: int | None) -> str | None:
     return None
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:I?B)?|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``256MiB``, ``256M``, ``1.5GiB`` or ``5242880`` (units are binary, as in
+    the aws CLI: 1 MB = 1 MiB); ValueError when it is none of those."""
+    found = _SIZE.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a size (e.g. 256MiB, 1GiB or a number of bytes)")
+    number, unit = found.groups()
+    return int(float(number) * _UNITS[(unit or "").upper()])
+
+
+def multipart_threshold_problem(threshold: int) -> str | None:
+    """Why ``threshold`` cannot be a multipart threshold (5 MiB to 5 GiB), or None."""
+    if MIN_PART_SIZE <= threshold <= MAX_SINGLE_COPY_SIZE:
+        return None
+    return "it must be from 5 MiB (S3's smallest part) to 5 GiB (the largest single CopyObject)"
+
+
 def choose_method(size: int, threshold: int = DEFAULT_MULTIPART_THRESHOLD) -> CopyMethod:
     """Single CopyObject up to the threshold (never above 5 GiB, where it fails)."""
     limit = min(threshold, MAX_SINGLE_COPY_SIZE)

@@ -22,13 +22,12 @@ segment, an empty segment, another bucket, a key outside the key prefix) raises
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 
+from aws_copy_pt.core.bucket_settings import bucket_name_problem
+
 MAX_KEY_BYTES = 1024  # S3's limit on the UTF-8 length of an object key
-# Lenient on purpose: legacy us-east-1 buckets may have capitals and underscores.
-_BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]$")
 
 
 class PathError(ValueError):
@@ -175,8 +174,11 @@ def parse_bucket_target(target: str) -> tuple[str, str]:
     if text.startswith("s3://"):
         text = text[len("s3://") :]
     bucket, _, prefix = text.partition("/")
-    if not _BUCKET_NAME.match(bucket):
-        raise PathError(f"{bucket!r} is not a valid S3 bucket name (from {target!r})")
+    # Lenient on purpose (the bucket must be registered anyway, with its endpoint's rules):
+    # S3-compatible stores and legacy us-east-1 buckets allow capitals and underscores.
+    problem = bucket_name_problem(bucket, aws=False)
+    if problem is not None:
+        raise PathError(f"{bucket!r} is not a valid S3 bucket name (from {target!r}): {problem}")
     return bucket, normalize_prefix(prefix)
 
 

@@ -5,7 +5,8 @@ destination bucket): it needs read access on the staging bucket and write access
 destination. Across accounts both sides must agree, so two documents come out:
 
 * the **bucket policy** the destination owner attaches, granting that principal exactly what
-  the copy engine does there;
+  the copy engine does there (everywhere in the bucket, or only below one prefix: object ARNs
+  ``bucket/prefix*`` and ListBucket with an ``s3:prefix`` condition);
 * the **IAM policy** attached to the principal itself, for the staging and destination sides;
 
 plus, for SSE-KMS destinations, the statement the key owner adds to the **key policy**. Every
@@ -37,6 +38,7 @@ class PolicyBucket:
     acl: str | None = None
     kms_key_arn: str | None = None
     copies_tags: bool = True  # tagging directive COPY
+    prefix: str = ""  # grant only keys below this ("u/alice/"); "" is the whole bucket
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class PolicySet:
         """The machine-readable form (``--json``)."""
         return {
             "destination_bucket": self.destination.name,
+            "destination_prefix": self.destination.prefix,
             "staging_bucket": self.staging.name if self.staging else None,
             "principal": {
                 "account_id": self.principal.account_id,
@@ -188,6 +191,13 @@ def build_policies(
                 f"no --expected-owner is registered for {destination.name}: registering it "
                 "makes copies into the wrong account fail fast"
             )
+    if destination.prefix:
+        notes.append(
+            f"access is limited to {destination.name}/{destination.prefix}: transfers must copy "
+            f"below it (e.g. --to {destination.name}/{destination.prefix}run42), and HeadBucket "
+            "needs s3:ListBucket without a prefix, so `bucket add` and `bucket check` report "
+            f"access denied: register {destination.name} with `bucket add ... --no-check`"
+        )
     iam = list(dest_side)
     if staging is not None:
         iam += _staging_statements(staging, partition, destination, delete_staging=delete_staging)
@@ -225,7 +235,7 @@ def _bucket_arn(partition: str, bucket: str) -> str:
 
 def _destination_statements(dest: PolicyBucket, partition: str) -> list[Statement]:
     bucket = _bucket_arn(partition, dest.name)
-    objects = f"{bucket}/*"
+    objects = f"{bucket}/{dest.prefix}*"
     write = ["s3:PutObject"]
     why = "write the copied objects (CopyObject, UploadPartCopy, CompleteMultipartUpload)"
     if dest.acl:
@@ -234,6 +244,19 @@ def _destination_statements(dest: PolicyBucket, partition: str) -> list[Statemen
     if dest.copies_tags:
         write.append("s3:PutObjectTagging")
         why += ", keeping the source's tags"
+    listing = "list keys to skip identical objects and verify copies"
+    below = None
+    if dest.prefix:
+        listing += f", only below {dest.prefix}"
+        below = {"StringLike": {"s3:prefix": [f"{dest.prefix}*"]}}
+    else:
+        listing += "; HeadBucket (region, reachability); 404 rather than 403 for absent keys"
+    strays = "find multipart uploads a crash left unfinished, to abort them (billed until then)"
+    if dest.prefix:
+        strays += (
+            "; S3 cannot limit this action to a prefix: it shows the keys of unfinished "
+            "uploads in the whole bucket (without it, a lifecycle rule must abort them)"
+        )
     return [
         Statement("AwsCopyPtWriteCopies", why, tuple(write), (objects,)),
         Statement(
@@ -248,11 +271,9 @@ def _destination_statements(dest: PolicyBucket, partition: str) -> list[Statemen
             ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
             (objects,),
         ),
+        Statement("AwsCopyPtFindBucket", listing, ("s3:ListBucket",), (bucket,), condition=below),
         Statement(
-            "AwsCopyPtFindBucket",
-            "HeadBucket (region and reachability) and 404 rather than 403 for keys not yet copied",
-            ("s3:ListBucket",),
-            (bucket,),
+            "AwsCopyPtFindStrayUploads", strays, ("s3:ListBucketMultipartUploads",), (bucket,)
         ),
     ]
 
@@ -311,7 +332,14 @@ def _bucket_policy(
     dest: PolicyBucket, principal: Principal, statements: Sequence[Statement]
 ) -> PolicyDocument:
     granted = tuple(
-        Statement(s.sid, s.why, s.actions, s.resources, principal.block(), principal.condition())
+        Statement(
+            s.sid,
+            s.why,
+            s.actions,
+            s.resources,
+            principal.block(),
+            _both(s.condition, principal.condition()),
+        )
         for s in statements
     )
     owner = f" (account {dest.owner_account})" if dest.owner_account else ""
@@ -321,6 +349,14 @@ def _bucket_policy(
         "the destination owner attaches this as the bucket policy (merge with any existing one)",
         granted,
     )
+
+
+def _both(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Two conditions that must both hold (their operators differ: StringLike, ArnLike)."""
+    if not first or not second:
+        return first or second
+    assert not set(first) & set(second), "one operator in both conditions"
+    return {**first, **second}
 
 
 def _key_policy(dest: PolicyBucket, principal: Principal) -> PolicyDocument:

@@ -36,8 +36,9 @@ APP_NAME = "aws-copy-pt"
 CLIENT_ID_ENV = "AWS_COPY_PT_GLOBUS_CLIENT_ID"
 CLIENT_ID_SETTING = "globus.client_id"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
-# Unattended calls give up quickly: the next pass retries, so a Globus outage must not hold a
-# pass for minutes in the SDK's backoff (its default is 5 retries, up to 10 s apart).
+# Calls give up quickly: the next pass retries, so a Globus outage must not hold a pass for
+# minutes in the SDK's backoff (its default is 5 retries, up to 10 s apart), nor keep a person
+# waiting offline.
 BATCH_MAX_RETRIES = 2
 
 REGISTER_HINT = (
@@ -98,8 +99,13 @@ def _user_app(
 
 
 def login_client(client_id: str) -> globus_sdk.NativeAppAuthClient:
-    """The native app's own Auth client (logins, token refresh and revocation)."""
-    return globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    """The native app's own Auth client (logins, token refresh and revocation); it retries
+    less, like the other clients, so an unreachable Globus is reported in seconds."""
+    return globus_sdk.NativeAppAuthClient(
+        client_id=client_id,
+        app_name=APP_NAME,
+        retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES),
+    )
 
 
 def batch_app(db: Database, client_id: str) -> globus_sdk.UserApp:
@@ -148,7 +154,7 @@ def transfer_client(app: globus_sdk.UserApp) -> UnattendedTransferClient:
 
 
 def auth_client(app: globus_sdk.UserApp) -> globus_sdk.AuthClient:
-    return globus_sdk.AuthClient(app=app)
+    return globus_sdk.AuthClient(app=app, retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES))
 
 
 def batch_transfer_client(

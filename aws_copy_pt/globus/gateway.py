@@ -170,6 +170,8 @@ def log_in(app: UserApp, required_scopes: Sequence[str]) -> None:
             f"Globus did not accept the authorization code: {describe(exc)}",
             hint="run `aws-copy-pt login` again and paste the whole code, promptly",
         ) from None
+    except globus_sdk.GlobusError as exc:  # offline, or Globus Auth down
+        raise call_error(exc, doing="logging in") from None
 
 
 def userinfo(app: UserApp, *, doing: str) -> dict[str, Any]:

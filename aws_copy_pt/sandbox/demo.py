@@ -23,6 +23,7 @@ from aws_copy_pt.db.engine import Database, open_database
 from aws_copy_pt.db.models import ObjectCopy, Transfer
 from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.data import sample_bytes
+from aws_copy_pt.sandbox.demo_home import remember
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
@@ -81,8 +82,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_demo(home: Home, narrate: Narrate, *, poll_seconds: float = 0.5) -> DemoResult:
-    """Run the pipeline end to end in ``home`` (which should be new and empty)."""
+def run_demo(
+    home: Home,
+    narrate: Narrate,
+    *,
+    poll_seconds: float = 0.5,
+    serve: Callable[[DemoResult], None] | None = None,
+) -> DemoResult:
+    """Run the pipeline end to end in ``home`` (which should be new and empty).
+
+    With ``serve``, the home remembers its stand-ins (``sandbox.demo_home``) and ``serve`` is
+    called with the result while they still run: they stop when it returns."""
     with ExitStack() as stack:
         narrate("Starting a local S3 server (two AWS accounts) and a Globus stand-in…")
         s3 = stack.enter_context(MotoS3Server())
@@ -102,7 +112,11 @@ def run_demo(home: Home, narrate: Narrate, *, poll_seconds: float = 0.5) -> Demo
         scenario = _Scenario(db, s3, globus, accounts, narrate)
         transfer_id = scenario.set_up_and_submit()
         scenario.watch_and_copy(transfer_id, poll_seconds)
-        return scenario.result(home.path, transfer_id)
+        result = scenario.result(home.path, transfer_id)
+        if serve is not None:
+            remember(db, {**globus.env(), "AWS_ENDPOINT_URL_STS": s3.endpoint_url})
+            serve(result)
+        return result
 
 
 class _Scenario:

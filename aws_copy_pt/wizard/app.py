@@ -8,9 +8,11 @@ main menu takes over.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aws_copy_pt.cli import program
 from aws_copy_pt.cli.context import AppContext
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.wizard import menu
@@ -33,6 +35,7 @@ class Screen:
     title: str
     run: Callable[[Wizard], Outcome]
     done: Callable[[SetupState], bool]
+    needs_globus: bool = False  # not shown after "skip Globus for now"
 
 
 SCREENS = (
@@ -41,8 +44,8 @@ SCREENS = (
     Screen("AWS credentials", aws_credentials.run, lambda s: bool(s.credentials)),
     Screen("Staging collection", staging.run, lambda s: bool(s.collections)),
     Screen("Destination bucket", destination.run, lambda s: bool(s.destinations)),
-    Screen("Transfer to watch", transfer.run, lambda s: bool(s.transfers)),
-    Screen("Keep watching", watching.run, lambda s: bool(s.transfers)),
+    Screen("Transfer to watch", transfer.run, lambda s: bool(s.transfers), needs_globus=True),
+    Screen("Keep watching", watching.run, lambda s: bool(s.transfers), needs_globus=True),
 )
 
 
@@ -73,6 +76,8 @@ def first_run(wizard: Wizard, start: int) -> int:
     index = start
     while index < len(SCREENS):
         screen = SCREENS[index]
+        if screen.needs_globus and wizard.globus_skipped:
+            return globus_later(wizard)
         if index > 0:
             wizard.ui.heading(f"Step {index} of {len(SCREENS) - 1}: {screen.title}")
         outcome = screen.run(wizard)
@@ -80,4 +85,18 @@ def first_run(wizard: Wizard, start: int) -> int:
             return int(ExitCode.OK)
         index = max(index - 1, 0) if outcome is Outcome.BACK else index + 1
     wizard.ui.heading("Set-up done. Run aws-copy-pt again any time for the main menu.")
+    return int(ExitCode.OK)
+
+
+def globus_later(wizard: Wizard) -> int:
+    """The end of a set-up that skipped Globus: what is done, and how to finish it later."""
+    ui = wizard.ui
+    ui.heading("AWS and the buckets are set up; the Globus part comes next.")
+    ui.say("Once your Globus app exists (and Globus is reachable), run aws-copy-pt again: it")
+    ui.say("logs in, registers the staging collection and picks the transfer to watch.")
+    ui.say("The same with commands:")
+    run = shlex.join(program.command_words(wizard.app.home, wizard.app.env))
+    staging = wizard.picks.staging_bucket or "STAGING_BUCKET"
+    ui.verbatim(f"  {run} login --client-id CLIENT_ID")
+    ui.verbatim(f"  {run} collection add COLLECTION_ID --bucket {shlex.quote(staging)}")
     return int(ExitCode.OK)

@@ -46,6 +46,7 @@ class Wizard:
     app: AppContext
     ui: Ui
     picks: Picks = field(default_factory=Picks)
+    globus_skipped: bool = False  # "skip Globus for now": no screen may need a Globus login
     _factory: ClientFactory | None = None
 
     def factory(self) -> ClientFactory:

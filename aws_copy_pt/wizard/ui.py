@@ -7,7 +7,7 @@ raises ``KeyboardInterrupt`` (``unsafe_ask``) and is handled once, in ``wizard.a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,15 @@ class Ui:
         self._out.print(Text("✗ ", style="red") + Text(redact(exc.message)), soft_wrap=False)
         if exc.hint and hint:
             self._out.print(Text(f"  → {redact(exc.hint)}", style="dim"), soft_wrap=False)
+
+    def accepts(self, check: Callable[[], object]) -> bool:
+        """Run the check of one answer; on a refusal show why and return False (ask again)."""
+        try:
+            check()
+        except AwsCopyPtError as exc:
+            self.error(exc)
+            return False
+        return True
 
     def verbatim(self, text: str) -> None:
         """Text to copy (URLs, JSON, cron lines): never wrapped or re-styled."""

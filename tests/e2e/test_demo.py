@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
-from tests.fixtures.cli import CliRunner
+import pytest
+
+from aws_copy_pt.errors import ExitCode
+from tests.fixtures.cli import CliRunner, installed_script, isolated_env
 
 
 def test_demo_reaches_done_with_every_object_verified_and_identical(
@@ -23,13 +28,55 @@ def test_demo_reaches_done_with_every_object_verified_and_identical(
     assert not app_home.exists(), "the demo never touches the user's own home"
 
 
-def test_demo_keep_leaves_a_home_that_status_can_explore(cli_subprocess: CliRunner) -> None:
-    result = cli_subprocess("demo", "--keep", timeout=180).ok()
-    home = next(
-        line.split("--home ")[1].split()[0]
-        for line in result.stdout.splitlines()
-        if "--home" in line
+def _hints(demo: subprocess.Popen[str]) -> list[str]:
+    """The commands `demo --keep` prints, read until the last one (whoami)."""
+    assert demo.stdout is not None
+    hints: list[str] = []
+    for line in demo.stdout:
+        if "--home" in line and not line.startswith("Kept"):
+            hints.append(line.strip())
+        if line.rstrip().endswith(" whoami"):
+            return hints
+    pytest.fail(f"`demo --keep` ended without its hints: {demo.wait()}")
+
+
+def test_demo_keep_serves_its_stand_ins_until_ctrl_c_and_then_its_home_says_so(
+    cli_subprocess: CliRunner, app_home: Path
+) -> None:
+    env = isolated_env(app_home)
+    demo = subprocess.Popen(
+        [installed_script(), "demo", "--keep"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
+    try:
+        hints = _hints(demo)
+        answers = {}
+        for hint in hints:  # each works as typed, in a shell with the same PATH
+            done = subprocess.run(
+                hint, shell=True, env=env, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, f"{hint}\n{done.stdout}\n{done.stderr}"
+            answers[hint.rsplit(" ", 1)[-1]] = done.stdout
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
+    assert [h.split("--home ")[1].split()[1] for h in hints] == [
+        "status",
+        "transfers",
+        "tasks",
+        "whoami",
+    ]
+    assert "DONE" in answers["status"]
+    assert "run 42 (demo)" in answers["tasks"]
+    assert "demo-researcher@example.org" in answers["whoami"]
+
+    home = hints[0].split("--home ")[1].split()[0]
+    stopped = cli_subprocess("--home", home, "whoami")
+    stopped.fails(ExitCode.CONFIG, says="this is a demo home whose servers have stopped")
+    assert "status.globus.org" not in stopped.stderr
     status = cli_subprocess("--home", home, "--json", "status").ok()
-    transfers = json.loads(status.stdout)["transfers"]
-    assert [t["state"] for t in transfers] == ["DONE"]
+    assert [t["state"] for t in json.loads(status.stdout)["transfers"]] == ["DONE"]

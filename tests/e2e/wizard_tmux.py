@@ -146,6 +146,8 @@ def first_run(term: Terminal, standin: GlobusStandIn, world: World) -> None:
     term.wait_for(r"Ready\?")
     term.save("01-welcome")
     term.type("")
+    term.wait_for(r"Do you have the client id")
+    term.type("")  # yes: paste it
     term.wait_for(r"Globus client id")
     term.save("02-globus-client-id")
     term.type(standin.client_id)

@@ -90,7 +90,7 @@ def test_policy_needs_the_account_that_aws_check_finds(
     assert "aws-copy-pt aws check unchecked" in result.stderr
 
 
-def test_policy_for_an_unregistered_bucket_says_how_to_register_it(cli: CliRunner) -> None:
+def test_policy_before_any_credential_says_to_register_the_copying_one(cli: CliRunner) -> None:
     result = cli("policy", "--bucket", "archive-dest")
-    result.fails(ExitCode.CONFIG, says="bucket 'archive-dest' is not registered")
-    assert "bucket add archive-dest --credentials C" in result.stderr
+    result.fails(ExitCode.CONFIG, says="no AWS credential is registered yet")
+    assert "aws-copy-pt aws add NAME --profile P" in result.stderr

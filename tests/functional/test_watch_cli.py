@@ -61,6 +61,23 @@ def test_watch_registers_a_waiting_transfer_with_its_options(
     assert world.event_kinds(transfer.id) == ["watch"]
 
 
+def test_a_multipart_threshold_is_stored_per_transfer_in_human_sizes(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    task = world.add_task(files(1), script=["ACTIVE"])
+    to = ("--to", f"{DEST_BUCKET}/big")
+    too_small = cli("watch", task, *to, "--multipart-threshold", "1MiB", env=world.env)
+    too_small.fails(ExitCode.USAGE, says="must be from 5 MiB")
+    not_a_size = cli("watch", task, *to, "--multipart-threshold", "lots", env=world.env)
+    not_a_size.fails(ExitCode.USAGE, says="is not a size")
+    assert _transfers(world) == []
+
+    cli("watch", task, *to, "--multipart-threshold", "64MiB", env=world.env).ok()
+
+    [transfer] = _transfers(world)
+    assert transfer.options["multipart_threshold"] == 64 * 1024 * 1024
+
+
 def test_watched_task_is_polled_listed_and_mapped_end_to_end(
     cli: CliRunner, world: GlobusWorld
 ) -> None:

@@ -23,7 +23,7 @@ def test_first_run_goes_from_nothing_to_a_watched_transfer(wizard_world: WizardW
     run = world.run(
         [
             answer(""),  # welcome: start
-            answer(world.standin.client_id),  # no client id configured yet: asked
+            answer("paste", world.standin.client_id),  # no client id configured yet: asked
         ]
     )
     run.log_in(world.standin, world.alice)  # no DISPLAY here: the copy-paste flow

@@ -1,4 +1,4 @@
-"""What `bucket add` accepts, refuses and stores, before any request is sent."""
+"""What `bucket add` (and the wizard) accept, refuse and store, before any request is sent."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import pytest
 
 from aws_copy_pt.core.bucket_settings import (
     BucketRequest,
+    bucket_name_problem,
+    check_endpoint_url,
     check_kms_key_region,
     is_aws_endpoint,
     normalize,
 )
+from aws_copy_pt.core.credentials import check_access_key_id
+from aws_copy_pt.core.paths import PathError, parse_bucket_target
 from aws_copy_pt.errors import UsageError
 
 KEY_ARN = "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -97,3 +101,41 @@ def test_only_amazonaws_hosts_count_as_aws() -> None:
     assert is_aws_endpoint("https://s3.cn-north-1.amazonaws.com.cn")
     assert not is_aws_endpoint(MINIO)
     assert not is_aws_endpoint("https://amazonaws.com.evil.example")
+
+
+@pytest.mark.parametrize(
+    ("name", "aws_ok", "other_ok"),
+    [
+        ("partner-archive", True, True),
+        ("Partner_Archive", False, True),
+        ("ab", False, False),
+        ("s3://partner-archive", False, False),
+        ("partner-archive/run42", False, False),
+        ("a..b", False, False),
+    ],
+)
+def test_one_bucket_name_rule_serves_registration_and_bucket_targets(
+    name: str, aws_ok: bool, other_ok: bool
+) -> None:
+    assert (bucket_name_problem(name, aws=True) is None) is aws_ok
+    assert (bucket_name_problem(name, aws=False) is None) is other_ok
+    if not other_ok and "/" not in name:  # a target's bucket ends at its first "/"
+        with pytest.raises(PathError, match="not a valid S3 bucket name"):
+            parse_bucket_target(f"{name}/prefix")
+
+
+def test_an_endpoint_url_error_names_where_it_was_typed() -> None:
+    with pytest.raises(UsageError) as flag:
+        check_endpoint_url("minio.lab:9000")
+    assert flag.value.message == "--endpoint-url 'minio.lab:9000' is not an http(s) URL"
+    assert "e.g. --endpoint-url https://" in str(flag.value.hint)
+    with pytest.raises(UsageError) as question:
+        check_endpoint_url("http://127.0.0.1:9000x", asked_as="the endpoint URL")
+    assert question.value.message.startswith("the endpoint URL 'http://127.0.0.1:9000x' is not")
+    assert "--" not in str(question.value.hint)
+
+
+def test_an_access_key_id_must_look_like_one_wherever_it_was_typed() -> None:
+    assert check_access_key_id("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE"
+    with pytest.raises(UsageError, match=r"^the access key id does not look like"):
+        check_access_key_id("wJalrXUtnFEMI/K7MDENG", asked_as="the access key id")

@@ -34,9 +34,11 @@ from aws_copy_pt.core.copy_plan import (
     destination_key,
     judge_destination,
     list_start_after,
+    multipart_threshold_problem,
     normalize_etag,
     normalize_prefix,
     outcome_state,
+    parse_size,
     part_size_for,
     parts,
     plan_copy,
@@ -269,3 +271,31 @@ def test_a_run_leaves_its_transfer_done_partial_failed_or_still_copying() -> Non
     assert after(verified=3, remaining=2) is None  # stopped on request: still COPYING
     assert after(failed=8, remaining=92, ended_early=True) == "FAILED"
     assert after(verified=5, failed=8, remaining=10, ended_early=True) == "PARTIAL"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("256MiB", 256 * MiB),
+        ("256M", 256 * MiB),
+        ("64mb", 64 * MiB),
+        ("1.5GiB", 3 * GiB // 2),
+        ("5242880", 5 * MiB),
+        ("5 MiB", 5 * MiB),
+    ],
+)
+def test_sizes_are_read_in_binary_units_like_the_aws_cli(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "5iB", "-5M", "MiB", "5X"])
+def test_what_is_no_size_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a size"):
+        parse_size(text)
+
+
+def test_a_multipart_threshold_lies_between_the_smallest_part_and_the_largest_copy() -> None:
+    assert multipart_threshold_problem(5 * MiB) is None
+    assert multipart_threshold_problem(5 * GiB) is None
+    assert multipart_threshold_problem(5 * MiB - 1) is not None
+    assert multipart_threshold_problem(5 * GiB + 1) is not None

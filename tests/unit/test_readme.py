@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import click
 import docutils.core
 
@@ -31,6 +34,27 @@ def test_the_first_command_installs_and_runs_the_demo_the_second_runs_the_tests(
         "./venv_create.sh && .venv/bin/aws-copy-pt demo",
         "./venv_create.sh --dev && .venv/bin/pytest",
     ]
+
+
+def _section_titles(text: str) -> set[str]:
+    lines = text.splitlines()
+    return {
+        title.strip()
+        for title, underline in itertools.pairwise(lines)
+        if title.strip() and underline and set(underline) <= set("=-~") and len(underline) >= 3
+    }
+
+
+def test_the_readme_sections_that_ci_names_exist() -> None:
+    ci = (docs.README.parent / ".ci" / "run").read_text()
+    named = re.findall(r'"([^"\n]+)" section', ci)
+    assert named, "`.ci/run` should say which README section it runs"
+    assert set(named) <= _section_titles(_readme())
+
+
+def test_top_level_help_says_no_arguments_start_the_guided_set_up() -> None:
+    text = " ".join(str(main.help).split())
+    assert "aws-copy-pt no arguments, in a terminal: the guided set-up" in text
 
 
 def _all_commands() -> list[str]:

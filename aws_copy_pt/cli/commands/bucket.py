@@ -79,8 +79,9 @@ def add(
     no_check: bool,
 ) -> None:
     """Register bucket NAME, reached with credential C. One HeadBucket finds the region
-    (never GetBucketLocation, which only the owner may call) and proves access; --no-check
-    skips it (for a bucket whose owner has not granted access yet).
+    (never GetBucketLocation, which another account's bucket answers only if its policy says
+    so) and proves access; --no-check skips it (for a bucket whose owner has not granted
+    access yet: `aws-copy-pt policy --bucket NAME --account ID` prints what to ask for).
 
     \b
     Examples:

@@ -12,6 +12,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import ExitCode, RemoteError
 
@@ -50,6 +51,7 @@ MAX_FAILURES_SHOWN = 10
     is_flag=True,
     help="Record the source checksum in each copy's metadata (one HEAD more per object).",
 )
+@multipart_threshold_option
 @pass_app
 def command(
     app: AppContext,
@@ -60,6 +62,7 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     annotate: bool,
+    multipart_threshold: int | None,
 ) -> int:
     """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
     DEST_BUCKET[/PREFIX], server-side (the data never passes through this machine), and
@@ -79,6 +82,7 @@ def command(
       aws-copy-pt copy staging/run42 archive/projects/run42
       aws-copy-pt copy staging/run42 archive/run42 --dry-run
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
+      aws-copy-pt copy staging/big archive/big --multipart-threshold 64MiB
     """
     from aws_copy_pt.services.copy.direct import DirectCopy, Location
 
@@ -88,6 +92,7 @@ def command(
         on_conflict=on_conflict,
         delete_staging=delete_staging,
         annotate=annotate,
+        multipart_threshold=multipart_threshold,
     )
     if dry_run:
         _dry_run(app, request)

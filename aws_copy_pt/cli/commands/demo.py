@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import signal
 import tempfile
+import threading
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +18,16 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import ExitCode
 
+if TYPE_CHECKING:
+    from aws_copy_pt.sandbox.demo import DemoResult
+
 
 @click.command(short_help="See the whole pipeline work offline, in a minute.")
-@click.option("--keep", is_flag=True, help="Keep the demo's home to explore it afterwards.")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the demo's home and its local servers to explore them (until Ctrl-C).",
+)
 @pass_app
 def command(app: AppContext, keep: bool) -> int:
     """Run the complete pipeline against local stand-ins, with no accounts and no network.
@@ -26,46 +38,85 @@ def command(app: AppContext, keep: bool) -> int:
     few files (one large enough for a multipart copy), watches it with the real scheduler,
     copies every delivered object server-side, verifies it, and shows where each one landed.
 
-    The demo uses its own temporary home; your real one is never touched.
+    The demo uses its own temporary home; your real one is never touched. With --keep the
+    home stays, and the local servers keep running until you press Ctrl-C: the commands it
+    prints (status, transfers show, tasks, whoami) work in another terminal meanwhile. After
+    Ctrl-C the home still answers `status` and `transfers show`; commands that need the
+    servers say that the demo has stopped (exit status 6).
 
     \b
     Examples:
       aws-copy-pt demo
-      aws-copy-pt demo --keep     # then explore with the printed --home
+      aws-copy-pt demo --keep     # then, in another terminal, the commands it prints
     """
     from aws_copy_pt.home.paths import Home
-    from aws_copy_pt.sandbox.demo import DEST_BUCKET, run_demo
+    from aws_copy_pt.sandbox.demo import run_demo
 
     heap.settle()  # the demo opens its own database
     home = Home(Path(tempfile.mkdtemp(prefix="aws-copy-pt-demo-")))
     home.path.chmod(0o700)
+
+    def narrate(line: str) -> None:
+        render.note(app, f"• {line}")
+
     try:
-        result = run_demo(home, lambda line: render.note(app, f"• {line}"))
+        if keep:
+            result = run_demo(home, narrate, serve=partial(_serve, app))
+        else:
+            result = run_demo(home, narrate)
+            _show(app, result)
     finally:
         if not keep:
             shutil.rmtree(home.path, ignore_errors=True)
-    if app.json_output:
-        render.emit_json(app, result)
-    else:
-        rows = [
-            (
-                o.key,
-                render.human_bytes(o.size),
-                o.state,
-                o.checksum or "-",
-                "yes" if o.identical else "NO",
-            )
-            for o in result.objects
-        ]
-        columns = ("Key", "Size", "State", "Checksum", "Identical")
-        title = f"Transfer {result.transfer_id} is {result.state}. In s3://{DEST_BUCKET}:"
-        render.console(app).print(render.table(title, columns, rows))
-        if keep:
-            render.info(
-                app,
-                f"Kept the demo home. Explore it with:\n"
-                f"  aws-copy-pt --home {result.home} status\n"
-                f"  aws-copy-pt --home {result.home} transfers show {result.transfer_id}",
-            )
     ok = result.state == TransferState.DONE and all(o.identical for o in result.objects)
     return int(ExitCode.OK if ok else ExitCode.PARTIAL)
+
+
+def _show(app: AppContext, result: DemoResult) -> None:
+    from aws_copy_pt.sandbox.demo import DEST_BUCKET
+
+    if app.json_output:
+        render.emit_json(app, result)
+        return
+    rows = [
+        (
+            o.key,
+            render.human_bytes(o.size),
+            o.state,
+            o.checksum or "-",
+            "yes" if o.identical else "NO",
+        )
+        for o in result.objects
+    ]
+    columns = ("Key", "Size", "State", "Checksum", "Identical")
+    title = f"Transfer {result.transfer_id} is {result.state}. In s3://{DEST_BUCKET}:"
+    render.console(app).print(render.table(title, columns, rows))
+
+
+def _serve(app: AppContext, result: DemoResult) -> None:
+    """Show the result and the commands to try, then keep the servers up until Ctrl-C."""
+    from aws_copy_pt.cli.program import command_words
+    from aws_copy_pt.home.paths import Home
+
+    _show(app, result)
+    say = partial(render.note if app.json_output else render.info, app)
+    run = shlex.join(command_words(Home(result.home), app.env))
+    say(f"Kept the demo home {result.home}. Its local servers run until you press Ctrl-C here;")
+    say("meanwhile, in another terminal:")
+    for line in ("status", f"transfers show {result.transfer_id}", "tasks", "whoami"):
+        say(f"  {run} {line}")
+    _wait_for_stop()
+    say(f"Stopped the demo servers. The home stays: `{run} status` still works.")
+
+
+def _wait_for_stop() -> None:
+    """Until Ctrl-C (SIGINT) or SIGTERM, even where the shell started us ignoring SIGINT."""
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signals}
+    try:
+        while not stop.wait(timeout=3600):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -14,32 +14,67 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 @click.option("--bucket", "destination", required=True, metavar="DEST", help="Destination bucket.")
 @click.option("--staging", metavar="BUCKET", help="Staging bucket the copies read from.")
 @click.option(
+    "--prefix", default="", metavar="PREFIX", help="Grant only keys below PREFIX (e.g. u/alice/)."
+)
+@click.option(
+    "--account", metavar="ID", help="Account id of DEST's owner (for a bucket not registered yet)."
+)
+@click.option(
+    "--credentials",
+    "credential",
+    metavar="C",
+    help="Credential that will copy (for a bucket not registered yet).",
+)
+@click.option(
     "--delete-staging", is_flag=True, help="Include deleting staged objects after verification."
 )
 @pass_app
-def command(app: AppContext, destination: str, staging: str | None, delete_staging: bool) -> None:
-    """Print the bucket policy the owner of DEST must attach so that the registered copying
-    principal (from `aws-copy-pt aws check`) may write there, the IAM policy for that
-    principal, and, for SSE-KMS, the key policy statement. Each statement has a one-line
-    reason. Nothing is sent anywhere.
+def command(
+    app: AppContext,
+    destination: str,
+    staging: str | None,
+    prefix: str,
+    account: str | None,
+    credential: str | None,
+    delete_staging: bool,
+) -> None:
+    """Print the bucket policy the owner of DEST must attach so that the copying principal
+    (from `aws-copy-pt aws check`) may write there, the IAM policy for that principal, and,
+    for SSE-KMS, the key policy statement. Each statement has a one-line reason. Nothing is
+    sent anywhere.
+
+    DEST need not be registered yet: its owner may not have granted access, so `bucket add`
+    would be refused. Then name the owner's account with --account and the credential that
+    will copy with --credentials (default: --staging's, or the only one registered).
+
+    With --prefix every statement covers only keys below PREFIX: object ARNs DEST/PREFIX*,
+    and listing with an s3:prefix condition (watch and submit must then copy below it).
 
     \b
     Examples:
       aws-copy-pt policy --bucket archive-dest
-      aws-copy-pt policy --bucket archive-dest --staging globus-staging --delete-staging
+      aws-copy-pt policy --bucket archive-dest --account 222222222222 --staging globus-staging
+      aws-copy-pt policy --bucket archive-dest --prefix u/alice/ --delete-staging
       aws-copy-pt --json policy --bucket archive-dest > policies.json
     """
-    from aws_copy_pt.services.setup.policies import policies_for
+    from aws_copy_pt.services.setup.policies import PolicyRequest, build_for
 
+    request = PolicyRequest(
+        destination,
+        staging=staging,
+        delete_staging=delete_staging,
+        prefix=prefix,
+        account=account,
+        credential=credential,
+    )
     with app.session() as session:
-        policies = policies_for(
-            session, destination, staging=staging, delete_staging=delete_staging
-        )
+        policies = build_for(session, request)
     if app.json_output:
         render.emit_json(app, policies.as_dict())
         return
     out = render.console(app)
-    out.print(f"Copies into {destination} run as {policies.principal.display}.", markup=False)
+    where = f"{destination}/{policies.destination.prefix}".rstrip("/")
+    out.print(f"Copies into {where} run as {policies.principal.display}.", markup=False)
     for number, doc in enumerate(policies.documents(), start=1):
         out.print()
         out.print(f"{number}. {_title(doc.kind)} for {doc.attach_to}", markup=False)

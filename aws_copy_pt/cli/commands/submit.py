@@ -34,6 +34,7 @@ def command(
     label: str | None,
     on_conflict: str,
     delete_staging: bool,
+    multipart_threshold: int | None,
 ) -> None:
     """Submit a Globus transfer from SRC_COLLECTION:PATH into a registered staging
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
@@ -51,7 +52,12 @@ def command(
     from aws_copy_pt.services.watch.submit import SyncLevel, WatchOptions, submit_and_watch
 
     client = batch_transfer_client(app.database(), env=app.env)
-    options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)
+    options = WatchOptions(
+        on_conflict=on_conflict,
+        delete_staging=delete_staging,
+        label=label,
+        multipart_threshold=multipart_threshold,
+    )
     with app.session() as session:
         summary = submit_and_watch(
             session,

@@ -8,6 +8,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ ON_CONFLICT = click.Choice(["overwrite", "fail"])
 
 def copy_options(func: click.decorators.FC) -> click.decorators.FC:
     """Options shared by `watch` and `submit`: how the copy into the destination behaves."""
+    func = multipart_threshold_option(func)
     func = click.option(
         "--delete-staging",
         is_flag=True,
@@ -64,6 +66,7 @@ def command(
     label: str | None,
     on_conflict: str,
     delete_staging: bool,
+    multipart_threshold: int | None,
 ) -> None:
     """Register Globus task TASK_ID: when it succeeds, every file it delivered into a
     registered staging collection is copied server-side to BUCKET (a registered bucket),
@@ -91,7 +94,12 @@ def command(
     from aws_copy_pt.services.watch.submit import WatchOptions, watch_task
 
     client = batch_transfer_client(app.database(), env=app.env)
-    options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)
+    options = WatchOptions(
+        on_conflict=on_conflict,
+        delete_staging=delete_staging,
+        label=label,
+        multipart_threshold=multipart_threshold,
+    )
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)
     show_registered(app, summary)

@@ -95,13 +95,17 @@ class DirectCopy:
     on_conflict: str = "overwrite"
     delete_staging: bool = False
     annotate: bool = False
+    multipart_threshold: int | None = None  # bytes; None: the engine's default
 
     def options(self) -> dict[str, Any]:
-        return {
+        options: dict[str, Any] = {
             "on_conflict": self.on_conflict,
             "delete_staging": self.delete_staging,
             "annotate": self.annotate,
         }
+        if self.multipart_threshold is not None:
+            options["multipart_threshold"] = self.multipart_threshold
+        return options
 
 
 @dataclass
@@ -133,7 +137,7 @@ def dry_run(
         source_bucket, dest_bucket = _buckets(session, request)
         sources = lister_for(factory, source_bucket)
         destinations = lister_for(factory, dest_bucket)
-    limit = threshold or DEFAULT_MULTIPART_THRESHOLD
+    limit = threshold or request.multipart_threshold or DEFAULT_MULTIPART_THRESHOLD
     result = DryRun()
     dests = _relative(destinations.pages(request.dest.prefix), request.dest.prefix)
     try:

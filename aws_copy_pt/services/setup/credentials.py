@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aws_copy_pt.core.credentials import check_access_key_id, check_credential_name
 from aws_copy_pt.db.models import AwsCredential, Bucket
 from aws_copy_pt.errors import (
     ConfigError,
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
@@ -226,11 +225,7 @@ def _bucket_names(session: Session, row: AwsCredential) -> list[str]:
 
 
 def _validate(new: NewCredential) -> None:
-    if not _NAME.match(new.name):
-        raise UsageError(
-            f"{new.name!r} is not a usable credential name",
-            hint="use letters, digits, '.', '_' or '-' (e.g. staging-keys)",
-        )
+    check_credential_name(new.name)
     if bool(new.profile) == bool(new.access_key_id):
         raise UsageError(
             "give either --profile P or --access-key-id ID (exactly one)",
@@ -238,11 +233,7 @@ def _validate(new: NewCredential) -> None:
             "hidden prompt, AWS_COPY_PT_SECRET_ACCESS_KEY or --secret-stdin",
         )
     if new.access_key_id is not None:
-        if not _ACCESS_KEY_ID.match(new.access_key_id):
-            raise UsageError(
-                "--access-key-id does not look like an AWS access key id",
-                hint="it is the AKIA... (or ASIA...) identifier, not the secret",
-            )
+        check_access_key_id(new.access_key_id)
         if not new.secret_access_key:
             raise UsageError(
                 "the secret access key is missing or empty",

@@ -4,8 +4,8 @@ A watched task becomes a transfer in WAITING (kind ``globus``). Everything is va
 anything is stored: the task exists and is the user's (Globus answers 404/403 otherwise), its
 destination is a registered staging collection, and the destination bucket is registered. The
 task's current status is applied at once, so a task that already succeeded goes straight to
-LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fail) and
-``delete_staging`` (bool), read by the copy engine.
+LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fail),
+``delete_staging`` (bool) and ``multipart_threshold`` (bytes), read by the copy engine.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aws_copy_pt.core.copy_plan import multipart_threshold_problem
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_collection_path, parse_uuid
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.models import Collection, Transfer
@@ -45,6 +46,7 @@ class WatchOptions:
     on_conflict: str = "overwrite"
     delete_staging: bool = False
     label: str | None = None
+    multipart_threshold: int | None = None  # bytes; None: the engine's default
 
     def __post_init__(self) -> None:
         if self.on_conflict not in ON_CONFLICT_CHOICES:
@@ -52,9 +54,23 @@ class WatchOptions:
                 f"on-conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}, "
                 f"not {self.on_conflict!r}"
             )
+        check_multipart_threshold(self.multipart_threshold)
 
     def as_json(self) -> dict[str, Any]:
-        return {"on_conflict": self.on_conflict, "delete_staging": self.delete_staging}
+        options: dict[str, Any] = {
+            "on_conflict": self.on_conflict,
+            "delete_staging": self.delete_staging,
+        }
+        if self.multipart_threshold is not None:
+            options["multipart_threshold"] = self.multipart_threshold
+        return options
+
+
+def check_multipart_threshold(threshold: int | None) -> None:
+    """A per-transfer multipart threshold within S3's limits (None: the default)."""
+    problem = None if threshold is None else multipart_threshold_problem(threshold)
+    if problem is not None:
+        raise UsageError(f"multipart threshold {threshold} bytes refused: {problem}")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
-"""AWS credentials: a profile from ~/.aws, or keys typed with hidden input; checked with STS."""
+"""AWS credentials: a profile from ~/.aws, or keys typed with hidden input; checked with STS.
+
+Each typed answer is checked at its own prompt: a malformed access key id is refused before
+the secret is asked.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from aws_copy_pt.core.credentials import check_access_key_id, check_credential_name
 from aws_copy_pt.services.setup.choices import aws_profiles
 from aws_copy_pt.services.setup.credentials import (
     CredentialInfo,
@@ -105,9 +111,15 @@ def _ask_keys(wizard: Wizard, *, name: str | None = None) -> NewCredential | Non
     keys = _Keys(name=name or DEFAULT_KEYS_NAME)
 
     def key_id() -> bool:
-        answer = ui.text("Access key id (AKIA… or ASIA…)", default=keys.access_key_id)
-        keys.access_key_id = answer or ""
-        return answer is not None
+        while True:  # checked here, before the secret is asked
+            answer = ui.text("Access key id (AKIA… or ASIA…)", default=keys.access_key_id)
+            if answer is None:
+                keys.access_key_id = ""
+                return False
+            # A refused answer is not offered again as the default: it may be the secret.
+            if ui.accepts(partial(check_access_key_id, answer, asked_as="the access key id")):
+                keys.access_key_id = answer
+                return True
 
     def secret() -> bool:
         keys.secret = ui.secret("Secret access key (hidden; empty: back)")
@@ -118,9 +130,13 @@ def _ask_keys(wizard: Wizard, *, name: str | None = None) -> NewCredential | Non
         return True
 
     def ask_name() -> bool:
-        answer = ui.text("A name for these credentials", default=keys.name)
-        keys.name = answer or DEFAULT_KEYS_NAME
-        return answer is not None
+        while True:
+            answer = ui.text("A name for these credentials", default=keys.name)
+            keys.name = answer or DEFAULT_KEYS_NAME
+            if answer is None:
+                return False
+            if ui.accepts(partial(check_credential_name, answer)):
+                return True
 
     if not walk([key_id, secret, token] if name else [key_id, secret, token, ask_name]):
         return None

@@ -1,19 +1,22 @@
 """Registering a bucket by asking where it is and its name; policies and the write test.
 
 Shared by the staging and destination screens and the bucket menu. The region is never asked:
-the bucket service finds it with HeadBucket, which also proves the credential reaches it.
+the bucket service finds it with HeadBucket, which also proves the credential reaches it. The
+endpoint URL and the name are checked at their own prompts, with the same rules as
+``bucket add`` (``core.bucket_settings``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
-from aws_copy_pt.core.bucket_settings import BucketRequest
+from aws_copy_pt.core.bucket_settings import BucketRequest, check_bucket_name, check_endpoint_url
 from aws_copy_pt.core.policy import PolicySet
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.errors import S3AccessDenied
+from aws_copy_pt.s3.errors import S3AccessDenied, S3Unreachable
 from aws_copy_pt.services.setup.buckets import BucketCheck, BucketInfo, add_bucket, check_bucket
 from aws_copy_pt.services.setup.policies import policies_for
 from aws_copy_pt.wizard.context import Wizard
@@ -21,6 +24,7 @@ from aws_copy_pt.wizard.ui import BACK, Option, walk
 
 Role = Literal["staging", "destination"]
 AWS = ""  # the "endpoint" of Amazon S3 itself: no URL
+UNREACHABLE_HINT = "check the network and the endpoint URL (an empty name goes back to it)"
 
 
 @dataclass
@@ -45,7 +49,9 @@ def register_bucket(wizard: Wizard, *, role: Role, credential: str) -> str | Non
             if typed is None:
                 return False
             answers.name = typed
-            answers.registered = _try_register(wizard, role, typed, credential, answers.endpoint)
+            endpoint = answers.endpoint or None
+            if wizard.ui.accepts(partial(check_bucket_name, typed, endpoint)):
+                answers.registered = _try_register(wizard, role, typed, credential, endpoint)
         return True
 
     return answers.registered if walk([where, name]) else None
@@ -65,13 +71,21 @@ def _ask_where(wizard: Wizard, current: str) -> str | None:
         return None
     if kind == AWS:
         return AWS
-    return wizard.ui.text("Endpoint URL", default=current, instruction="(https://…; empty: back)")
+    while True:  # checked here, before the bucket name is asked
+        typed = wizard.ui.text(
+            "Endpoint URL", default=current, instruction="(https://…; empty: back)"
+        )
+        if typed is None:
+            return None
+        if wizard.ui.accepts(partial(check_endpoint_url, typed, asked_as="the endpoint URL")):
+            return typed.rstrip("/")
+        current = typed
 
 
 def _try_register(
-    wizard: Wizard, role: Role, name: str, credential: str, endpoint: str
+    wizard: Wizard, role: Role, name: str, credential: str, endpoint: str | None
 ) -> str | None:
-    request = BucketRequest(name=name, credential=credential, endpoint_url=endpoint or None)
+    request = BucketRequest(name=name, credential=credential, endpoint_url=endpoint)
     factory = wizard.factory()
 
     def checked() -> BucketInfo:
@@ -87,6 +101,9 @@ def _try_register(
             return None
         wizard.ui.error(exc, hint=False)  # the next question offers the remedy
         return _register_unreachable(wizard, request)
+    except S3Unreachable as exc:  # its hint names the command-line flag
+        wizard.ui.error(S3Unreachable(exc.message, hint=UNREACHABLE_HINT))
+        return None
     except AwsCopyPtError as exc:
         wizard.ui.error(exc)
         return None

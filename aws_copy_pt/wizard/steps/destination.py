@@ -15,7 +15,7 @@ NEW_BUCKET = "\0new"
 def run(wizard: Wizard) -> Outcome:
     while True:
         with wizard.app.session() as session:
-            staging = {c.bucket for c in list_collections(session)}
+            staging = {c.bucket for c in list_collections(session)} | {wizard.picks.staging_bucket}
             destinations = [b for b in list_buckets(session) if b.name not in staging]
         options = [
             Option(f"Use {b.name} ({b.region or 'not checked yet'})", b.name) for b in destinations

@@ -1,13 +1,17 @@
 """Staging collection: which Globus collection delivers into which staging bucket, and where.
 
 The collection is picked from the user's recent collections (or pasted and looked up at once),
-then mapped to a registered staging bucket (registered here if needed) and a base path.
+then mapped to a registered staging bucket (registered here if needed) and a base path. When
+Globus was skipped, only the staging bucket is registered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+from aws_copy_pt.core.paths import PathError, normalize_base_path
+from aws_copy_pt.errors import UsageError
 from aws_copy_pt.services.setup.buckets import list_buckets
 from aws_copy_pt.services.setup.choices import (
     CollectionChoice,
@@ -35,6 +39,8 @@ class _Mapping:
 
 
 def run(wizard: Wizard) -> Outcome:
+    if wizard.globus_skipped:
+        return _staging_bucket_only(wizard)
     while True:
         picked = _choose_collection(wizard, offer_registered=True)
         if picked is BACK:
@@ -47,6 +53,18 @@ def run(wizard: Wizard) -> Outcome:
             return Outcome.NEXT
         if isinstance(picked, CollectionChoice) and register(wizard, picked):
             return Outcome.NEXT
+
+
+def _staging_bucket_only(wizard: Wizard) -> Outcome:
+    """Without Globus: the staging bucket now, its collection after the login."""
+    wizard.ui.say("Without Globus, register the staging bucket now; its collection comes later.")
+    name = _choose_bucket(
+        wizard, wizard.picks.staging_bucket, question="Which S3 bucket will Globus write into?"
+    )
+    if name is None:
+        return Outcome.BACK
+    wizard.picks.staging_bucket = name
+    return Outcome.NEXT
 
 
 def add_interactively(wizard: Wizard) -> None:
@@ -125,7 +143,12 @@ def register(wizard: Wizard, collection: CollectionChoice) -> bool:
     return walk([bucket, base_path, save])
 
 
-def _choose_bucket(wizard: Wizard, current: str | None) -> str | None:
+def _choose_bucket(
+    wizard: Wizard,
+    current: str | None,
+    *,
+    question: str = "Which S3 bucket does this collection write into?",
+) -> str | None:
     """A registered bucket's name (registering a new one if asked), or None for back."""
     while True:
         with wizard.app.session() as session:
@@ -134,9 +157,7 @@ def _choose_bucket(wizard: Wizard, current: str | None) -> str | None:
             Option(f"Use {b.name} ({b.region or 'region unknown'})", b.name) for b in buckets
         ]
         options.append(Option("Register the staging bucket", NEW_BUCKET))
-        picked = wizard.ui.select(
-            "Which S3 bucket does this collection write into?", options, default=current
-        )
+        picked = wizard.ui.select(question, options, default=current)
         if picked is BACK:
             return None
         if picked != NEW_BUCKET:
@@ -163,9 +184,22 @@ def _choose_base_path(wizard: Wizard, bucket: str, current: str) -> str | None:
         return None
     if picked != OTHER_PATH:
         return str(picked)
-    return wizard.ui.text(
-        "Base path", default=current, instruction=f"(e.g. /{bucket}/incoming/; empty: back)"
-    )
+    while True:  # checked here, before anything is asked of Globus
+        typed = wizard.ui.text(
+            "Base path", default=current, instruction=f"(e.g. /{bucket}/incoming/; empty: back)"
+        )
+        if typed is None or wizard.ui.accepts(partial(_check_base_path, typed)):
+            return typed
+        current = typed
+
+
+def _check_base_path(text: str) -> None:
+    try:
+        normalize_base_path(text)
+    except PathError as exc:
+        raise UsageError(
+            str(exc), hint="the folder the collection's root is on the S3 gateway, e.g. /bucket/"
+        ) from None
 
 
 def _save(wizard: Wizard, mapping: _Mapping) -> CollectionSummary:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
+from aws_copy_pt.cli import program
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, ObjectState, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
 from aws_copy_pt.errors import LockedError
-from aws_copy_pt.home.paths import resolve_home
 from aws_copy_pt.services.transfers import TransferDetail, transfer_detail
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option
@@ -49,15 +47,7 @@ def run(wizard: Wizard) -> Outcome:
 
 def command_words(wizard: Wizard) -> list[str]:
     """How to run this very aws-copy-pt again: its absolute path, and --home unless default."""
-    script = Path(sys.argv[0])
-    if script.name == "aws-copy-pt" and script.exists():
-        words = [str(script.absolute())]
-    else:
-        words = [sys.executable, "-m", "aws_copy_pt"]
-    default = resolve_home(None, {"HOME": wizard.app.env.get("HOME", str(Path.home()))})
-    if wizard.app.home != default:
-        words += ["--home", str(wizard.app.home.path)]
-    return words
+    return program.command_words(wizard.app.home, wizard.app.env, absolute=True)
 
 
 def start_daemon(wizard: Wizard) -> bool:

@@ -57,6 +57,7 @@ from tests.support.faultproxy.rules import (
 )
 from tests.support.faultproxy.s3wire import (
     deleted_keys,
+    described_headers,
     error_body,
     error_code_in,
     fake_success_body,
@@ -187,6 +188,7 @@ class FaultProxy:
                 started=next(self._ticks),
                 started_at=time.monotonic(),
                 requested_keys=requested_keys(request.body),
+                amz_headers=described_headers(request.headers),
             )
             self._records.append(record)
             gate = self._book.gate_for(request)

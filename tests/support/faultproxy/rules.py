@@ -88,6 +88,9 @@ class ProxyRecord:
     fault: FaultKind | None = None
     reached_server: bool = False
     requested_keys: tuple[str, ...] = ()  # DeleteObjects: the keys asked for
+    # The request's x-amz-* headers that say what it does (copy source, ACL, directives),
+    # without signing material.
+    amz_headers: Mapping[str, str] = field(default_factory=dict)
     deleted_keys: tuple[str, ...] = ()  # DeleteObjects: the keys the server reports deleted
 
     @property

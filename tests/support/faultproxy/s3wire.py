@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 _TOP_LEVEL_ERROR = re.compile(rb"^\s*(?:<\?xml[^>]*\?>)?\s*<Error>.*?<Code>(.*?)</Code>", re.S)
 _DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
@@ -55,6 +56,23 @@ def operation_of(
         if not parameter or parameter in query:
             return operation
     return "Unknown"
+
+
+_SIGNING_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+
+
+def described_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The x-amz-* headers that say what a request does (lower-case names), not how it is
+    signed; the copy source is URL-decoded (``bucket/key``)."""
+    found = {
+        name: value
+        for name, value in headers.items()
+        if name.startswith("x-amz-") and name not in _SIGNING_HEADERS
+    }
+    if "x-amz-copy-source" in found:
+        source = unquote(found["x-amz-copy-source"]).lstrip("/")
+        found["x-amz-copy-source"] = source.split("?versionId=", 1)[0]
+    return found
 
 
 def _object_put(query: Mapping[str, str], headers: Mapping[str, str]) -> str:
