@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from aws_copy_pt.errors import UsageError
+from aws_copy_pt.core.errors import UsageError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
