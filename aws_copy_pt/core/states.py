@@ -133,9 +133,29 @@ OBJECT_TRANSITIONS: dict[ObjectState, frozenset[ObjectState]] = {
         {ObjectState.COPIED, ObjectState.VERIFIED, ObjectState.FAILED, ObjectState.PENDING}
     ),
     ObjectState.COPIED: frozenset({ObjectState.VERIFIED, ObjectState.FAILED}),
-    ObjectState.VERIFIED: frozenset(),
-    ObjectState.SKIPPED: frozenset(),
+    # -> FAILED: the staging object was replaced after its copy was verified (or found
+    # identical): it is kept, and a retry copies the newer version.
+    ObjectState.VERIFIED: frozenset({ObjectState.FAILED}),
+    ObjectState.SKIPPED: frozenset({ObjectState.FAILED}),
     ObjectState.FAILED: frozenset({ObjectState.PENDING}),
+}
+
+
+# A failed row put back in line for a retry. Its source is planned afresh (a changed staging
+# object is often why it failed: the retry must copy the newer version, not pin the old ETag);
+# ``dest_etag`` stays, naming the row's own earlier copy, which a retry may replace.
+RETRY_VALUES: dict[str, object] = {
+    "state": ObjectState.PENDING.value,
+    "last_error": None,
+    "finished_at": None,
+    "size": None,
+    "source_etag": None,
+    "checksum_algorithm": None,
+    "source_checksum": None,
+    "source_version_id": None,
+    "dest_checksum": None,
+    "staging_note": None,
+    "delete_owed": False,
 }
 
 

@@ -133,6 +133,11 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         render.emit_json(app, {"copy": report.as_dict()})
     else:
         _print_summary(app, request, report)
+    from aws_copy_pt.services.copy.report import cancelled_line
+
+    if report.cancelled:
+        render.info(app, cancelled_line(report))
+        return int(ExitCode.OK)
     if report.stopped:
         render.note(app, "Stopped. Run the same command again to resume.")
         return int(ExitCode.INTERRUPTED)
@@ -140,6 +145,13 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         raise RemoteError(report.error, hint=report.error_hint)
     if report.state == "DONE":
         return int(ExitCode.OK)
+    if report.state == "FAILED" and report.failures and all(f.refused for f in report.failures):
+        render.note(
+            app,
+            f"{report.refused} object(s) refused (--on-conflict fail): see "
+            f"`aws-copy-pt transfers show {report.transfer_id}`.",
+        )
+        return int(ExitCode.PARTIAL)  # a deliberate refusal, not an S3 failure
     if report.state == "FAILED":
         first = report.failures[0].error if report.failures else "see the transfer's history"
         raise RemoteError(

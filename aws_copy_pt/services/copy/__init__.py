@@ -42,17 +42,20 @@ from aws_copy_pt.core.copy_plan import (
     DEFAULT_MULTIPART_THRESHOLD,
     ConflictPolicy,
 )
+from aws_copy_pt.core.overlap import OverlapError, Place, check_apart
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
+from aws_copy_pt.services.copy.cleanup import abort_uploads
 from aws_copy_pt.services.copy.engine import CopyEngine
 from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
 from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import build_route
 from aws_copy_pt.services.copy.rows import Arrivals
 from aws_copy_pt.services.copy.worker import CopySpec
+from aws_copy_pt.services.events import move_transfer
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -112,6 +115,7 @@ def _run(
     expected = TransferState.COPYING if arrivals is None else TransferState.LISTING
     with db.session() as session:
         transfer = _transfer_in(session, transfer_id, expected)
+        _refuse_overlap(session, transfer)
         route = build_route(factory, transfer.source_bucket, transfer.dest_bucket)
         options = dict(transfer.options or {})
         prefixes = (transfer.source_prefix, transfer.dest_prefix)
@@ -136,7 +140,27 @@ def _run(
             remember=engine.remember_upload,
         )
         engine.run(spec, pool, stop, arrivals)
+    if engine.cancel.cancelled:
+        abort_uploads(db, route, transfer_id)  # nothing resumes them: stop their billing
     return engine.finish(listing_complete=None if arrivals is None else arrivals.complete)
+
+
+def _refuse_overlap(session: Session, transfer: Transfer) -> None:
+    """Refuse, before any copy or delete, a transfer whose destination overlaps its source
+    (recorded by an older version, or by hand): it fails, and says why."""
+    source = Place(transfer.source_bucket.name, transfer.source_prefix)
+    dest = Place(transfer.dest_bucket.name, transfer.dest_prefix)
+    try:
+        check_apart(source, dest, source_is="its source")
+    except OverlapError as error:
+        transfer.last_error = f"refused before copying: {error.message}"
+        move_transfer(session, transfer, TransferState.FAILED, transfer.last_error)
+        session.commit()
+        error.hint = (
+            f"nothing was copied or deleted; `aws-copy-pt transfers cancel {transfer.id}`, then "
+            f"watch again with another destination ({error.hint})"
+        )
+        raise
 
 
 def _optional_int(value: Any) -> int | None:
