@@ -263,6 +263,7 @@ class CopyEngine:
             dest_etag=result.dest_etag,
             dest_checksum=result.dest_checksum,
             checksum_algorithm=result.algorithm,
+            source_version_id=result.source_version,
             upload_id=None,
         )
         batch.copied.append(row)

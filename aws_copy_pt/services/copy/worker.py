@@ -133,6 +133,7 @@ class ObjectResult:
     verified_by: VerifyMethod | None = None
     error: AwsCopyPtError | None = None
     overwrote: bool = False
+    source_version: str | None = None  # the staging version copied (versioned buckets)
 
 
 def is_systemic(error: BaseException) -> bool:
@@ -278,6 +279,7 @@ def _check_copy(
         method=method,
         verified_by=verified_by,
         overwrote=overwrote,
+        source_version=None if answer.source_version == "null" else answer.source_version,
     )
 
 

@@ -60,6 +60,7 @@ from tests.support.faultproxy.s3wire import (
     error_body,
     error_code_in,
     fake_success_body,
+    requested_bounds,
     requested_keys,
 )
 
@@ -187,6 +188,7 @@ class FaultProxy:
                 started=next(self._ticks),
                 started_at=time.monotonic(),
                 requested_keys=requested_keys(request.body),
+                requested_bounds=requested_bounds(request.body),
             )
             self._records.append(record)
             gate = self._book.gate_for(request)

@@ -88,6 +88,7 @@ class ProxyRecord:
     fault: FaultKind | None = None
     reached_server: bool = False
     requested_keys: tuple[str, ...] = ()  # DeleteObjects: the keys asked for
+    requested_bounds: Mapping[str, str | None] = field(default_factory=dict)  # key -> bound
     deleted_keys: tuple[str, ...] = ()  # DeleteObjects: the keys the server reports deleted
 
     @property
