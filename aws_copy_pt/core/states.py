@@ -46,14 +46,18 @@ TRANSFER_STATE_MEANINGS: dict[TransferState, str] = {
     TransferState.COPYING: "Objects are being copied server-side and verified.",
     TransferState.DONE: "Every delivered object is in the destination and verified.",
     TransferState.PARTIAL: (
-        "Some objects failed to copy or verify; `aws-copy-pt transfers show ID` lists them and "
-        "`aws-copy-pt transfers retry ID` tries them again."
+        "Some objects failed to copy or verify, were refused (--on-conflict fail), or changed "
+        "in staging after their copy, or staging objects could not be deleted; `aws-copy-pt "
+        "transfers show ID` lists them and `aws-copy-pt transfers retry ID` tries them again."
     ),
     TransferState.FAILED: (
         "The Globus task failed, or no object could be copied; see `aws-copy-pt transfers show "
         "ID`. `transfers retry ID --copy-partial` copies what did arrive."
     ),
-    TransferState.CANCELLED: "Cancelled by the user; nothing more happens.",
+    TransferState.CANCELLED: (
+        "Cancelled by the user; nothing more happens (a pass copying it stops: no new copy, "
+        "no more deletes)."
+    ),
 }
 
 _ANY_ACTIVE = frozenset(

@@ -2,19 +2,23 @@
 
 The pipeline, one module per stage (in the order an object meets them):
 
-========== ========================================================================================
-``route``  the clients, credentials and request path (lean or boto3) for two registered buckets
-``rows``   read the transfer's object rows in batches of contiguous source keys; write in bulk
-``plan``   per batch: list the staging and destination ranges (one request per 1,000 objects
-           instead of a HEAD each); identical at the destination: skip, different: overwrite
-           or fail
-``worker`` one object on a worker thread: CopyObject or a multipart copy, its content checked
-           against the copy's answer (checksum, else ETag)
-``verify`` per batch, once its copies are back: a destination listing must show each size (and
-           ETag); then the row is ``verified`` and, with ``delete_staging``, its staging object
-           deleted
-``report`` progress while it runs, the report it returns, the transfer's next state and events
-========== ========================================================================================
+============ ======================================================================================
+``route``    the clients, credentials and request path (lean or boto3) for two registered buckets
+``rows``     read the transfer's object rows in batches of contiguous source keys; write in bulk
+``plan``     per batch: list the staging and destination ranges (one request per 1,000 objects
+             instead of a HEAD each); what the listings already decide is decided there
+``conflict`` a destination object that exists: identical (content, or the copy's record of its
+             source): skip; different: overwrite or refuse; not proven either way: say so
+``worker``   one object on a worker thread: CopyObject or a multipart copy, its content checked
+             against the copy's answer (checksum, else ETag), a record of its source where nothing
+             else could prove it identical later
+``verify``   per batch, once its copies are back: a destination listing must show each size (and
+             ETag); then the row is ``verified``
+``cleanup``  with ``delete_staging``: the deletes owed by verified and skipped rows, recorded
+             before they are sent, each bound to the verified ETag or version
+``cancel``   a ``transfers cancel`` from another process, seen while the pass runs
+``report``   progress while it runs, the report it returns, the transfer's next state and events
+============ ======================================================================================
 
 ``engine`` is the loop that ties the stages together (batches out to ``pool``'s worker threads,
 results back into ``rows``); this module sets it up for one transfer. ``direct`` is
@@ -22,12 +26,14 @@ results back into ``rows``); this module sets it up for one transfer. ``direct``
 
 ``copy_transfer`` works on a transfer in COPYING (``copy_while_listing`` on a direct copy whose
 rows are still being listed). Rows move pending -> copying -> copied -> verified (or skipped /
-failed), written in bulk. Verified, skipped and failed rows are never touched again; rows a crash
+failed), written in bulk. Verified and skipped rows are never copied again (their staging object
+changed after the copy: they fail, for a retry that plans them afresh); rows a crash
 left ``copying`` are planned again (a stored multipart upload resumes). A ``stop`` event
 (SIGTERM) takes no new object, lets copies in flight finish, leaves interrupted multipart uploads
 resumable and returns with the transfer still COPYING. A failure every object would hit (access
 denied, a skewed clock, an unreachable endpoint) ends the run early, its untried objects still
-pending.
+pending. Before anything, a transfer whose destination overlaps its source is refused
+(``core.overlap``): it fails, and nothing is copied or deleted.
 """
 
 from __future__ import annotations
