@@ -10,6 +10,8 @@ cancel, the pass exits 0 with a line saying where it stopped, and the transfer s
 
 from __future__ import annotations
 
+import json
+
 from tests.reliability.audit import check_database, check_no_open_uploads
 from tests.reliability.world import SMALL_PARTS, STAGING_FOLDER, MiB, World
 from tests.support.faultproxy import matching
@@ -79,6 +81,11 @@ def test_cancel_while_a_batch_is_verified_deletes_nothing_of_it(world: World) ->
 
     assert _sent_after(world, tick, DELETES) == []
     assert world.staging_keys() == {f"{STAGING_FOLDER}/{name}" for name in FILES}
+    shown = json.loads(world.cli("--json", "transfers", "show", str(transfer_id)).ok().stdout)
+    assert shown["staging_left_total"] == len(FILES)
+    assert {left["why"] for left in shown["staging_left"]} == {
+        "not deleted: the transfer was cancelled first"
+    }
     check_database(world)
     world.figures.cancels_honoured += 1
 

@@ -39,7 +39,8 @@ MAX_FAILURES_SHOWN = 10
     type=click.Choice(["overwrite", "fail"]),
     default="overwrite",
     show_default=True,
-    help="A different object already at a destination key: replace it, or fail that object.",
+    help="An object already at a destination key and not proven identical: replace it, or "
+    "refuse that object (exit 4).",
 )
 @click.option(
     "--delete-staging", is_flag=True, help="Delete each source object once its copy is verified."
@@ -70,8 +71,10 @@ def command(
     the objects that failed. Ctrl-C stops cleanly: copies in flight finish first.
 
     \b
-    Exit status: 0 all copied or skipped, 4 some objects failed (the summary lists them),
-    7 S3 refused or could not be reached, 130 interrupted (run it again to resume).
+    Exit status: 0 all copied or skipped (or the transfer was cancelled meanwhile), 2 the
+    destination overlaps the source, 4 some objects failed or were refused (--on-conflict
+    fail; the summary lists them), 7 S3 refused or could not be reached, 130 interrupted
+    (run it again to resume).
 
     \b
     Examples:

@@ -27,6 +27,7 @@ from aws_copy_pt.services.copy.report import CopyReport
 from aws_copy_pt.services.copy.rows import Row, RowWriter
 
 CLEAN_BATCH = 1000  # staging objects per delete request
+NOT_SENT = "not deleted: the transfer was cancelled first"
 
 
 @dataclass
@@ -92,15 +93,17 @@ class Cleaner:
         if not rows:
             return
         self._writer.flush()
-        if self._cancelled():
-            return  # the debts stay recorded; a cancelled transfer deletes nothing more
+        if self._cancelled():  # a cancelled transfer deletes nothing more: say why they stay
+            for row in rows:
+                self._writer.change(row, staging_note=NOT_SENT)
+            return
         for start in range(0, len(rows), CLEAN_BATCH):
             self._send(rows[start : start + CLEAN_BATCH])
 
     def pay_earlier(self, rows: list[Row]) -> None:
         """Deletes an earlier pass recorded but did not finish (already owed on disk)."""
-        if rows and not self._cancelled():
-            self._send(rows)
+        self._queue.extend(rows)
+        self.send()
 
     def settle(self, outcome: CleanOutcome, transfer_id: int) -> None:
         """Write what the deletes did."""
