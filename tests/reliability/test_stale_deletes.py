@@ -14,7 +14,7 @@ import pytest
 
 from aws_copy_pt.errors import ExitCode
 from tests.reliability.audit import check_database, check_deletes_after_verification
-from tests.reliability.world import STAGING_FOLDER, World, content
+from tests.reliability.world import STAGING_FOLDER, Process, World, content
 from tests.support.faultproxy import matching
 
 FILES = {f"f{i:02d}.dat": 200 + 41 * i for i in range(12)}
@@ -33,6 +33,22 @@ def _etag_bound(world: World) -> list[str]:
     ]
 
 
+def _replaced_while_its_delete_is_held(world: World) -> Process:
+    """A `run --once` whose first staging delete is held while staging object REPLACED is
+    delivered again; the delete then goes on. The newer bytes must still be there after."""
+    gate = world.proxy.hold(matching("DeleteObjects", bucket=world.staging_bucket))
+    process = world.run_once(concurrency=2)
+    world.until(gate.reached.is_set, what="the staging delete")
+    replaced = f"{STAGING_FOLDER}/{REPLACED}"
+    world.staging_s3.put_object(Bucket=world.staging_bucket, Key=replaced, Body=NEWER)
+    gate.release(forward=True)
+    assert world.wait(process) == ExitCode.PARTIAL, process.output()
+    kept = world.staging_s3.get_object(Bucket=world.staging_bucket, Key=replaced)
+    assert kept["Body"].read() == NEWER, "the newer version was deleted"
+    world.figures.stale_deletes_kept += 1
+    return process
+
+
 @pytest.mark.parametrize("on_conflict", ["overwrite", "fail"])
 def test_a_staging_object_replaced_after_its_copy_was_verified_is_kept_and_retry_copies_it(
     world: World, on_conflict: str
@@ -40,18 +56,10 @@ def test_a_staging_object_replaced_after_its_copy_was_verified_is_kept_and_retry
     # With `fail` too: the destination holds the row's own earlier copy, which is no conflict.
     task = world.add_task(FILES)
     transfer_id = world.watch(task, "archive", "--delete-staging", "--on-conflict", on_conflict)
-    gate = world.proxy.hold(matching("DeleteObjects", bucket=world.staging_bucket))
-    process = world.run_once(concurrency=2)
-    world.until(gate.reached.is_set, what="the staging delete after verification")
-    replaced = f"{STAGING_FOLDER}/{REPLACED}"
-    world.staging_s3.put_object(Bucket=world.staging_bucket, Key=replaced, Body=NEWER)
-    gate.release(forward=True)
-
-    assert world.wait(process) == ExitCode.PARTIAL, process.output()
-    kept = world.staging_s3.get_object(Bucket=world.staging_bucket, Key=replaced)
-    assert kept["Body"].read() == NEWER, "the newer version was deleted"
-    world.figures.stale_deletes_kept += 1
+    process = _replaced_while_its_delete_is_held(world)
+    assert f"transfers show {transfer_id}" in process.output()
     assert world.state(transfer_id) == "PARTIAL"
+    replaced = f"{STAGING_FOLDER}/{REPLACED}"
     rows = {r["source_key"]: r for r in world.rows(transfer_id)}
     assert rows[replaced]["state"] == "failed"
     assert "changed after it was copied; kept" in rows[replaced]["last_error"]
@@ -59,7 +67,6 @@ def test_a_staging_object_replaced_after_its_copy_was_verified_is_kept_and_retry
     others = {f"{STAGING_FOLDER}/{name}" for name in FILES} - {replaced}
     assert world.staging_keys() == {replaced}
     assert all(rows[key]["staging_deleted"] for key in others)
-    assert f"transfers show {transfer_id}" in process.output()
 
     world.cli("transfers", "retry", str(transfer_id)).ok()
     again = world.run_once(concurrency=2)
@@ -86,18 +93,8 @@ def test_a_staging_object_replaced_after_it_was_found_identical_is_kept(world: W
             Bucket=world.dest_bucket, Key=f"archive/{name}", Body=content(key, size)
         )
     transfer_id = world.watch(task, "archive", "--delete-staging")
-    gate = world.proxy.hold(matching("DeleteObjects", bucket=world.staging_bucket))
-    process = world.run_once()
-    world.until(gate.reached.is_set, what="the staging clean-up of identical objects")
-    replaced = f"{STAGING_FOLDER}/{REPLACED}"
-    world.staging_s3.put_object(Bucket=world.staging_bucket, Key=replaced, Body=NEWER)
-    gate.release(forward=True)
-
-    assert world.wait(process) == ExitCode.PARTIAL, process.output()
-    kept = world.staging_s3.get_object(Bucket=world.staging_bucket, Key=replaced)
-    assert kept["Body"].read() == NEWER, "the newer version was deleted"
-    world.figures.stale_deletes_kept += 1
-    assert world.staging_keys() == {replaced}
+    _replaced_while_its_delete_is_held(world)
+    assert world.staging_keys() == {f"{STAGING_FOLDER}/{REPLACED}"}
     assert world.state(transfer_id) == "PARTIAL"
     assert _etag_bound(world) == []
     check_database(world)
