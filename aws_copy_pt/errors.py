@@ -11,6 +11,7 @@ from __future__ import annotations
 from aws_copy_pt.core.errors import (
     AwsCopyPtError,
     ConfigError,
+    ConflictRefused,
     ConsentRequiredError,
     DatabaseError,
     ExitCode,
@@ -25,6 +26,7 @@ from aws_copy_pt.core.errors import (
 __all__ = [
     "AwsCopyPtError",
     "ConfigError",
+    "ConflictRefused",
     "ConsentRequiredError",
     "DatabaseError",
     "ExitCode",

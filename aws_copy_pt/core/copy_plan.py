@@ -14,6 +14,12 @@ Verification, in order of strength (the first that applies decides):
    gives for free.
 3. *size*: nothing comparable exists (a multipart or KMS source without a checksum): sizes must
    be equal, and the copy was pinned to the source's ETag.
+
+Such a copy cannot be proven identical to its source later from what S3 shows of both, so it
+carries a record of what it was copied from in its user metadata (:class:`Provenance`: source
+ETag, size, checksum if any). A destination object whose record names the source as it is now
+is identical to it: the copy was pinned to that ETag. Where neither the content nor a record
+proves it, a destination object is "not proven identical", never "different".
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aws_copy_pt.core.provenance import Provenance
 from aws_copy_pt.core.states import TransferState
 
 KiB = 1024
@@ -116,6 +123,7 @@ class ObjectFacts:
     # Encrypted so that the ETag is no MD5 of the content (SSE-KMS, SSE-C); None: not known
     # (listings do not say).
     kms_or_sse_c: bool | None = None
+    copied_from: Provenance | None = None  # a copy's record of its source (HEAD only)
 
     @property
     def etag_looks_like_md5(self) -> bool:
@@ -337,6 +345,8 @@ def judge_destination(source: ObjectFacts, dest: ObjectFacts | None) -> Destinat
         return Destination.IDENTICAL
     if match is Match.MISMATCH:
         return Destination.DIFFERENT
+    if dest.copied_from is not None and dest.copied_from.names(source):
+        return Destination.IDENTICAL  # our copy of this very source: pinned to its ETag
     if match is Match.UNKNOWN and source.etag is not None and source.etag == dest.etag:
         return Destination.IDENTICAL  # the same multipart layout of the same parts
     return Destination.UNSURE
@@ -359,17 +369,24 @@ def conflict_action(
 
 
 def outcome_state(
-    *, verified: int, skipped: int, failed: int, remaining: int, ended_early: bool
+    *,
+    verified: int,
+    skipped: int,
+    failed: int,
+    remaining: int,
+    ended_early: bool,
+    owed: int = 0,
 ) -> TransferState | None:
     """Where a copy run leaves its transfer; None: it stays COPYING (stopped on request).
 
     All objects verified or skipped: DONE. None of them: FAILED. Otherwise PARTIAL. A run that
-    ended early on a systemic failure counts its untried objects as not done.
+    ended early on a systemic failure counts its untried objects as not done. Staging objects
+    still ``owed`` a delete (it failed) keep a transfer from DONE: PARTIAL, for a retry.
     """
     if remaining and not ended_early:
         return None
     if failed + remaining == 0:
-        return TransferState.DONE
+        return TransferState.PARTIAL if owed else TransferState.DONE
     if verified + skipped == 0:
         return TransferState.FAILED
     return TransferState.PARTIAL

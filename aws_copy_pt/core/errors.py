@@ -70,6 +70,13 @@ class RemoteError(AwsCopyPtError):
     exit_code = ExitCode.REMOTE
 
 
+class ConflictRefused(AwsCopyPtError):
+    """A destination object was not overwritten, as ``--on-conflict fail`` asks. Not a remote
+    failure (it does not go away by itself): the transfer needs a person, as PARTIAL does."""
+
+    exit_code = ExitCode.PARTIAL
+
+
 class NeedsLoginError(AwsCopyPtError):
     """Globus credentials are missing, expired or revoked."""
 

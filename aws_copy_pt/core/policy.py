@@ -285,6 +285,8 @@ def _staging_statements(
     objects = f"{bucket}/*"
     read = ["s3:GetObject"]
     why = "read the staged objects as the copy source"
+    if delete_staging:
+        why += " (conditional deletes, bound to the verified ETag, need it too)"
     if dest.copies_tags:
         read.append("s3:GetObjectTagging")
         why += " (and their tags)"
@@ -301,8 +303,10 @@ def _staging_statements(
         statements.append(
             Statement(
                 "AwsCopyPtDeleteVerifiedStaging",
-                "--delete-staging: remove a staged object only after its copy was verified",
-                ("s3:DeleteObject",),
+                "--delete-staging: remove a staged object only after its copy was verified, "
+                "and only while it is what was verified (its ETag; on a versioned bucket, "
+                "the version copied)",
+                ("s3:DeleteObject", "s3:DeleteObjectVersion"),
                 (objects,),
             )
         )

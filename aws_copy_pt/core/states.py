@@ -55,14 +55,18 @@ TRANSFER_STATE_MEANINGS: dict[TransferState, str] = {
     TransferState.COPYING: "Objects are being copied server-side and verified.",
     TransferState.DONE: "Every delivered object is in the destination and verified.",
     TransferState.PARTIAL: (
-        "Some objects failed to copy or verify; `aws-copy-pt transfers show ID` lists them and "
-        "`aws-copy-pt transfers retry ID` tries them again."
+        "Some objects failed to copy or verify, were refused (--on-conflict fail), or changed "
+        "in staging after their copy, or staging objects could not be deleted; `aws-copy-pt "
+        "transfers show ID` lists them and `aws-copy-pt transfers retry ID` tries them again."
     ),
     TransferState.FAILED: (
         "The Globus task failed, or no object could be copied; see `aws-copy-pt transfers show "
         "ID`. `transfers retry ID --copy-partial` copies what did arrive."
     ),
-    TransferState.CANCELLED: "Cancelled by the user; nothing more happens.",
+    TransferState.CANCELLED: (
+        "Cancelled by the user; nothing more happens (a pass copying it stops: no new copy, "
+        "no more deletes)."
+    ),
 }
 
 _ANY_ACTIVE = frozenset(
@@ -142,9 +146,29 @@ OBJECT_TRANSITIONS: dict[ObjectState, frozenset[ObjectState]] = {
         {ObjectState.COPIED, ObjectState.VERIFIED, ObjectState.FAILED, ObjectState.PENDING}
     ),
     ObjectState.COPIED: frozenset({ObjectState.VERIFIED, ObjectState.FAILED}),
-    ObjectState.VERIFIED: frozenset(),
-    ObjectState.SKIPPED: frozenset(),
+    # -> FAILED: the staging object was replaced after its copy was verified (or found
+    # identical): it is kept, and a retry copies the newer version.
+    ObjectState.VERIFIED: frozenset({ObjectState.FAILED}),
+    ObjectState.SKIPPED: frozenset({ObjectState.FAILED}),
     ObjectState.FAILED: frozenset({ObjectState.PENDING}),
+}
+
+
+# A failed row put back in line for a retry. Its source is planned afresh (a changed staging
+# object is often why it failed: the retry must copy the newer version, not pin the old ETag);
+# ``dest_etag`` stays, naming the row's own earlier copy, which a retry may replace.
+RETRY_VALUES: dict[str, object] = {
+    "state": ObjectState.PENDING.value,
+    "last_error": None,
+    "finished_at": None,
+    "size": None,
+    "source_etag": None,
+    "checksum_algorithm": None,
+    "source_checksum": None,
+    "source_version_id": None,
+    "dest_checksum": None,
+    "staging_note": None,
+    "delete_owed": False,
 }
 
 

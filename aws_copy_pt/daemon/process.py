@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode
-from aws_copy_pt.home.lock import lock_holder_pid
+from aws_copy_pt.home.lock import LockHolder, lock_holder
 from aws_copy_pt.home.paths import Home, create_private_file
 
 DAEMON_UMASK = 0o077
@@ -27,10 +27,11 @@ DAEMON_UMASK = 0o077
 
 @dataclass(frozen=True)
 class DaemonStatus:
-    running: bool
+    running: bool  # a daemon holds the home
     pid: int | None
     log_file: Path
     started_at: float | None
+    other: LockHolder | None = None  # what holds the home when it is not a daemon
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -55,23 +56,34 @@ def remove_pid_file(home: Home) -> None:
 
 
 def daemon_status(home: Home) -> DaemonStatus:
-    pid = lock_holder_pid(home)
-    started = None
-    if pid is not None and home.pid_path.exists():
-        started = home.pid_path.stat().st_mtime
-    return DaemonStatus(pid is not None, pid, home.logs_dir / "aws-copy-pt.log", started)
+    holder = lock_holder(home)
+    log_file = home.logs_dir / "aws-copy-pt.log"
+    if holder is None or not holder.is_daemon:
+        return DaemonStatus(False, None, log_file, None, holder)
+    started = home.pid_path.stat().st_mtime if home.pid_path.exists() else None
+    return DaemonStatus(True, holder.pid, log_file, started)
 
 
-def stop_daemon(home: Home, *, timeout: float) -> int | None:
-    """SIGTERM the running daemon and wait until it released the lock; None if none ran."""
-    pid = lock_holder_pid(home)
-    if pid is None:
-        return None
+@dataclass(frozen=True)
+class Stopped:
+    """What ``daemon stop`` did: the daemon it stopped, or what holds the home instead."""
+
+    pid: int | None  # the daemon stopped; None: no daemon ran
+    other: LockHolder | None = None  # not a daemon: left alone
+
+
+def stop_daemon(home: Home, *, timeout: float) -> Stopped:
+    """SIGTERM the running daemon and wait until it released the lock. Anything else holding
+    the home (a cron `run --once`, a `copy`) is left alone: it finishes by itself."""
+    holder = lock_holder(home)
+    if holder is None or not holder.is_daemon or holder.pid is None:
+        return Stopped(None, holder)
+    pid = holder.pid
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if lock_holder_pid(home) is None:
-            return pid
+        if lock_holder(home) is None:
+            return Stopped(pid)
         time.sleep(0.2)
     raise AwsCopyPtError(
         f"the daemon (pid {pid}) is still finishing in-flight copies after {timeout:.0f} s",

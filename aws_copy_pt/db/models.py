@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -232,6 +233,12 @@ class ObjectCopy(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     staging_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The staging version that was copied (versioned buckets: the one delete that is exact).
+    source_version_id: Mapped[str | None] = mapped_column(String(1024))
+    # Set (and committed) before a staging delete is sent; cleared once it is done or refused
+    # for good. A pass killed in between leaves it set, and the next pass finishes the delete.
+    delete_owed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    staging_note: Mapped[str | None] = mapped_column(Text)  # why the staging object stays
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

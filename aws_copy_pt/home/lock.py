@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -74,8 +75,27 @@ def _read_holder(fd: int) -> str:
     return f"pid {pid}, `{role}`" if role else f"pid {pid}"
 
 
-def lock_holder_pid(home: Home) -> int | None:
-    """The pid written by the current lock holder, or None when nobody holds the lock."""
+DAEMON_ROLE = "daemon"
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The process holding a home's lock, as it wrote itself into the lock file."""
+
+    pid: int | None
+    role: str  # "daemon", "run --once", "run", "copy", "wizard: watching"; "" when unknown
+
+    @property
+    def is_daemon(self) -> bool:
+        return self.role == DAEMON_ROLE
+
+    def __str__(self) -> str:
+        pid = "pid unknown" if self.pid is None else f"pid {self.pid}"
+        return f"`{self.role}` ({pid})" if self.role else pid
+
+
+def lock_holder(home: Home) -> LockHolder | None:
+    """What holds the home's lock now, or None when nothing does."""
     if not home.lock_path.exists():
         return None
     fd = os.open(home.lock_path, os.O_RDONLY)
@@ -83,12 +103,18 @@ def lock_holder_pid(home: Home) -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            text = os.read(fd, 200).decode(errors="replace").split()
-            return int(text[0]) if text and text[0].isdigit() else None
+            pid, _, role = os.read(fd, 200).decode(errors="replace").strip().partition(" ")
+            return LockHolder(int(pid) if pid.isdigit() else None, role)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def lock_holder_pid(home: Home) -> int | None:
+    """The pid written by the current lock holder, or None when nobody holds the lock."""
+    holder = lock_holder(home)
+    return None if holder is None else holder.pid
 
 
 def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:

@@ -1,4 +1,4 @@
-"""Server-side copy operations on S3: look, copy one object, clean staging.
+"""Server-side copy operations on S3: look, copy one object (``s3.deletes`` cleans staging).
 
 The copy itself is made by the *destination* bucket's principal (its client signs CopyObject and
 UploadPartCopy); listing, HEAD and deleting staging objects use the *source* bucket's. Every
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +26,7 @@ from aws_copy_pt.core.copy_plan import (
     normalize_etag,
     quoted_etag,
 )
+from aws_copy_pt.core.provenance import provenance_in
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.errors import S3CredentialsRejected, error_code, translate
 from aws_copy_pt.s3.lean import CopyAnswer, LeanS3
@@ -67,6 +68,7 @@ class CopyRoute:
     tagging_directive: str = "COPY"
     dest_lean: LeanS3 | None = None  # the fast path for CopyObject and destination listings
     source_lean: LeanS3 | None = None  # the fast path for staging listings
+    source_endpoint: str | None = None  # the staging bucket's --endpoint-url; None: AWS
 
     @property
     def source_client(self) -> S3Client:
@@ -184,9 +186,11 @@ def head_from_answer(answer: Mapping[str, Any]) -> ObjectHead:
         checksum=checksum_in(answer),
         kms_or_sse_c=encrypted,
     )
+    metadata = dict(answer.get("Metadata") or {})
+    facts = replace(facts, copied_from=provenance_in(metadata))
     content = {name: answer[name] for name in CONTENT_HEADERS if answer.get(name) is not None}
     tags = answer.get("TagCount")
-    return ObjectHead(facts, content, dict(answer.get("Metadata") or {}), tags)
+    return ObjectHead(facts, content, metadata, tags)
 
 
 def checksum_in(answer: Mapping[str, Any], algorithm: str | None = None) -> Checksum | None:
@@ -329,7 +333,10 @@ def copy_single(
         a: str(copied[f"Checksum{a}"]) for a in CHECKSUM_ALGORITHMS if copied.get(f"Checksum{a}")
     }
     return CopyAnswer(
-        normalize_etag(copied.get("ETag")), checksums, result.get("ServerSideEncryption")
+        normalize_etag(copied.get("ETag")),
+        checksums,
+        result.get("ServerSideEncryption"),
+        source_version=result.get("CopySourceVersionId"),
     )
 
 
@@ -339,40 +346,3 @@ def carried_metadata(
     """User metadata for a copy that sets it explicitly (REPLACE or multipart)."""
     kept = dict(source.metadata) if route.metadata_directive == "COPY" else {}
     return {**kept, **(annotation or {})}
-
-
-# --- cleaning staging ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeleteOutcome:
-    deleted: list[str]
-    errors: dict[str, str]  # key -> why
-
-
-def delete_staging(route: CopyRoute, keys: list[str]) -> DeleteOutcome:
-    """Delete verified staging objects, up to 1,000 per request."""
-    outcome = DeleteOutcome([], {})
-    for start in range(0, len(keys), 1000):
-        _delete_chunk(route, keys[start : start + 1000], outcome)
-    return outcome
-
-
-def _delete_chunk(route: CopyRoute, keys: list[str], outcome: DeleteOutcome) -> None:
-    objects: Any = [{"Key": key} for key in keys]
-
-    def request() -> Mapping[str, Any]:
-        return route.source_client.delete_objects(
-            Bucket=route.source_bucket,
-            Delete={"Objects": objects, "Quiet": False},
-            **route.source_args,
-        )
-
-    try:
-        answer = call("DeleteObject", route.source_bucket, None, request)
-    except AwsCopyPtError as exc:
-        outcome.errors.update(dict.fromkeys(keys, str(exc)))
-        return
-    outcome.deleted.extend(item["Key"] for item in answer.get("Deleted", []))
-    for item in answer.get("Errors", []):
-        outcome.errors[item["Key"]] = f"{item.get('Code')}: {item.get('Message')}"

@@ -94,6 +94,7 @@ class CopyAnswer:
     etag: str | None
     checksums: dict[str, str] = field(default_factory=dict)  # algorithm -> base64 value
     sse: str | None = None  # the destination's x-amz-server-side-encryption
+    source_version: str | None = None  # x-amz-copy-source-version-id: the version copied
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ class LeanS3:
             return None
         self._succeeded = True
         sse = answer.headers.get("x-amz-server-side-encryption")
-        return CopyAnswer(parsed.etag, parsed.checksums, sse)
+        version = answer.headers.get("x-amz-copy-source-version-id")
+        return CopyAnswer(parsed.etag, parsed.checksums, sse, version)
 
     def list_objects(
         self,

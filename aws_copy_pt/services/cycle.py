@@ -74,6 +74,7 @@ class Attention:
 class CycleReport:
     needs_login: bool = False
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth a line, not a failure (a cancel seen)
     states: Counter[str] = field(default_factory=Counter)
     attention: list[Attention] = field(default_factory=list)
 
@@ -136,12 +137,13 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
 def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: threading.Event) -> None:
     """Copy every transfer whose objects are known, one transfer after another."""
     from aws_copy_pt.services.copy import copy_transfer
+    from aws_copy_pt.services.copy.report import cancelled_line
 
     for transfer_id in transfer_ids_in(db, frozenset({TransferState.COPYING})):
         if stop.is_set():
             return
         try:
-            copy_transfer(
+            copied = copy_transfer(
                 db,
                 workers.s3,
                 transfer_id,
@@ -149,6 +151,8 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
                 progress=workers.progress,
                 stop=stop,
             )
+            if copied.cancelled:
+                report.notes.append(cancelled_line(copied))
         except AwsCopyPtError as exc:
             log.warning("transfer %s: copy step failed: %s", transfer_id, exc)
             report.errors.append(f"transfer {transfer_id}: {exc.message}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.states import FINISHED_TRANSFER_STATES, check_transfer_transition
@@ -43,3 +44,13 @@ def record_event(session: Session, transfer: Transfer | None, kind: str, message
         Event(transfer_id=None if transfer is None else transfer.id, kind=kind, message=message)
     )
     log.info("transfer %s: %s: %s", None if transfer is None else transfer.id, kind, message)
+
+
+def locked_transfer(session: Session, transfer_id: int) -> Transfer:
+    """``transfer_id`` read inside a write transaction: another process (a ``transfers cancel``)
+    cannot change its state between this read and the session's commit."""
+    session.execute(update(Transfer).where(Transfer.id == transfer_id).values(id=Transfer.id))
+    transfer = session.get(Transfer, transfer_id, populate_existing=True)
+    if transfer is None:
+        raise LookupError(f"transfer {transfer_id} is gone")
+    return transfer

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.states import (
+    RETRY_VALUES,
     GlobusStatus,
     ObjectState,
     TransferState,
@@ -26,7 +27,7 @@ from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.gateway import TransferClient
-from aws_copy_pt.services.events import move_transfer
+from aws_copy_pt.services.events import locked_transfer, move_transfer
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,14 @@ class FailedObject:
 
 
 @dataclass(frozen=True)
+class StagingLeft:
+    """A staging object that was owed a delete and is still there, and why."""
+
+    source_key: str
+    why: str | None
+
+
+@dataclass(frozen=True)
 class TransferDetail:
     summary: TransferSummary
     source: str
@@ -117,6 +126,8 @@ class TransferDetail:
     object_counts: dict[str, int]
     failures_total: int
     failures: list[FailedObject]  # the first ``failure_limit`` of them
+    staging_left_total: int  # staging objects owed a delete that is not done yet
+    staging_left: list[StagingLeft]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
 
 
@@ -155,6 +166,10 @@ def transfer_detail(
     events = session.scalars(
         select(Event).where(Event.transfer_id == transfer_id).order_by(Event.id)
     ).all()
+    owed = select(ObjectCopy).where(
+        ObjectCopy.transfer_id == transfer_id, ObjectCopy.delete_owed.is_(True)
+    )
+    owed_total = session.scalar(select(func.count()).select_from(owed.subquery()))
     prefix = transfer.source_prefix
     return TransferDetail(
         summary=summarize(transfer),
@@ -174,6 +189,11 @@ def transfer_detail(
                 o.source_key, o.dest_key, o.globus_destination_path, o.attempts, o.last_error
             )
             for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))
+        ],
+        staging_left_total=int(owed_total or 0),
+        staging_left=[
+            StagingLeft(o.source_key, o.staging_note)
+            for o in session.scalars(owed.order_by(ObjectCopy.id).limit(failure_limit))
         ],
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
     )
@@ -203,14 +223,21 @@ def retry_transfer(
             ObjectCopy.dest_key.is_not(None),  # unmappable paths would only fail again
         )
     ).all()
-    if retryable:
-        for obj in retryable:
-            obj.state = check_object_transition(obj.state, ObjectState.PENDING).value
-            obj.last_error = None
-        transfer.last_error = None
-        move_transfer(
-            session, transfer, TransferState.COPYING, f"retry: {len(retryable)} object(s) again"
+    owed = session.scalar(
+        select(func.count(ObjectCopy.id)).where(
+            ObjectCopy.transfer_id == transfer_id, ObjectCopy.delete_owed.is_(True)
         )
+    )
+    if retryable or owed:
+        for obj in retryable:
+            check_object_transition(obj.state, ObjectState.PENDING)
+            for name, value in RETRY_VALUES.items():
+                setattr(obj, name, value)  # planned afresh: the source may have changed
+        transfer.last_error = None
+        why = f"retry: {len(retryable)} object(s) again"
+        if owed:
+            why += f", {owed} staging delete(s) again"
+        move_transfer(session, transfer, TransferState.COPYING, why)
         return RetryResult(transfer.id, before, transfer.state, len(retryable))
     return _retry_without_objects(session, transfer)
 
@@ -253,8 +280,11 @@ def cancel_transfer(
     *,
     transfer_client: TransferClient | None = None,
 ) -> TransferSummary:
-    """Stop a transfer for good; with a client, also cancel its still-running Globus task."""
-    transfer = get_transfer(session, transfer_id)
+    """Stop a transfer for good; with a client, also cancel its still-running Globus task.
+
+    A pass copying it right now sees the cancel and stops: no new object, no more deletes."""
+    get_transfer(session, transfer_id)
+    transfer = locked_transfer(session, transfer_id)  # a pass cannot finish it meanwhile
     if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
         raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
     reason = "cancelled by the user"

@@ -191,7 +191,7 @@ def test_verified_rows_are_never_copied_again(copy_world: CopyWorld) -> None:
     assert copies == [] and report.verified == 1 and report.state == "DONE"
 
 
-def test_globus_transfers_annotate_copies_with_source_checksum_and_task_id(
+def test_globus_transfers_annotate_copies_with_source_checksum_task_id_and_copy_record(
     copy_world: CopyWorld,
 ) -> None:
     world = copy_world
@@ -202,10 +202,14 @@ def test_globus_transfers_annotate_copies_with_source_checksum_and_task_id(
     assert world.copy(transfer).verified == 1
     copied = world.dest_head("g/f.dat")
     assert copied["ContentType"] == "application/x-hdf5"
+    checksum = f"crc32:{source['ChecksumCRC32']}"
     assert copied["Metadata"] == {
         "run": "42",
-        "source-checksum": f"crc32:{source['ChecksumCRC32']}",
+        "source-checksum": checksum,
         "globus-task-id": "task-123",
+        "aws-copy-pt-source-etag": source["ETag"].strip('"'),
+        "aws-copy-pt-source-size": "7",
+        "aws-copy-pt-source-checksum": checksum,
     }
     assert copied["ChecksumCRC32"] == source["ChecksumCRC32"]
 
@@ -310,6 +314,7 @@ def test_metadata_directive_replace_drops_source_metadata_but_keeps_content_head
     transfer = world.transfer(["m.dat"])
     assert world.copy(transfer).verified == 1
     copied = world.dest_head("m.dat")
-    assert (copied["ContentType"], copied["Metadata"]) == ("text/csv", {})
+    kept = {k: v for k, v in copied["Metadata"].items() if not k.startswith("aws-copy-pt-")}
+    assert (copied["ContentType"], kept) == ("text/csv", {})  # only the copy's own record
     assert headers_of(copies[0])["x-amz-tagging-directive"] == "REPLACE"
     assert world.dest_tags("m.dat") == {}

@@ -227,3 +227,18 @@ def test_a_copy_that_goes_the_lean_way_builds_no_boto3_client(
     assert (report.state, report.verified) == ("DONE", 3)
     assert world.dest_objects() == {"lean/1": b"1", "lean/2": b"2", "lean/3": b"3"}
     assert factory.built == []
+
+
+def test_a_copy_whose_objects_are_all_refused_as_conflicts_exits_4_not_as_an_s3_failure(
+    cli: CliRunner, registered: Registered
+) -> None:
+    world = registered
+    world.stage("k/a.dat", b"new")
+    client = world.server.client(world.accounts.destination, "eu-west-1")
+    client.put_object(Bucket=world.dest, Key="k/a.dat", Body=b"old")
+    result = cli("copy", f"{world.staging}/k", f"{world.dest}/k", "--on-conflict", "fail")
+    result.fails(ExitCode.PARTIAL, says="refused (--on-conflict fail)")
+    assert world.dest_objects() == {"k/a.dat": b"old"}
+    shown = cli("--json", "transfers", "show", "1").ok()
+    [failure] = json.loads(shown.stdout)["failures"]
+    assert "already exists with different content" in failure["last_error"]

@@ -33,7 +33,12 @@ def test_multipart_copy_carries_content_headers_metadata_and_tags(copy_world: Co
     assert copied["ContentLength"] == len(body)
     assert copied["ContentType"] == "application/x-cube"
     assert copied["ContentLanguage"] == "en"
-    assert copied["Metadata"] == {"instrument": "krios"}
+    assert copied["Metadata"] == {
+        "instrument": "krios",
+        "aws-copy-pt-source-etag": source["ETag"].strip('"'),
+        "aws-copy-pt-source-size": str(len(body)),
+        "aws-copy-pt-source-checksum": f"crc32:{source['ChecksumCRC32']}",
+    }
     assert copied["ETag"].endswith('-3"')
     assert copied["ChecksumCRC32"] == source["ChecksumCRC32"]
     assert world.dest_tags("big/cube.bin") == {"project": "alpha", "tier": "raw"}

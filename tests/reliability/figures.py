@@ -26,6 +26,11 @@ class Figures:
     false_done: int = 0  # transfers in DONE whose objects were not all intact
     bad_inputs: int = 0  # bad-input cases run through the CLI
     bad_inputs_clear: int = 0  # of those, refused (or handled) with a clear message
+    overlaps_refused: int = 0  # overlapping staging/destination pairs refused (exit 2)
+    stale_deletes_kept: int = 0  # staging objects replaced after their copy, kept by the delete
+    cancels_honoured: int = 0  # passes that stopped at a cancel: no copy or delete after it
+    owed_deletes_finished: int = 0  # deletes a killed pass owed, done by the next one (bound)
+    identical_proven: int = 0  # copies a rerun proved identical (skipped, not refused/recopied)
 
     @property
     def used(self) -> bool:
@@ -38,7 +43,12 @@ class Figures:
             f"early deletes {self.early_deletes}, orphaned uploads {self.orphaned_uploads}, "
             f"damaged databases {self.damaged_databases}, faults injected {self.faults}, "
             f"false DONE {self.false_done}, "
-            f"bad inputs {self.bad_inputs_clear}/{self.bad_inputs} clear"
+            f"bad inputs {self.bad_inputs_clear}/{self.bad_inputs} clear, "
+            f"overlaps refused {self.overlaps_refused}, "
+            f"stale deletes kept {self.stale_deletes_kept}, "
+            f"cancels honoured {self.cancels_honoured}, "
+            f"owed deletes finished {self.owed_deletes_finished}, "
+            f"identical proven {self.identical_proven}"
         )
 
 

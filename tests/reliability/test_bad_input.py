@@ -82,8 +82,8 @@ def _unknown_destination(bench: Bench) -> Trial:
 @TABLE.row(
     "copy onto the staging location itself",
     ExitCode.USAGE,
-    "is the staging location itself",
-    "pick another bucket or prefix",
+    "is that place itself",
+    "give another bucket",
 )
 def _onto_itself(bench: Bench) -> Trial:
     world = bench.w

@@ -271,6 +271,7 @@ def test_a_run_leaves_its_transfer_done_partial_failed_or_still_copying() -> Non
     assert after(verified=3, remaining=2) is None  # stopped on request: still COPYING
     assert after(failed=8, remaining=92, ended_early=True) == "FAILED"
     assert after(verified=5, failed=8, remaining=10, ended_early=True) == "PARTIAL"
+    assert after(verified=3, skipped=2, owed=1) == "PARTIAL"  # a staging delete failed
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from aws_copy_pt.home.lock import (
     InstanceLock,
     filesystem_type,
     is_network_filesystem,
+    lock_holder,
     lock_holder_pid,
 )
 from aws_copy_pt.home.paths import ensure_home, resolve_home
@@ -59,6 +60,23 @@ def test_second_worker_is_refused_naming_the_holder_pid(home) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_holder_says_what_it_is_so_daemon_stop_can_tell_a_daemon_from_a_cron_pass(
+    home,
+) -> None:
+    holder = _hold_in_other_process(home)
+    try:
+        found = lock_holder(home)
+        assert found is not None and found.is_daemon and found.pid == holder.pid
+        assert str(found) == f"`daemon` (pid {holder.pid})"
+    finally:
+        holder.kill()
+        holder.wait()
+    with InstanceLock(home, "run --once"):
+        found = lock_holder(home)
+        assert found is not None and found.role == "run --once" and not found.is_daemon
+    assert lock_holder(home) is None
 
 
 def test_a_killed_holder_leaves_no_stale_lock(home) -> None:

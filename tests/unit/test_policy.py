@@ -84,7 +84,10 @@ def test_delete_staging_adds_delete_object_on_staging_only() -> None:
     without = _policies(staging=STAGING).iam_policy.document()
     with_delete = _policies(staging=STAGING, delete_staging=True).iam_policy.document()
     assert "s3:DeleteObject" not in json.dumps(without)
-    assert "s3:DeleteObject" in _actions(with_delete, "arn:aws:s3:::globus-staging/*")
+    staged = _actions(with_delete, "arn:aws:s3:::globus-staging/*")
+    # Conditional deletes (bound to the verified ETag) need s3:GetObject as well; a versioned
+    # staging bucket's copied version is deleted by its id.
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject"} <= set(staged)
     assert "s3:DeleteObject" not in _actions(with_delete, "arn:aws:s3:::archive-dest/*")
 
 

@@ -58,3 +58,11 @@ def test_an_interrupted_object_copy_goes_back_to_pending() -> None:
 def test_a_verified_object_is_never_copied_again() -> None:
     with pytest.raises(IllegalTransitionError):
         check_object_transition("verified", "copying")
+
+
+def test_an_object_whose_staging_copy_changed_after_verification_fails_for_a_retry() -> None:
+    # Its staging object was replaced: kept, and only a retry (failed -> pending) copies it.
+    for done in ("verified", "skipped"):
+        assert check_object_transition(done, "failed") == ObjectState.FAILED
+        with pytest.raises(IllegalTransitionError):
+            check_object_transition(done, "pending")

@@ -41,7 +41,8 @@ MAX_FAILURES_SHOWN = 10
     type=click.Choice(["overwrite", "fail"]),
     default="overwrite",
     show_default=True,
-    help="A different object already at a destination key: replace it, or fail that object.",
+    help="An object already at a destination key and not proven identical: replace it, or "
+    "refuse that object (exit 4).",
 )
 @click.option(
     "--delete-staging", is_flag=True, help="Delete each source object once its copy is verified."
@@ -74,8 +75,10 @@ def command(
     the objects that failed. Ctrl-C stops cleanly: copies in flight finish first.
 
     \b
-    Exit status: 0 all copied or skipped, 4 some objects failed (the summary lists them),
-    7 S3 refused or could not be reached, 130 interrupted (run it again to resume).
+    Exit status: 0 all copied or skipped (or the transfer was cancelled meanwhile), 2 the
+    destination overlaps the source, 4 some objects failed or were refused (--on-conflict
+    fail; the summary lists them), 7 S3 refused or could not be reached, 130 interrupted
+    (run it again to resume).
 
     \b
     Examples:
@@ -139,6 +142,11 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         render.emit_json(app, {"copy": report.as_dict()})
     else:
         _print_summary(app, request, report)
+    from aws_copy_pt.services.copy.report import cancelled_line
+
+    if report.cancelled:
+        render.info(app, cancelled_line(report))
+        return int(ExitCode.OK)
     if report.stopped:
         render.note(app, "Stopped. Run the same command again to resume.")
         return int(ExitCode.INTERRUPTED)
@@ -146,6 +154,17 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         raise RemoteError(report.error, hint=report.error_hint)
     if report.state == TransferState.DONE:
         return int(ExitCode.OK)
+    if (
+        report.state == TransferState.FAILED
+        and report.failures
+        and all(f.refused for f in report.failures)
+    ):
+        render.note(
+            app,
+            f"{report.refused} object(s) refused (--on-conflict fail): see "
+            f"`aws-copy-pt transfers show {report.transfer_id}`.",
+        )
+        return int(ExitCode.PARTIAL)  # a deliberate refusal, not an S3 failure
     if report.state == TransferState.FAILED:
         first = report.failures[0].error if report.failures else "see the transfer's history"
         raise RemoteError(

@@ -177,6 +177,8 @@ def status(app: AppContext) -> int:
         )
     elif state.running:
         render.info(app, f"Daemon running: pid {state.pid}, up {uptime}. Log: {state.log_file}")
+    elif state.other is not None:
+        render.info(app, f"No daemon is running; {state.other} is working in this home.")
     else:
         render.info(app, "No daemon is running. Start one with `aws-copy-pt daemon --detach`.")
     return int(ExitCode.OK if state.running else ExitCode.NOT_RUNNING)
@@ -194,7 +196,8 @@ def status(app: AppContext) -> int:
 def stop(app: AppContext, timeout: float) -> None:
     """Ask the daemon to stop (SIGTERM): it takes no new work, finishes or cleanly aborts the
     copies in flight, saves its state and exits. Nothing verified is copied again later.
-    Stopping when no daemon runs succeeds and says so.
+    Stopping when no daemon runs succeeds and says so; a `run --once` or `copy` holding the
+    home is never stopped (it is named instead).
 
     \b
     Example:
@@ -202,8 +205,14 @@ def stop(app: AppContext, timeout: float) -> None:
     """
     from aws_copy_pt.daemon.process import stop_daemon
 
-    pid = stop_daemon(app.home, timeout=timeout)
-    if pid is None:
-        render.info(app, f"No daemon is running for {app.home.path}; nothing to stop.")
+    stopped = stop_daemon(app.home, timeout=timeout)
+    if stopped.pid is not None:
+        render.info(app, f"Daemon (pid {stopped.pid}) stopped.")
+    elif stopped.other is not None:
+        render.info(
+            app,
+            f"No daemon is running for {app.home.path}; nothing was stopped. The home is held "
+            f"by {stopped.other}, which finishes its work and exits by itself.",
+        )
     else:
-        render.info(app, f"Daemon (pid {pid}) stopped.")
+        render.info(app, f"No daemon is running for {app.home.path}; nothing to stop.")

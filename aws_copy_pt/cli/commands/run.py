@@ -57,12 +57,15 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
                 "needs_login": report.needs_login,
                 "states": dict(report.states),
                 "errors": report.errors,
+                "notes": report.notes,
                 "attention": report.attention,
             },
         )
         return int(code)
     for error in report.errors:
         render.note(app, f"warning: {error}")
+    for line in report.notes:
+        render.info(app, line)
     states = ", ".join(f"{n} {s}" for s, n in sorted(report.states.items())) or "no transfers"
     render.info(app, f"Pass finished: {states}.")
     for item in report.attention:

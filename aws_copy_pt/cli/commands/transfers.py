@@ -141,6 +141,13 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         out.print(
             render.table(title, ("Staging key", "Destination key", "Tries", "Why"), failure_rows)
         )
+    if d.staging_left:
+        title = f"Staging objects not deleted yet ({len(d.staging_left)} of {d.staging_left_total})"
+        left_rows = [
+            (o.source_key, o.why or "not tried yet: the next pass deletes it")
+            for o in d.staging_left
+        ]
+        out.print(render.table(title, ("Staging key", "Why"), left_rows))
     event_rows = [
         (
             e.at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -23,14 +23,16 @@ def copy_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option(
         "--delete-staging",
         is_flag=True,
-        help="Delete each staging object once its copy is verified.",
+        help="Delete each staging object once its copy is verified (and only while it is "
+        "still what was verified: a replaced object is kept).",
     )(func)
     func = click.option(
         "--on-conflict",
         type=ON_CONFLICT,
         default="overwrite",
         show_default=True,
-        help="What to do when the destination key already exists.",
+        help="A destination key that already holds something not proven identical: replace "
+        "it, or refuse that object (the transfer ends PARTIAL).",
     )(func)
     return click.option("--label", metavar="TEXT", help="A label for this transfer.")(func)
 
@@ -82,7 +84,9 @@ def command(
     copied: it is recorded as a failed object with the reason (`transfers show ID`).
 
     The task must be yours (see `aws-copy-pt tasks`) and its destination collection
-    registered (`aws-copy-pt collection add`).
+    registered (`aws-copy-pt collection add`). BUCKET/PREFIX must not overlap the staging
+    mapping root (the same bucket with either prefix inside the other): that is refused
+    (exit 2), as it would overwrite or delete delivered files.
 
     \b
     Examples:

@@ -37,7 +37,13 @@ from aws_copy_pt.core.copy_plan import (
     normalize_prefix,
     size_problem,
 )
-from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
+from aws_copy_pt.core.overlap import Place, check_apart
+from aws_copy_pt.core.states import (
+    RETRY_VALUES,
+    ObjectState,
+    TransferState,
+    check_object_transition,
+)
 from aws_copy_pt.db.bulk import NewRow, insert_pending
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Bucket, ObjectCopy, Transfer
@@ -242,16 +248,12 @@ def _buckets(session: Session, request: DirectCopy) -> tuple[Bucket, Bucket]:
     source = get_bucket(session, request.source.bucket)
     dest = get_bucket(session, request.dest.bucket)
     check_same_service(source, dest)
-    if source.id == dest.id and _overlap(request.source.prefix, request.dest.prefix):
-        raise UsageError(
-            f"{request.source} and {request.dest} overlap: the copy would copy its own copies",
-            hint="choose a destination prefix outside the source prefix",
-        )
+    check_apart(
+        Place(source.name, request.source.prefix),
+        Place(dest.name, request.dest.prefix),
+        source_is="the source",
+    )
     return source, dest
-
-
-def _overlap(a: str, b: str) -> bool:
-    return a.startswith(b) or b.startswith(a)
 
 
 def _resumable(
@@ -298,7 +300,7 @@ def _resume(session: Session, transfer: Transfer, request: DirectCopy) -> None:
         session.execute(
             update(ObjectCopy)
             .where(ObjectCopy.transfer_id == transfer.id, ObjectCopy.state == ObjectState.FAILED)
-            .values(state=ObjectState.PENDING.value, last_error=None, finished_at=None)
+            .values(**RETRY_VALUES)
         ),
     ).rowcount
     why = f"copy run again: {retried} failed object(s) retried"

@@ -3,7 +3,11 @@
 One :class:`CopyEngine` runs one pass over one transfer (``services.copy`` sets it up). It is
 the only thread that writes rows (in bulk, through ``RowWriter``); workers copy
 (``services.copy.worker``), plan and verify batches (``services.copy.plan``,
-``services.copy.verify``) and hand back results.
+``services.copy.verify``), clean staging (``services.copy.cleanup``) and hand back results.
+
+A ``transfers cancel`` from another process is seen (``services.copy.cancel``) between
+batches, while copies are out and before every staging delete: the pass then takes no new
+object, deletes nothing more, and leaves the transfer CANCELLED.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from typing import Any
 from aws_copy_pt.core.copy_plan import CopyMethod, destination_key, relative_key
 from aws_copy_pt.core.states import ObjectState, TransferState
 from aws_copy_pt.db.engine import Database
-from aws_copy_pt.db.models import Transfer
-from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.copier import delete_staging
+from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused
+from aws_copy_pt.services.copy.cancel import CancelWatch
+from aws_copy_pt.services.copy.cleanup import Cleaner, clean_staging
 from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
 from aws_copy_pt.services.copy.pool import Outcome, WorkerPool
 from aws_copy_pt.services.copy.report import (
@@ -30,6 +34,7 @@ from aws_copy_pt.services.copy.report import (
     CopyReport,
     ObjectFailure,
     ProgressCallback,
+    record_cancelled,
     record_outcome,
 )
 from aws_copy_pt.services.copy.rows import (
@@ -37,12 +42,14 @@ from aws_copy_pt.services.copy.rows import (
     Row,
     RowWriter,
     batches,
+    owed_count,
+    owed_deletes,
     totals,
     write_now,
 )
 from aws_copy_pt.services.copy.verify import VerifyOutcome, verify_batch
 from aws_copy_pt.services.copy.worker import Breaker, CopySpec, ObjectResult, copy_object
-from aws_copy_pt.services.events import record_event
+from aws_copy_pt.services.events import locked_transfer
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +59,6 @@ PROGRESS_SECONDS = 0.25
 # This many failures that every object would hit, and no success yet: end the run.
 SYSTEMIC_FAILURES_TO_STOP = 8
 MAX_REPORTED_FAILURES = 20
-CLEAN_BATCH = 1000  # staging objects of skipped rows deleted per request
 UNFINISHED = (ObjectState.PENDING, ObjectState.COPYING, ObjectState.COPIED)
 
 
@@ -79,7 +85,6 @@ class CopyEngine:
         self.transfer_id = transfer_id
         self.prefixes = prefixes
         self.delete_staging = delete_staging
-        self.skipped_to_clean: list[Row] = []
         self.progress = progress
         self.halt = threading.Event()  # set by the breaker: no new object after a systemic failure
         self.breaker = Breaker(self.halt, SYSTEMIC_FAILURES_TO_STOP)
@@ -92,6 +97,7 @@ class CopyEngine:
         self.in_flight = 0
         self.arrivals: Arrivals | None = None
         self.last_flush = self.last_progress = time.monotonic()
+        self.cancel = CancelWatch(db, transfer_id, self.halt)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -99,11 +105,22 @@ class CopyEngine:
         self, spec: CopySpec, pool: WorkerPool, stop: threading.Event, arrivals: Arrivals | None
     ) -> None:
         self.spec, self.pool, self.stop, self.arrivals = spec, pool, stop, arrivals
+        self.cleaner = Cleaner(
+            self.writer,
+            self.report,
+            send=self._send_deletes,
+            cancelled=lambda: self.cancel.seen(force=True),
+            fail=self._fail,
+            source_bucket=spec.route.source_bucket,
+        )
         try:
+            if self.delete_staging:
+                for owed in owed_deletes(self.db, self.transfer_id):
+                    self.cleaner.pay_earlier(owed)  # debts of a pass killed before it paid
             self.empty_prefix = empty_destination(spec.route, self.prefixes[1])
             for rows in batches(self.db, self.transfer_id, arrivals=arrivals):
                 self._check_stop()
-                if self.stop.is_set() or self.halt.is_set():
+                if self.cancel.seen(force=True) or self.stop.is_set() or self.halt.is_set():
                     break
                 if not rows:  # the listing has not delivered more yet
                     self._poll()
@@ -111,10 +128,11 @@ class CopyEngine:
                 self._dispatch(rows)
                 self._drain(keep=len(rows))  # at most two batches in flight: bounded memory
             self._drain(keep=0)
+            self.cleaner.send()
+            self._drain(keep=0)
         except AwsCopyPtError as error:  # a failure every object would hit (e.g. rejected keys)
             spec.route.name_credential(error)
             raise
-        self._clean_skipped()
         self.writer.flush()
 
     def _dispatch(self, rows: list[Row]) -> None:
@@ -135,6 +153,8 @@ class CopyEngine:
             self._skip(row)
         for row, message in plan.failed:
             self._fail(row, message)
+        for row, message in plan.refused:
+            self._fail(row, message, refused=True)
         batch = _Batch(copied=list(plan.to_verify))
         started = datetime.now(UTC)
         for row, _ in plan.tasks:
@@ -153,7 +173,7 @@ class CopyEngine:
 
     def _submit(
         self,
-        batch: _Batch,
+        batch: _Batch | None,
         row: Row | None,
         work: Callable[..., Any],
         *args: Any,
@@ -167,6 +187,7 @@ class CopyEngine:
         while self.in_flight > keep:
             outcome = self.pool.next_outcome(timeout=0.2)
             self._check_stop()
+            self.cancel.seen()
             if outcome is not None:
                 self._handle(outcome)
 
@@ -181,7 +202,9 @@ class CopyEngine:
         self.in_flight -= 1
         if error is not None:
             raise error
-        if row is None:
+        if batch is None:
+            self.cleaner.settle(result, self.transfer_id)
+        elif row is None:
             self._on_verified(result)
         else:
             self._on_object(batch, row, result)
@@ -205,7 +228,7 @@ class CopyEngine:
         elif result.state is ObjectState.FAILED:
             assert result.error is not None
             self.writer.change(row, upload_id=result.upload_id)
-            self._fail(row, str(result.error))
+            self._fail(row, str(result.error), refused=isinstance(result.error, ConflictRefused))
         elif result.state is ObjectState.PENDING:  # never started: the run was halted
             self.writer.change(row, state=ObjectState.PENDING, attempts=row.attempts - 1)
         # COPYING: a multipart copy stopped midway; its stored upload resumes next time
@@ -240,6 +263,7 @@ class CopyEngine:
             dest_etag=result.dest_etag,
             dest_checksum=result.dest_checksum,
             checksum_algorithm=result.algorithm,
+            source_version_id=result.source_version,
             upload_id=None,
         )
         batch.copied.append(row)
@@ -252,28 +276,21 @@ class CopyEngine:
         self.writer.flush()  # `copied` is on disk before anything can make it `verified`
         # Ahead of the next batch's queued copies: else the check of every batch but the last
         # would wait for the next batch's copies, and all of them would end up in the tail.
-        self._submit(
-            batch, None, verify_batch, self.spec.route, rows, self.delete_staging, urgent=True
-        )
+        self._submit(batch, None, verify_batch, self.spec.route, rows, urgent=True)
 
     def _on_verified(self, outcome: VerifyOutcome) -> None:
         for row in outcome.verified:
             self.writer.change(row, state=ObjectState.VERIFIED, last_error=None)
             self.done[ObjectState.VERIFIED] += 1
             self.bytes_done += row.size or 0
+            if self.delete_staging:
+                self.cleaner.owe(row)
         for row, message in outcome.failed:
             self._fail(row, message)
-        for row in outcome.deleted:
-            self.writer.change(row, staging_deleted=True)
-        self.report.staging_deleted += len(outcome.deleted)
-        if outcome.delete_errors:
-            key, why = next(iter(outcome.delete_errors.items()))
-            message = (
-                f"{len(outcome.delete_errors)} verified staging object(s) could not be deleted "
-                f"(they stay in staging), e.g. {key}: {why}"
-            )
-            with self.db.session() as session:
-                record_event(session, session.get(Transfer, self.transfer_id), "staging", message)
+        self.cleaner.send()
+
+    def _send_deletes(self, rows: list[Row]) -> None:
+        self._submit(None, None, clean_staging, self.spec.route, rows, urgent=True)
 
     def _skip(self, row: Row) -> None:
         self.writer.change(row, state=ObjectState.SKIPPED, last_error=None)
@@ -282,29 +299,14 @@ class CopyEngine:
         if self.delete_staging:
             # Identical in the destination (often: copied by a run that was killed before it
             # recorded the copy), so its staging object is as safe to delete as a verified one.
-            self.skipped_to_clean.append(row)
-            if len(self.skipped_to_clean) >= CLEAN_BATCH:
-                self._clean_skipped()
+            self.cleaner.owe(row)
 
-    def _clean_skipped(self) -> None:
-        rows, self.skipped_to_clean = self.skipped_to_clean, []
-        if not rows:
-            return
-        self.writer.flush()  # `skipped` is on disk before its staging object goes
-        by_key = {row.source_key: row for row in rows}
-        deleted = delete_staging(self.spec.route, list(by_key))
-        self._on_verified(
-            VerifyOutcome(
-                deleted=[by_key[key] for key in deleted.deleted if key in by_key],
-                delete_errors=deleted.errors,
-            )
-        )
-
-    def _fail(self, row: Row, message: str) -> None:
+    def _fail(self, row: Row, message: str, *, refused: bool = False) -> None:
         self.writer.change(row, state=ObjectState.FAILED, last_error=message)
         self.done[ObjectState.FAILED] += 1
+        self.report.refused += refused
         if len(self.report.failures) < MAX_REPORTED_FAILURES:
-            self.report.failures.append(ObjectFailure(row.source_key, message))
+            self.report.failures.append(ObjectFailure(row.source_key, message, refused))
 
     def remember_upload(self, row_id: int, upload_id: str | None, part_size: int | None) -> None:
         """Store a multipart UploadId at once (a worker calls this before the first part)."""
@@ -365,11 +367,18 @@ class CopyEngine:
         report.skipped = end.objects(ObjectState.SKIPPED)
         report.failed = end.objects(ObjectState.FAILED)
         report.remaining = end.objects(*UNFINISHED)
+        if self.delete_staging:
+            report.staging_left = owed_count(self.db, self.transfer_id)
+            report.staging_problem = next(
+                (f"{key}: {why}" for key, why in self.cleaner.problems.items()), "see its history"
+            )
         with self.db.session() as session:
-            transfer = session.get(Transfer, self.transfer_id)
-            assert transfer is not None
+            transfer = locked_transfer(session, self.transfer_id)  # a cancel cannot slip in now
             transfer.objects_total, transfer.bytes_total = end.all_objects, end.all_bytes
-            record_outcome(session, transfer, report, listing_complete=listing_complete)
+            if transfer.state == TransferState.CANCELLED:
+                record_cancelled(session, transfer, report)
+            else:
+                record_outcome(session, transfer, report, listing_complete=listing_complete)
             report.state = transfer.state
         if self.progress is not None:
             self.progress(self._snapshot())

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from aws_copy_pt.core.copy_plan import (
     Action,
     ConflictPolicy,
+    Destination,
     ObjectFacts,
     common_prefix,
-    conflict_action,
     judge_destination,
 )
 from aws_copy_pt.core.states import ObjectState
@@ -27,8 +27,9 @@ from aws_copy_pt.s3.copier import (
     list_range,
 )
 from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED
+from aws_copy_pt.services.copy.conflict import conflict_message, decide
 from aws_copy_pt.services.copy.rows import Row
-from aws_copy_pt.services.copy.worker import ObjectTask, conflict_message
+from aws_copy_pt.services.copy.worker import ObjectTask
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class BatchPlan:
     tasks: list[tuple[Row, ObjectTask]] = field(default_factory=list)
     skipped: list[Row] = field(default_factory=list)  # identical at the destination already
     failed: list[tuple[Row, str]] = field(default_factory=list)
+    refused: list[tuple[Row, str]] = field(default_factory=list)  # --on-conflict fail
     filled: list[tuple[Row, ObjectFacts]] = field(default_factory=list)  # source facts found
     to_verify: list[Row] = field(default_factory=list)  # copied by an earlier run
 
@@ -94,12 +96,13 @@ def plan_batch(
             dest_known=dests.covers(row.dest_key),
             upload_id=row.upload_id,
             part_size=row.part_size,
+            ours=row.dest_etag,
         )
         action = _decided(task, conflict)
         if action is Action.SKIP:
             plan.skipped.append(row)
         elif action is Action.FAIL:
-            plan.failed.append((row, conflict_message(route, row.dest_key)))
+            plan.refused.append((row, conflict_message(route, row.dest_key, Destination.DIFFERENT)))
         else:
             plan.tasks.append((row, task))
     return plan
@@ -109,7 +112,8 @@ def _decided(task: ObjectTask, conflict: ConflictPolicy) -> Action | None:
     """Skip or fail from the listings alone; None: a worker decides (and copies)."""
     if task.source is None or not task.dest_known or task.upload_id:
         return None  # an interrupted upload must be resumed or aborted by a worker
-    action = conflict_action(judge_destination(task.source, task.dest), conflict)
+    judged = judge_destination(task.source, task.dest)
+    action = decide(task.ours, judged, task.dest, conflict)
     return action if action in (Action.SKIP, Action.FAIL) else None
 
 

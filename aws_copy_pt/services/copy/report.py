@@ -54,6 +54,7 @@ ProgressCallback = Callable[[CopyProgress], None]
 class ObjectFailure:
     key: str
     error: str
+    refused: bool = False  # a conflict refused by --on-conflict fail, not an S3 failure
 
 
 @dataclass
@@ -74,8 +75,13 @@ class CopyReport:
     verified_by: Counter[str] = field(default_factory=Counter)  # checksum / etag / size
     overwritten: int = 0
     staging_deleted: int = 0
+    staging_kept: int = 0  # replaced after their copy: kept, their rows failed for a retry
+    staging_left: int = 0  # still owed a delete when the run ended (why: `transfers show`)
+    staging_problem: str | None = None  # one of them, and why ("key: reason")
+    refused: int = 0  # objects refused by --on-conflict fail in this run
     elapsed: float = 0.0
     stopped: bool = False  # the stop event ended the run
+    cancelled: bool = False  # `transfers cancel` ended the run: nothing more copied or deleted
     error: str | None = None  # the failure every object hit, which ended the run early
     error_hint: str | None = None
     failures: list[ObjectFailure] = field(default_factory=list)  # the first few of this run
@@ -101,11 +107,17 @@ class CopyReport:
             "verified_by": dict(self.verified_by),
             "overwritten": self.overwritten,
             "staging_deleted": self.staging_deleted,
+            "staging_kept": self.staging_kept,
+            "staging_left": self.staging_left,
+            "refused": self.refused,
             "elapsed_seconds": round(self.elapsed, 3),
             "stopped": self.stopped,
+            "cancelled": self.cancelled,
             "error": self.error,
             "error_hint": self.error_hint,
-            "failures": [{"key": f.key, "error": f.error} for f in self.failures],
+            "failures": [
+                {"key": f.key, "error": f.error, "refused": f.refused} for f in self.failures
+            ],
         }
 
 
@@ -140,6 +152,11 @@ def record_outcome(
     elif report.failures:
         first = report.failures[0]
         transfer.last_error = f"{report.failed} object(s) failed, e.g. {first.key}: {first.error}"
+    elif report.staging_left:
+        transfer.last_error = (
+            f"{report.staging_left} staging object(s) could not be deleted, e.g. "
+            f"{report.staging_problem}; `aws-copy-pt transfers retry {transfer.id}` tries again"
+        )
     elif report.failed == 0:
         transfer.last_error = None
     target = outcome_state(
@@ -148,6 +165,7 @@ def record_outcome(
         failed=report.failed,
         remaining=report.remaining,
         ended_early=report.error is not None,
+        owed=report.staging_left,
     )
     if target is None:
         left = f"stopped on request with {report.remaining} object(s) left; {summary}"
@@ -159,6 +177,23 @@ def record_outcome(
         TransferState.PARTIAL: f"some objects failed: {summary}",
     }
     reason = reasons[target]
+    if report.failed == 0 and report.staging_left:
+        reason = f"{report.staging_left} staging object(s) could not be deleted: {summary}"
     if report.error is not None:
         reason += f"; ended early: {report.error}"
     move_transfer(session, transfer, target, reason)
+
+
+def record_cancelled(session: Session, transfer: Transfer, report: CopyReport) -> None:
+    """The run noticed that ``transfer`` was cancelled (by another process): say where it
+    stopped; the state stays CANCELLED."""
+    report.state = TransferState.CANCELLED.value
+    report.cancelled = True
+    record_event(session, transfer, "copy", cancelled_line(report))
+
+
+def cancelled_line(report: CopyReport) -> str:
+    return (
+        f"Transfer {report.transfer_id} was cancelled; stopped after {report.copied} "
+        "object(s) copied in this pass; nothing more copied or deleted."
+    )

@@ -42,6 +42,7 @@ def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRou
         tagging_directive=dest_settings.tagging_directive,
         dest_lean=lean_for(factory, dest, dest_s3),
         source_lean=lean_for(factory, source, source_s3),
+        source_endpoint=None if is_aws_endpoint(source.endpoint_url) else source.endpoint_url,
     )
 
 

@@ -20,7 +20,7 @@ from aws_copy_pt.core.copy_plan import Checksum, ObjectFacts
 from aws_copy_pt.core.states import ObjectState, check_object_transition
 from aws_copy_pt.db.bulk import update_object_rows
 from aws_copy_pt.db.engine import Database
-from aws_copy_pt.db.models import ObjectCopy
+from aws_copy_pt.db.models import ObjectCopy, Transfer
 
 BATCH_SIZE = 1000
 WORK_STATES = (ObjectState.PENDING, ObjectState.COPYING, ObjectState.COPIED)
@@ -42,6 +42,7 @@ class Row:
     upload_id: str | None
     part_size: int | None
     attempts: int
+    source_version_id: str | None = None  # the staging version copied (versioned buckets)
 
     @property
     def source_facts(self) -> ObjectFacts | None:
@@ -68,6 +69,7 @@ _COLUMNS = (
     ObjectCopy.upload_id,
     ObjectCopy.part_size,
     ObjectCopy.attempts,
+    ObjectCopy.source_version_id,
 )
 
 
@@ -140,6 +142,41 @@ def batches(
             assert arrivals is not None
             arrivals.wait(pages_seen, timeout=0.1)
             yield []
+
+
+def owed_deletes(db: Database, transfer_id: int, *, size: int = BATCH_SIZE) -> Iterator[list[Row]]:
+    """Rows whose staging object is owed a delete (recorded by an earlier pass that did not
+    get to send it, or whose delete failed), ``size`` at a time in source-key order."""
+    after: str | None = None
+    while True:
+        query = select(*_COLUMNS).where(
+            ObjectCopy.transfer_id == transfer_id, ObjectCopy.delete_owed.is_(True)
+        )
+        if after is not None:
+            query = query.where(ObjectCopy.source_key > after)
+        with db.session() as session:
+            found = session.execute(query.order_by(ObjectCopy.source_key).limit(size))
+            rows = [Row(*tuple(values)) for values in found]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].source_key
+
+
+def owed_count(db: Database, transfer_id: int) -> int:
+    """Staging objects still owed a delete."""
+    query = select(func.count(ObjectCopy.id)).where(
+        ObjectCopy.transfer_id == transfer_id, ObjectCopy.delete_owed.is_(True)
+    )
+    with db.session() as session:
+        return int(session.scalar(query) or 0)
+
+
+def transfer_state(db: Database, transfer_id: int) -> str | None:
+    """The transfer's state as stored now (another process may have cancelled it)."""
+    with db.session() as session:
+        state = session.scalar(select(Transfer.state).where(Transfer.id == transfer_id))
+    return None if state is None else str(state)
 
 
 @dataclass(frozen=True)

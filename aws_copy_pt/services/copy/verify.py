@@ -1,7 +1,6 @@
 """Verifying one batch of copied rows: a destination listing must show each copy as it was
-answered (size, ETag); then, if asked, the verified objects are deleted from staging.
-
-Objects the listing does not reach are HEADed one by one.
+answered (size, ETag). Objects the listing does not reach are HEADed one by one. Verified rows
+may then owe their staging object a delete (``services.copy.cleanup``).
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aws_copy_pt.core.copy_plan import ObjectFacts
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.copier import CopyRoute, RangeListing, delete_staging, head, owner_only
+from aws_copy_pt.s3.copier import CopyRoute, RangeListing, head, owner_only
 from aws_copy_pt.services.copy.plan import range_listing
 from aws_copy_pt.services.copy.rows import Row
 
@@ -19,12 +18,10 @@ from aws_copy_pt.services.copy.rows import Row
 class VerifyOutcome:
     verified: list[Row] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
-    deleted: list[Row] = field(default_factory=list)
-    delete_errors: dict[str, str] = field(default_factory=dict)
 
 
-def verify_batch(route: CopyRoute, rows: list[Row], delete: bool) -> VerifyOutcome:
-    """Check copied rows against the destination (size, ETag); then clean staging if asked."""
+def verify_batch(route: CopyRoute, rows: list[Row]) -> VerifyOutcome:
+    """Check copied rows against the destination (size, ETag)."""
     outcome = VerifyOutcome()
     listed = range_listing(route, source=False, keys=sorted(str(r.dest_key) for r in rows))
     for row in rows:
@@ -39,11 +36,6 @@ def verify_batch(route: CopyRoute, rows: list[Row], delete: bool) -> VerifyOutco
             outcome.failed.append((row, problem))
         else:
             outcome.verified.append(row)
-    if delete and outcome.verified:
-        by_key = {row.source_key: row for row in outcome.verified}
-        deleted = delete_staging(route, list(by_key))
-        outcome.deleted = [by_key[key] for key in deleted.deleted if key in by_key]
-        outcome.delete_errors = deleted.errors
     return outcome
 
 

@@ -22,13 +22,13 @@ from aws_copy_pt.core.copy_plan import (
     VerifyMethod,
     annotation,
     compare_content,
-    conflict_action,
     judge_destination,
     plan_copy,
     size_problem,
 )
+from aws_copy_pt.core.provenance import needs_provenance, provenance_metadata
 from aws_copy_pt.core.states import ObjectState
-from aws_copy_pt.errors import AwsCopyPtError, RemoteError
+from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused, RemoteError
 from aws_copy_pt.s3.copier import (
     CopyRoute,
     ObjectHead,
@@ -47,6 +47,7 @@ from aws_copy_pt.s3.multipart import (
     abort,
     copy_multipart,
 )
+from aws_copy_pt.services.copy.conflict import conflict_message, decide, encrypts_copies
 
 
 class Breaker:
@@ -101,6 +102,7 @@ class ObjectTask:
     dest_known: bool  # False: the listing did not reach this key; HEAD it
     upload_id: str | None = None  # a multipart upload to resume
     part_size: int | None = None
+    ours: str | None = None  # the ETag of this row's own earlier copy (a retried row)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class ObjectResult:
     verified_by: VerifyMethod | None = None
     error: AwsCopyPtError | None = None
     overwrote: bool = False
+    source_version: str | None = None  # the staging version copied (versioned buckets)
 
 
 def copy_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:
@@ -143,6 +146,11 @@ def _attempt(spec: CopySpec, task: ObjectTask) -> ObjectResult:
 
 def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
     route = spec.route
+    if task.upload_id and task.source is None:
+        # Started for source facts no longer known (a retry plans the source afresh): its parts
+        # may hold another version, so it cannot be resumed.
+        abort(route, task.dest_key, task.upload_id)
+        task = replace(task, upload_id=None)
     source_head: ObjectHead | None = None
     source = task.source
     if source is None:
@@ -156,20 +164,25 @@ def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
             f"s3://{route.source_bucket}/{task.source_key} cannot be copied: {problem}",
         )
     dest = task.dest if task.dest_known else _head_dest(spec, task)
-    action = conflict_action(judge_destination(source, dest), spec.conflict)
+    judged = judge_destination(source, dest)
+    action = decide(task.ours, judged, dest, spec.conflict)
     if action is Action.INSPECT:
         source_head = source_head or _head_source(spec, task)
         source = _merge(source, source_head.facts)
         dest = _head_dest(spec, task)
-        action = conflict_action(judge_destination(source, dest), spec.conflict, inspected=True)
+        judged = judge_destination(source, dest)
+        action = decide(task.ours, judged, dest, spec.conflict, inspected=True)
     if action is Action.SKIP:
         if task.upload_id:  # an interrupted run finished it; its stale upload goes
             abort(route, task.dest_key, task.upload_id)
         return ObjectResult(task.row_id, ObjectState.SKIPPED, source=source)
     if action is Action.FAIL:
-        return _failed(task, source, conflict_message(route, task.dest_key))
+        refused = ConflictRefused(conflict_message(route, task.dest_key, judged))
+        return ObjectResult(task.row_id, ObjectState.FAILED, source=source, error=refused)
     plan = plan_copy(source, threshold=spec.threshold, part_size=spec.part_size)
-    rewrite = spec.annotate or route.metadata_directive == "REPLACE"  # needs the source's headers
+    record = needs_provenance(source, dest_encrypted=encrypts_copies(route))
+    # These set the copy's metadata explicitly, so they need the source's headers (a HEAD).
+    rewrite = spec.annotate or route.metadata_directive == "REPLACE" or record
     if plan.method is CopyMethod.MULTIPART or rewrite:
         source_head = source_head or _head_source(spec, task)
         _check_unchanged(route, task, source, source_head.facts)
@@ -177,7 +190,8 @@ def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
         plan = plan_copy(
             source, threshold=spec.threshold, part_size=task.part_size or spec.part_size
         )
-    notes = annotation(source, spec.globus_task_id) if spec.annotate else None
+    notes = annotation(source, spec.globus_task_id) if spec.annotate else {}
+    notes.update(provenance_metadata(source))  # carried only where metadata is set explicitly
     if plan.method is CopyMethod.SINGLE:
         answer = copy_single(
             route,
@@ -238,6 +252,7 @@ def _check_copy(
         method=method,
         verified_by=verified_by,
         overwrote=overwrote,
+        source_version=None if answer.source_version == "null" else answer.source_version,
     )
 
 
@@ -300,13 +315,6 @@ def _head_dest(spec: CopySpec, task: ObjectTask) -> ObjectFacts | None:
     route = spec.route
     found = head(route.dest_client, route.dest_bucket, task.dest_key, owner_only(route.dest_args))
     return None if found is None else found.facts
-
-
-def conflict_message(route: CopyRoute, dest_key: str) -> str:
-    return (
-        f"s3://{route.dest_bucket}/{dest_key} already exists with different content; "
-        "not overwritten (--on-conflict fail)"
-    )
 
 
 def _mismatch_message(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.copy_plan import multipart_threshold_problem
+from aws_copy_pt.core.overlap import Place, check_apart
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_collection_path, parse_uuid
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.models import Collection, Transfer
@@ -116,11 +117,7 @@ def watch_task(
         )
     collection = _staging_collection(session, task)
     mapping = mapping_of(collection)
-    if dest_bucket.id == collection.bucket_id and dest_prefix == mapping.root_prefix:
-        raise UsageError(
-            f"--to {to} is the staging location itself: every object would be copied onto itself",
-            hint="pick another bucket or prefix",
-        )
+    check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_bucket.name, dest_prefix))
     faults = int(task.get("faults") or 0)  # asked before writing: no lock held over HTTP
     detail = fault_detail(transfer_client, task_id, faults) if faults else None
     transfer = Transfer(
@@ -178,7 +175,9 @@ def submit_and_watch(
             staging_path,
             hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
         )
-    find_bucket(session, _parse(parse_bucket_target, to, hint=TO_HINT)[0])
+    dest_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
+    find_bucket(session, dest_name)
+    check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_name, dest_prefix))
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     task_id = gateway.submit_transfer(
         transfer_client,

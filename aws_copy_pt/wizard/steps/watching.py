@@ -77,9 +77,11 @@ def start_daemon(wizard: Wizard) -> bool:
 
 def stop_running_daemon(wizard: Wizard) -> None:
     wizard.ui.say("Stopping the daemon (in-flight copies finish first)…")
-    pid = wizard.attempt(lambda: stop_daemon(wizard.app.home, timeout=STOP_TIMEOUT_SECONDS))
-    if pid is not None:
-        wizard.ui.ok(f"Daemon (pid {pid}) stopped.")
+    stopped = wizard.attempt(lambda: stop_daemon(wizard.app.home, timeout=STOP_TIMEOUT_SECONDS))
+    if stopped is not None and stopped.pid is not None:
+        wizard.ui.ok(f"Daemon (pid {stopped.pid}) stopped.")
+    elif stopped is not None and stopped.other is not None:
+        wizard.ui.warn(f"No daemon is running; {stopped.other} holds the home and was left alone.")
 
 
 def show_schedule_lines(wizard: Wizard) -> None:

@@ -61,6 +61,7 @@ from tests.support.faultproxy.s3wire import (
     error_body,
     error_code_in,
     fake_success_body,
+    requested_bounds,
     requested_keys,
 )
 
@@ -189,6 +190,7 @@ class FaultProxy:
                 started_at=time.monotonic(),
                 requested_keys=requested_keys(request.body),
                 amz_headers=described_headers(request.headers),
+                requested_bounds=requested_bounds(request.body),
             )
             self._records.append(record)
             gate = self._book.gate_for(request)

@@ -91,6 +91,7 @@ class ProxyRecord:
     # The request's x-amz-* headers that say what it does (copy source, ACL, directives),
     # without signing material.
     amz_headers: Mapping[str, str] = field(default_factory=dict)
+    requested_bounds: Mapping[str, str | None] = field(default_factory=dict)  # key -> bound
     deleted_keys: tuple[str, ...] = ()  # DeleteObjects: the keys the server reports deleted
 
     @property

@@ -11,6 +11,8 @@ from urllib.parse import unquote
 _TOP_LEVEL_ERROR = re.compile(rb"^\s*(?:<\?xml[^>]*\?>)?\s*<Error>.*?<Code>(.*?)</Code>", re.S)
 _DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
 _REQUESTED_KEY = re.compile(r"<Object>\s*<Key>(.*?)</Key>", re.S)
+_REQUESTED_OBJECT = re.compile(r"<Object>(.*?)</Object>", re.S)
+_ELEMENT = re.compile(r"<(Key|ETag|VersionId)>(.*?)</\1>", re.S)
 # A plausible ETag that matches nothing: what a lying store answers.
 FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()
 
@@ -126,3 +128,20 @@ def requested_keys(body: bytes) -> tuple[str, ...]:
         return ()
     text = body.decode(errors="replace")
     return tuple(html.unescape(key) for key in _REQUESTED_KEY.findall(text))
+
+
+def requested_bounds(body: bytes) -> dict[str, str | None]:
+    """What each key of a DeleteObjects request is bound to: ``etag:VALUE`` (unquoted),
+    ``version:ID``, or None for an unconditional delete."""
+    if b"<Delete" not in body[:200]:
+        return {}
+    bounds: dict[str, str | None] = {}
+    for item in _REQUESTED_OBJECT.findall(body.decode(errors="replace")):
+        fields = {name: html.unescape(value) for name, value in _ELEMENT.findall(item)}
+        if "VersionId" in fields:
+            bounds[fields["Key"]] = f"version:{fields['VersionId']}"
+        elif "ETag" in fields:
+            bounds[fields["Key"]] = f"etag:{fields['ETag'].strip(chr(34))}"
+        else:
+            bounds[fields["Key"]] = None
+    return bounds
