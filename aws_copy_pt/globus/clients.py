@@ -97,9 +97,19 @@ def _user_app(
     return globus_sdk.UserApp(APP_NAME, login_client=login_client, config=config)
 
 
+def auth_login_client(client_id: str) -> globus_sdk.NativeAppAuthClient:
+    """Globus Auth for this app: code exchange, refresh, revocation; Auth out of reach fails in
+    seconds (the SDK's default backoff would hold a login for 15 s before saying so)."""
+    return globus_sdk.NativeAppAuthClient(
+        client_id=client_id,
+        app_name=APP_NAME,
+        retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES),
+    )
+
+
 def batch_app(db: Database, client_id: str) -> globus_sdk.UserApp:
     """An app that never prompts; token problems surface as exceptions on use."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    login_client = auth_login_client(client_id)
     return _user_app(db, login_client, RefuseLoginFlow(login_client))
 
 
@@ -112,7 +122,7 @@ def login_app(
     env: Mapping[str, str] | None = None,
 ) -> globus_sdk.UserApp:
     """An app whose login flow is the browser (when usable) or copy-paste through ``prompter``."""
-    login_client = globus_sdk.NativeAppAuthClient(client_id=client_id, app_name=APP_NAME)
+    login_client = auth_login_client(client_id)
     flow = FallbackLoginFlow(
         login_client,
         prompter,

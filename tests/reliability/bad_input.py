@@ -53,6 +53,15 @@ class Case:
     must_not: tuple[str, ...] = ()  # what would mislead (a healthy database called damaged)
 
 
+# How a table's rows are counted in the figures: (cases run, cases clear).
+Tally = Callable[[Figures, bool], None]
+
+
+def as_bad_input(figures: Figures, clear: bool) -> None:
+    figures.bad_inputs += 1
+    figures.bad_inputs_clear += clear
+
+
 @dataclass
 class Bench:
     """What a row can use: the registered world (if the row needs one), a CLI and a scratch dir."""
@@ -135,8 +144,8 @@ def file_state(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mode
 
 
-def judge(case: Case, bench: Bench, figures: Figures) -> None:
-    """Run a row and check everything; the figures count it before anything is asserted."""
+def judge(case: Case, bench: Bench, figures: Figures, tally: Tally = as_bad_input) -> None:
+    """Run a row and check everything; ``tally`` counts it before anything is asserted."""
     trial = case.prepare(bench)
     home = trial.home or bench.w.home
     db = home / "aws-copy-pt.db"
@@ -148,8 +157,7 @@ def judge(case: Case, bench: Bench, figures: Figures) -> None:
         problems += trial.keeps()
     elif before is not None and fingerprint(db) != before:
         problems.append("the database changed")
-    figures.bad_inputs += 1
-    figures.bad_inputs_clear += not problems
+    tally(figures, not problems)
     assert problems == [], f"{case.name}: {problems}\n{result.explain()}\n--- judged ---\n{text}"
 
 

@@ -26,6 +26,14 @@ class Figures:
     false_done: int = 0  # transfers in DONE whose objects were not all intact
     bad_inputs: int = 0  # bad-input cases run through the CLI
     bad_inputs_clear: int = 0  # of those, refused (or handled) with a clear message
+    hostile_checks: int = 0  # (command, hostile string) pairs whose output was examined
+    hostile_safe: int = 0  # of those, shown as visible escapes, not markup or control
+    secret_checks: int = 0  # places a planted secret was looked for (output, logs, environ)
+    secret_leaks: int = 0  # of those, where the secret was found
+    home_cases: int = 0  # bad homes (symlinks, another owner, read-only, no schema version)
+    home_refusals: int = 0  # of those, refused clearly with nothing created or changed
+    crash_paths: int = 0  # known failures of outside systems run through the CLI
+    crash_paths_known: int = 0  # of those, ending with their documented exit code and a hint
 
     @property
     def used(self) -> bool:
@@ -38,7 +46,11 @@ class Figures:
             f"early deletes {self.early_deletes}, orphaned uploads {self.orphaned_uploads}, "
             f"damaged databases {self.damaged_databases}, faults injected {self.faults}, "
             f"false DONE {self.false_done}, "
-            f"bad inputs {self.bad_inputs_clear}/{self.bad_inputs} clear"
+            f"bad inputs {self.bad_inputs_clear}/{self.bad_inputs} clear, "
+            f"hostile strings {self.hostile_safe}/{self.hostile_checks} rendered safely, "
+            f"secret leaks {self.secret_leaks} of {self.secret_checks} checks, "
+            f"home refusals {self.home_refusals}/{self.home_cases}, "
+            f"crash paths {self.crash_paths_known}/{self.crash_paths} with known exit codes"
         )
 
 

@@ -280,10 +280,15 @@ def _record_identity(row: AwsCredential, factory: ClientFactory) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from aws_copy_pt.s3.clients import CredentialSpec
+    from aws_copy_pt.s3.errors import CredentialUnusable
 
     spec = CredentialSpec.from_row(row)
     try:
         identity = factory.sts(spec).get_caller_identity()
+    except CredentialUnusable as exc:
+        if row.id is None:
+            exc.not_registered_yet()
+        raise
     except (BotoCoreError, ClientError) as exc:
         raise sts_error(exc, row) from exc
     row.account_id = identity["Account"]
@@ -299,20 +304,19 @@ def sts_error(exc: Exception, row: AwsCredential) -> AwsCopyPtError:
         ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
+        PartialCredentialsError,
         ProfileNotFound,
     )
 
+    from aws_copy_pt.s3.errors import unusable_credential
+
     name = row.name
-    if isinstance(exc, ProfileNotFound):
-        return ConfigError(
-            f"AWS profile {row.profile!r} of credential {name!r} is not defined",
-            hint="define it with `aws configure --profile NAME` (AWS_CONFIG_FILE is honoured)",
-        )
-    if isinstance(exc, NoCredentialsError):
-        return ConfigError(
-            f"AWS profile {row.profile!r} of credential {name!r} holds no usable credentials",
-            hint="check ~/.aws/credentials, or log in first (`aws sso login --profile NAME`)",
-        )
+    if isinstance(exc, ProfileNotFound | PartialCredentialsError | NoCredentialsError):
+        cause = None if isinstance(exc, NoCredentialsError) else exc
+        error = unusable_credential(cause, credential=name, profile=row.profile)
+        if row.id is None:
+            error.not_registered_yet()
+        return error
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         return RemoteError(
             f"cannot reach AWS STS to check credential {name!r}: {exc}",

@@ -90,6 +90,7 @@ def login(
     )
     try:
         app.login(auth_params=params, force=True)
+        identity = _fetch_identity(app)
     except IdentityMismatchError:
         raise ConfigError(
             "you logged in as a different Globus identity than the one whose tokens are stored",
@@ -101,12 +102,15 @@ def login(
             hint="run `aws-copy-pt login --no-browser` to use the copy-paste login",
         ) from None
     except globus_sdk.AuthAPIError as exc:
+        if classify(exc) is Failure.TRANSIENT:
+            raise to_user_error(exc, doing="logging in") from None
         raise NeedsLoginError(
             f"Globus did not accept the authorization code: {describe(exc)}",
             hint="run `aws-copy-pt login` again and paste the whole code, promptly",
         ) from None
+    except globus_sdk.GlobusError as exc:  # out of reach, or an answer we cannot use
+        raise to_user_error(exc, doing="logging in") from None
     clients.remember_client_id(db, cid)
-    identity = _fetch_identity(app)
     _store_identity(db, identity)
     return _status(db, cid, identity, verified=True, consents=consents)
 
@@ -150,7 +154,7 @@ def logout(
         return LogoutReport(None, 0, 0, _load_identity(db))
     storage = clients.token_storage(db, cid)
     stored = storage.get_token_data_by_resource_server()
-    login_client = globus_sdk.NativeAppAuthClient(client_id=cid, app_name=clients.APP_NAME)
+    login_client = clients.auth_login_client(cid)
     revoked = removed = 0
     for resource_server, data in stored.items():
         if revoke:
