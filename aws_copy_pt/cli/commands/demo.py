@@ -59,11 +59,10 @@ def command(app: AppContext, keep: bool) -> int:
         title = f"Transfer {result.transfer_id} is {result.state}. In s3://{DEST_BUCKET}:"
         render.console(app).print(render.table(title, columns, rows))
         if keep:
+            render.info(app, "Kept the demo home. Explore it with:")
+            render.info(app, f"  aws-copy-pt --home {result.home} status")
             render.info(
-                app,
-                f"Kept the demo home. Explore it with:\n"
-                f"  aws-copy-pt --home {result.home} status\n"
-                f"  aws-copy-pt --home {result.home} transfers show {result.transfer_id}",
+                app, f"  aws-copy-pt --home {result.home} transfers show {result.transfer_id}"
             )
     ok = result.state == "DONE" and all(o.identical for o in result.objects)
     return 0 if ok else 4
