@@ -35,11 +35,16 @@ def webhook_options(url: str, *, timeout: float | None = None) -> dict[str, Any]
 
 def check_url(url: str, *, usage: bool = False) -> None:
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if parts.scheme in ("http", "https") and parts.hostname and port_ok:
         return
     error = UsageError if usage else ConfigError
+    what = "an http(s) URL" if port_ok else "a URL with a valid port"
     raise error(
-        f"{display_url(url) if parts.scheme else repr(url)} is not an http(s) URL",
+        f"{display_url(url) if parts.scheme else repr(url)} is not {what}",
         hint="give the full URL, e.g. --webhook https://hooks.slack.com/services/…",
     )
 
