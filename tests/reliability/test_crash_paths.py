@@ -9,6 +9,7 @@ connections. AWS profiles are real files (``AWS_CONFIG_FILE``, ``AWS_SHARED_CRED
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import uuid
@@ -19,6 +20,7 @@ import pytest
 
 from aws_copy_pt.errors import ExitCode
 from tests.fixtures.cli import CliResult, installed_script, isolated_env
+from tests.fixtures.wizard import CTRL_C, DEFAULT_WAIT, WizardWorld, answer
 from tests.reliability.bad_input import Bench, Case, Table, Trial, judge
 from tests.reliability.figures import Figures
 
@@ -107,6 +109,25 @@ def _collection_unreachable(bench: Bench) -> Trial:
 def _logout_unreachable(bench: Bench) -> Trial:
     _globus_unreachable(bench)
     return Trial(("logout",))
+
+
+@TABLE.row("submit: Globus Transfer unreachable", ExitCode.REMOTE, "Globus", NETWORK_HINT)
+def _submit_unreachable(bench: Bench) -> Trial:
+    world = bench.w
+    _globus_unreachable(bench)
+    source = f"{world.source}:/src/run1/"
+    staging = f"{world.staging_collection}:/{world.staging_bucket}/in/run1/"
+    return Trial(("submit", source, staging, "-r", "--to", f"{world.dest_bucket}/s"))
+
+
+@TABLE.row(
+    "transfers cancel --globus: Globus Transfer unreachable", ExitCode.REMOTE, "Globus", "retry"
+)
+def _cancel_unreachable(bench: Bench) -> Trial:
+    world = bench.w
+    transfer = world.watch(world.add_task({"a.dat": 1}, script=("ACTIVE",)), "c")
+    _globus_unreachable(bench)
+    return Trial(("transfers", "cancel", str(transfer), "--globus"))
 
 
 # --- AWS profiles that are missing or hold no usable keys -------------------------------------
@@ -212,3 +233,22 @@ def test_outside_failures_end_with_their_documented_exit_code_and_a_hint(
 ) -> None:
     bench.env["REFUSED_URL"] = refused_url
     judge(case, bench, figures, as_crash_path)
+
+
+def test_the_wizards_login_with_globus_unreachable_says_so_and_offers_to_retry(
+    wizard_world: WizardWorld, refused_url: str, monkeypatch: pytest.MonkeyPatch, figures: Figures
+) -> None:
+    world = wizard_world
+    for service in ("AUTH", "TRANSFER"):
+        monkeypatch.setenv(f"GLOBUS_SDK_SERVICE_URL_{service}", refused_url)
+    run = world.run([answer(""), answer(CLIENT_ID)])  # welcome; the client id it asks for
+    run.wait_for(r"/v2/oauth2/authorize\?")
+    run.send(answer("a-code-from-globus"))
+    run.prompts.wait_for(re.compile("The login did not complete"), DEFAULT_WAIT)
+    run.send(CTRL_C)
+    code = run.finish()
+    shown = run.screen.text()
+    known = code == ExitCode.INTERRUPTED and "Globus could not be reached" in shown
+    known = known and NETWORK_HINT in shown and "Traceback" not in shown
+    as_crash_path(figures, known)
+    assert known, f"exit {code}\n{shown}"
