@@ -85,14 +85,18 @@ class Bench:
         self.cli("--home", str(home), "status").ok()
         return home
 
-    def script(self, home: Path, **popen: object) -> Callable[[Sequence[str]], CliResult]:
-        """Run the installed script on ``home`` (``popen``: e.g. a ``preexec_fn``)."""
+    def script(
+        self, home: Path, *, typed: str | None = None, **popen: object
+    ) -> Callable[[Sequence[str]], CliResult]:
+        """Run the installed script on ``home`` (``typed``: its stdin, else none; ``popen``:
+        e.g. a ``preexec_fn``)."""
+        stdin = {"input": typed} if typed is not None else {"stdin": subprocess.DEVNULL}
 
         def run(args: Sequence[str]) -> CliResult:
             done = subprocess.run(
                 [installed_script(), *args],
                 env=isolated_env(home, self.env),
-                stdin=subprocess.DEVNULL,
+                **stdin,  # type: ignore[arg-type]
                 capture_output=True,
                 text=True,
                 timeout=120,

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from aws_copy_pt.errors import ExitCode
-from tests.fixtures.cli import CliResult, installed_script, isolated_env
 from tests.fixtures.wizard import CTRL_C, DEFAULT_WAIT, WizardWorld, answer
 from tests.reliability.bad_input import Bench, Case, Table, Trial, judge
 from tests.reliability.figures import Figures
@@ -50,24 +47,6 @@ def _globus_unreachable(bench: Bench) -> None:
         bench.env[f"GLOBUS_SDK_SERVICE_URL_{service}"] = url
 
 
-def _with_input(home: Path, env: dict[str, str], text: str) -> Callable[[Sequence[str]], CliResult]:
-    """The installed script on ``home``, ``text`` on its stdin (what a person types)."""
-
-    def run(args: Sequence[str]) -> CliResult:
-        done = subprocess.run(
-            [installed_script(), *args],
-            env=isolated_env(home, env),
-            input=text,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        return CliResult(args, done.returncode, done.stdout, done.stderr)
-
-    return run
-
-
 # --- Globus out of reach ----------------------------------------------------------------------
 
 
@@ -76,7 +55,7 @@ def _login_unreachable(bench: Bench) -> Trial:
     _globus_unreachable(bench)
     home = bench.fresh_home()
     args = ("login", "--no-browser", "--client-id", CLIENT_ID)
-    return Trial(args, home=home, run=_with_input(home, bench.env, "a-code-from-globus\n"))
+    return Trial(args, home=home, run=bench.script(home, typed="a-code-from-globus\n"))
 
 
 @TABLE.row("whoami: Globus Auth unreachable", ExitCode.REMOTE, "Globus", NETWORK_HINT)
@@ -145,6 +124,12 @@ def _profile_credential(bench: Bench, config: str = "", credentials: str = "") -
 UPDATE_PROFILE = "aws-copy-pt aws update lab2 --profile"
 
 
+def _bucket_add(bench: Bench, config: str = "", credentials: str = "") -> Trial:
+    _profile_credential(bench, config, credentials)
+    name = f"more-{uuid.uuid4().hex[:8]}"
+    return Trial(("bucket", "add", name, "--credentials", "lab2"))
+
+
 @TABLE.row(
     "bucket add: the credential's AWS profile does not exist",
     ExitCode.CONFIG,
@@ -152,9 +137,7 @@ UPDATE_PROFILE = "aws-copy-pt aws update lab2 --profile"
     UPDATE_PROFILE,
 )
 def _bucket_add_profile_missing(bench: Bench) -> Trial:
-    _profile_credential(bench)
-    name = f"more-{uuid.uuid4().hex[:8]}"
-    return Trial(("bucket", "add", name, "--credentials", "lab2"))
+    return _bucket_add(bench)
 
 
 @TABLE.row(
@@ -164,9 +147,7 @@ def _bucket_add_profile_missing(bench: Bench) -> Trial:
     UPDATE_PROFILE,
 )
 def _bucket_add_profile_empty(bench: Bench) -> Trial:
-    _profile_credential(bench, config="[profile gone]\nregion = us-east-1\n")
-    name = f"more-{uuid.uuid4().hex[:8]}"
-    return Trial(("bucket", "add", name, "--credentials", "lab2"))
+    return _bucket_add(bench, config="[profile gone]\nregion = us-east-1\n")
 
 
 @TABLE.row(
@@ -176,9 +157,7 @@ def _bucket_add_profile_empty(bench: Bench) -> Trial:
     UPDATE_PROFILE,
 )
 def _bucket_add_profile_partial(bench: Bench) -> Trial:
-    _profile_credential(bench, credentials="[gone]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
-    name = f"more-{uuid.uuid4().hex[:8]}"
-    return Trial(("bucket", "add", name, "--credentials", "lab2"))
+    return _bucket_add(bench, credentials="[gone]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
 
 
 @TABLE.row(
