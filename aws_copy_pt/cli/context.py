@@ -49,7 +49,9 @@ class AppContext:
         """Open (creating and migrating on first use) the database in the home."""
         if self._db is None:
             from aws_copy_pt.db.engine import open_database
+            from aws_copy_pt.secrecy import harden_process
 
+            harden_process()  # the database holds secrets: no core dump of this process
             self._db = open_database(self.home)
             self._use_demo_servers(self._db)
             heap.settle()  # the command has loaded what it works with

@@ -20,6 +20,7 @@ from aws_copy_pt import __version__
 from aws_copy_pt.cli import heap
 from aws_copy_pt.cli.context import AppContext
 from aws_copy_pt.cli.lazy import LazyGroup
+from aws_copy_pt.core.text import visible, visible_lines
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, ExitCode, RemoteError
 from aws_copy_pt.log import configure_logging, redact
 
@@ -124,9 +125,30 @@ def _translate(exc: Exception) -> AwsCopyPtError | None:
 
 
 def _report(exc: AwsCopyPtError) -> None:
-    click.echo(f"error: {redact(exc.message)}", err=True)
+    """The error line and its next step: redacted, one line each, controls escaped."""
+    click.echo(f"error: {visible(redact(exc.message))}", err=True)
     if exc.hint:
-        click.echo(f"  next: {redact(exc.hint)}", err=True)
+        click.echo(f"  next: {visible(redact(exc.hint))}", err=True)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """``exc``'s traceback (--debug), redacted as the logs are; each exception's message, which
+    may quote outside text, is one line with control characters escaped."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        hidden = current.__suppress_context__
+        current = current.__cause__ or (None if hidden else current.__context__)
+    parts: list[str] = []
+    for earlier in reversed(chain):
+        if parts:
+            parts.append("\nwhich led to:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(earlier.__traceback__))
+        name = f"{type(earlier).__module__}.{type(earlier).__qualname__}"
+        parts.append(f"{name}: {visible(redact(str(earlier)))}\n")
+    click.echo(visible_lines(redact("".join(parts))), err=True, nl=False)
 
 
 def invoke(argv: Sequence[str] | None = None) -> int:
@@ -148,17 +170,17 @@ def invoke(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except AwsCopyPtError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         _report(exc)
         return int(exc.exit_code)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback(exc)
         translated = _translate(exc)
         if translated is not None:
             _report(translated)
             return int(translated.exit_code)
-        click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
+        click.echo(f"internal error: {type(exc).__name__}: {visible(redact(str(exc)))}", err=True)
         click.echo("  next: rerun with --debug for a traceback, and report it", err=True)
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)

@@ -1,4 +1,12 @@
-"""The one place that writes results to the terminal: rich tables for people, JSON for scripts."""
+"""The one place that writes results to the terminal: rich tables for people, JSON for scripts.
+
+This is the rendering boundary for text from outside (object keys, Globus labels and collection
+names, server and error messages). Every value printed here is plain text, never rich markup,
+with control characters shown as escapes (``core.text.visible``): tables, ``info`` and ``note``
+lines, error lines. Our own styled text is an explicit opt-in: :func:`styled` takes markup we
+wrote and escapes the values it is filled with. JSON output stays exact data (JSON escapes
+control characters itself).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +18,13 @@ from pathlib import PurePath
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from aws_copy_pt.cli.context import AppContext
+from aws_copy_pt.core.text import visible as visible  # re-exported for the wizard
+from aws_copy_pt.core.text import visible_lines
 
 T = TypeVar("T")
 
@@ -51,15 +63,42 @@ def console(app: AppContext, *, err: bool = False) -> Console:
         width: int | None = int(columns)
     else:
         width = None if stream.isatty() else UNWRAPPED_WIDTH
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
+    # markup and emoji codes off: a str printed here by mistake still shows as it is
+    return Console(
+        file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True, width=width
+    )
+
+
+def plain(value: object) -> Text:
+    """Any value as one line of plain text: no markup, no emoji codes, controls escaped."""
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else visible(value))
+
+
+def plain_lines(value: object) -> Text:
+    """Text of several lines to copy (a policy, a cron line): controls escaped, but not LF."""
+    return Text(visible_lines(value))
+
+
+def styled(markup: str, **values: object) -> Text:
+    """Our own rich ``markup``, filled with ``values`` (``{name}`` fields) shown as plain text.
+
+    The one way to style a line: ``styled("[bold]{key}[/bold] failed", key=key)``.
+    """
+    filled = markup.format(**{k: escape(visible(v)) for k, v in values.items()})
+    return Text.from_markup(filled, emoji=False)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    result = Table(title=title, title_justify="left", header_style="bold")
+    """A table whose title and cells are plain text (they often hold data from outside)."""
+    result = Table(
+        title=None if title is None else plain(title), title_justify="left", header_style="bold"
+    )
     for column in columns:
         result.add_column(column, overflow="fold")
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(plain(cell) for cell in row))
     return result
 
 
@@ -81,15 +120,19 @@ def listing(
         console(app).print(table(None, columns, [row(item) for item in items]))
 
 
-def info(app: AppContext, message: str) -> None:
-    """A human message on stdout (silent in --json mode, where stdout is for data)."""
+def info(app: AppContext, message: str | Text) -> None:
+    """A human message on stdout (silent in --json mode, where stdout is for data).
+
+    A ``str`` is plain text, shown as one line (it may embed keys or labels); only a ``Text``
+    from :func:`styled` carries style.
+    """
     if not app.json_output:
-        console(app).print(message)
+        console(app).print(plain(message))
 
 
-def note(app: AppContext, message: str) -> None:
-    """A side remark on stderr, shown in both modes."""
-    console(app, err=True).print(message)
+def note(app: AppContext, message: str | Text) -> None:
+    """A side remark on stderr, shown in both modes (plain text, as :func:`info`)."""
+    console(app, err=True).print(plain(message))
 
 
 def human_bytes(n: int | None) -> str:

@@ -4,18 +4,24 @@ Pure logic: the service gathers a transfer's facts, this module turns them into 
 :class:`Notification` (a subject, a plain-text body a person can act on, and structured fields
 for machines) and renders it for a target kind. Email gets the text; a webhook gets a JSON
 document with a Slack-compatible ``text`` field plus the structured fields.
+
+Labels, destinations, Globus statuses and error messages come from outside: in the subject and
+the text they are shown with control characters escaped (``core.text.visible``), so a label
+cannot forge a mail header or a line; the structured fields keep the exact data (JSON escapes
+control characters itself).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_copy_pt.core.errors import UsageError
 from aws_copy_pt.core.states import TRANSFER_STATE_MEANINGS, ObjectState, TransferState
+from aws_copy_pt.core.text import visible
 
 # The states a target can subscribe to, in the order they are listed to users.
 NOTIFIABLE_STATES: tuple[TransferState, ...] = (
@@ -106,8 +112,9 @@ class Notification:
     fields: dict[str, Any]
 
 
-def transfer_notification(facts: TransferFacts, *, host: str, at: datetime) -> Notification:
+def transfer_notification(exact: TransferFacts, *, host: str, at: datetime) -> Notification:
     """The message announcing that transfer ``facts.id`` reached ``facts.state``."""
+    facts = _shown(exact)
     name = _transfer_name(facts)
     steps = next_steps(facts, host=host)
     lines = [
@@ -128,11 +135,11 @@ def transfer_notification(facts: TransferFacts, *, host: str, at: datetime) -> N
     fields: dict[str, Any] = {
         "event": "transfer.state",
         "transfer_id": facts.id,
-        "label": facts.label,
+        "label": exact.label,
         "state": facts.state,
-        "globus_task_id": facts.globus_task_id,
-        "globus_status": facts.globus_status,
-        "destination": f"s3://{facts.destination}",
+        "globus_task_id": exact.globus_task_id,
+        "globus_status": exact.globus_status,
+        "destination": f"s3://{exact.destination}",
         "objects": {
             "total": facts.objects_total,
             "verified": facts.count(ObjectState.VERIFIED),
@@ -140,12 +147,28 @@ def transfer_notification(facts: TransferFacts, *, host: str, at: datetime) -> N
             "skipped": facts.count(ObjectState.SKIPPED),
             "pending": _unfinished(facts),
         },
-        "error": facts.last_error,
+        "error": exact.last_error,
         "next": steps,
         "host": host,
         "at": at.isoformat(),
     }
     return Notification(subject=_subject(facts, name), text="\n".join(lines), fields=fields)
+
+
+def _shown(facts: TransferFacts) -> TransferFacts:
+    """The facts as a person reads them: outside text with control characters escaped."""
+
+    def shown(value: str | None) -> str | None:
+        return None if value is None else visible(value)
+
+    return replace(
+        facts,
+        label=shown(facts.label),
+        destination=visible(facts.destination),
+        globus_task_id=shown(facts.globus_task_id),
+        globus_status=shown(facts.globus_status),
+        last_error=shown(facts.last_error),
+    )
 
 
 def probe_notification(target_name: str, *, host: str, at: datetime) -> Notification:

@@ -1,10 +1,13 @@
 """Process plumbing for the daemon: detaching, the pid file, signals, status and stop.
 
 ``--detach`` double-forks and starts a new session so the daemon outlives the login shell (no
-tmux needed on an HPC login node). Like any daemon it then works from ``/`` (it holds no
-directory busy, so the one it was started in can be unmounted) with umask 0077 (whatever it
-creates is private). The parent waits on a pipe until the child has taken the instance lock, so
-"another daemon is running" is reported in the terminal that asked, not only in a log file.
+tmux needed on an HPC login node). Like any daemon it works from ``/`` (it holds no directory
+busy, so the one it was started in can be unmounted) with umask 0077 (whatever it creates is
+private). It then executes a fresh `aws-copy-pt daemon` there, from an environment without the
+variables that may carry secrets (``secrecy.without_secrets``): not even
+``/proc/<pid>/environ`` of the daemon holds them. The parent waits on a pipe (its write end
+passed as ``--ready-fd``) until the daemon has taken the instance lock, so "another daemon is
+running" is reported in the terminal that asked, not only in a log file.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,38 +95,24 @@ def stop_daemon(home: Home, *, timeout: float) -> Stopped:
     )
 
 
-def detach(run_child: Callable[[Callable[[str], None]], int]) -> tuple[int, str]:
-    """Fork a detached daemon running ``run_child(ready)``; return (pid, first message).
-
-    The child calls ``ready("ok")`` once it holds the instance lock, or ``ready(<error>)``.
-    The parent returns what the child said; it never runs the daemon itself.
-    """
+def detach(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, str]:
+    """Start ``argv`` (a foreground `daemon` command) detached, with exactly ``env``; return its
+    pid and the first thing it said through ``--ready-fd`` ("ok", or why it did not start)."""
     read_fd, write_fd = os.pipe()
     first = os.fork()
     if first == 0:  # child: new session, then fork again so we can never regain a terminal
-        os.close(read_fd)
-        os.setsid()
-        if os.fork() != 0:
-            os._exit(int(ExitCode.OK))
-        os.chdir("/")  # every path it uses is absolute (``home.paths``)
-        os.umask(DAEMON_UMASK)
-        _redirect_stdio()
-        writer = os.fdopen(write_fd, "w")
-
-        def ready(message: str) -> None:
-            if writer.closed:  # only the first word counts
-                return
-            with contextlib.suppress(OSError):
-                writer.write(f"{os.getpid()} {message}\n")
-                writer.flush()
-            writer.close()
-
-        code: int = ExitCode.FAILURE
         try:
-            code = run_child(ready)
+            os.close(read_fd)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(int(ExitCode.OK))
+            os.chdir("/")  # every path it uses is absolute (``home.paths``; argv[0] too)
+            os.umask(DAEMON_UMASK)
+            _redirect_stdio()
+            os.set_inheritable(write_fd, True)
+            os.execve(argv[0], [*argv, "--ready-fd", str(write_fd)], dict(env))  # noqa: S606
         finally:
-            ready("the daemon exited during start-up")
-            os._exit(int(code))
+            os._exit(ExitCode.FAILURE)  # only reached when the exec failed
     os.close(write_fd)
     os.waitpid(first, 0)
     with os.fdopen(read_fd) as reader:
@@ -132,6 +121,21 @@ def detach(run_child: Callable[[Callable[[str], None]], int]) -> tuple[int, str]
         return 0, "the daemon exited during start-up"
     pid, _, message = line.partition(" ")
     return int(pid), message
+
+
+def ready_pipe(fd: int) -> Callable[[str], None]:
+    """The daemon's side of ``--ready-fd``: ``ready(message)`` sends its first word only."""
+    writer = os.fdopen(fd, "w")
+
+    def ready(message: str) -> None:
+        if writer.closed:
+            return
+        with contextlib.suppress(OSError):
+            writer.write(f"{os.getpid()} {message}\n")
+            writer.flush()
+        writer.close()
+
+    return ready
 
 
 def _redirect_stdio() -> None:

@@ -101,12 +101,31 @@ def check_ownership(path: Path) -> None:
         raise _unreadable(path, exc) from exc
     finally:
         conn.close()
+    if app_id == APPLICATION_ID and tables and "alembic_version" not in tables:
+        raise _unversioned(path)
     if app_id == APPLICATION_ID or (app_id == 0 and not tables):
         return
     raise DatabaseError(
         f"{path} is an SQLite database that belongs to another program "
         f"(application_id {app_id}, tables: {', '.join(sorted(tables)[:5]) or 'none'})",
         hint="move it away, or point aws-copy-pt at another home with --home DIR",
+    )
+
+
+def _unversioned(path: Path) -> DatabaseError:
+    """Our tables without the record of their schema version: migrating would fail half-way
+    ("table ... already exists"), and guessing the version could damage the data."""
+    backups = sorted(path.parent.glob(f"{path.name}.bak-*"))
+    restore = (
+        f"restore the newest backup: cp {backups[-1]} {path}"
+        if backups
+        else "restore it from a backup of your own"
+    )
+    return DatabaseError(
+        f"{path} holds aws-copy-pt's tables but no record of their schema version "
+        "(the alembic_version table is missing), so it cannot be opened or upgraded safely",
+        hint=f"{restore}; or move it away to start afresh (registrations and history stay in "
+        "the moved file)",
     )
 
 

@@ -99,8 +99,9 @@ def _user_app(
 
 
 def login_client(client_id: str) -> globus_sdk.NativeAppAuthClient:
-    """The native app's own Auth client (logins, token refresh and revocation); it retries
-    less, like the other clients, so an unreachable Globus is reported in seconds."""
+    """The native app's own Auth client (code exchange, token refresh and revocation); it
+    retries less, like the other clients, so an unreachable Globus Auth is reported in seconds
+    (the SDK's default backoff would hold a login for 15 s before saying so)."""
     return globus_sdk.NativeAppAuthClient(
         client_id=client_id,
         app_name=APP_NAME,

@@ -25,6 +25,10 @@ _DATA_ACCESS_SCOPE = re.compile(r"https://auth\.globus\.org/scopes/([0-9a-fA-F-]
 _OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _DEAD_LOGIN_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+NETWORK_HINT = (
+    "check the network (behind a proxy, set https_proxy), then retry; "
+    "https://status.globus.org shows Globus outages"
+)
 
 
 class Failure(Enum):
@@ -149,6 +153,10 @@ def to_user_error(exc: BaseException, *, doing: str) -> AwsCopyPtError:
     kind = classify(exc)
     if kind in (Failure.LOGIN, Failure.CONSENT):
         return login_error(exc)
+    if isinstance(exc, globus_sdk.NetworkError):
+        return RemoteError(
+            f"Globus could not be reached while {doing}: {describe(exc)}", hint=NETWORK_HINT
+        )
     if kind is Failure.TRANSIENT:
         return RemoteError(
             f"Globus failed transiently while {doing}: {describe(exc)}",

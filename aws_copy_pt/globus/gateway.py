@@ -25,7 +25,7 @@ from globus_sdk.token_storage.validating_token_storage import IdentityMismatchEr
 
 from aws_copy_pt.errors import ConfigError, NeedsLoginError
 from aws_copy_pt.globus import clients
-from aws_copy_pt.globus.errors import call_error, describe
+from aws_copy_pt.globus.errors import Failure, call_error, classify, describe
 
 TransferClient = globus_sdk.TransferClient
 UserApp = globus_sdk.UserApp
@@ -166,6 +166,8 @@ def log_in(app: UserApp, required_scopes: Sequence[str]) -> None:
             hint="run `aws-copy-pt login --no-browser` to use the copy-paste login",
         ) from None
     except globus_sdk.AuthAPIError as exc:
+        if classify(exc) is Failure.TRANSIENT:  # Globus Auth busy or down: not the code's fault
+            raise call_error(exc, doing="logging in") from None
         raise NeedsLoginError(
             f"Globus did not accept the authorization code: {describe(exc)}",
             hint="run `aws-copy-pt login` again and paste the whole code, promptly",

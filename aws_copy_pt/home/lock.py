@@ -31,7 +31,7 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -98,7 +98,7 @@ def lock_holder(home: Home) -> LockHolder | None:
     """What holds the home's lock now, or None when nothing does."""
     if not home.lock_path.exists():
         return None
-    fd = os.open(home.lock_path, os.O_RDONLY)
+    fd = os.open(home.lock_path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

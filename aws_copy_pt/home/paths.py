@@ -1,14 +1,23 @@
-"""Where aws-copy-pt keeps its data, and the permission rules for it (like ssh's).
+"""Where aws-copy-pt keeps its data, and the rules for it (like ssh's).
 
 Precedence: ``--home DIR`` > ``AWS_COPY_PT_HOME`` > ``$XDG_DATA_HOME/aws-copy-pt`` >
-``~/.local/share/aws-copy-pt``. The home is created 0700 and the database 0600; if either is
-readable by group or others we refuse to run and print the exact ``chmod`` that fixes it, because
-the database holds credentials.
+``~/.local/share/aws-copy-pt``. The home is created 0700 and the database 0600. Because the
+database holds credentials, a home is refused, with the command that fixes it, when:
+
+* it or the database is readable by group or others (the exact ``chmod``);
+* it, or a file of ours in it, belongs to another user: running as root on a user's home would
+  leave root-owned files that lock the owner out, so root is refused too;
+* a file of ours in it (the database, its journals, the lock, the pid file, the logs) is a
+  symbolic link: a dangling link would make SQLite create the database wherever it points;
+* it cannot be written (a read-only file system or mode): said as such, not as a full disk.
+
+The home itself may be a symbolic link (to a scratch disk, say); the files inside may not.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shlex
 import stat
 from collections.abc import Mapping
@@ -20,6 +29,7 @@ from aws_copy_pt.errors import ConfigError, HomePermissionError
 HOME_ENV = "AWS_COPY_PT_HOME"
 DB_FILENAME = "aws-copy-pt.db"
 LOGS_DIRNAME = "logs"
+DB_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,12 @@ class Home:
     def pid_path(self) -> Path:
         return self.path / "daemon.pid"
 
+    def own_paths(self) -> list[Path]:
+        """Every path aws-copy-pt writes in the home (none of them may be a link)."""
+        db = self.db_path
+        companions = [db.with_name(db.name + suffix) for suffix in DB_COMPANIONS]
+        return [db, *companions, self.lock_path, self.pid_path, self.logs_dir]
+
 
 def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Home:
     """Pick the home directory by the documented precedence (does not create it)."""
@@ -57,7 +73,7 @@ def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]
 
 
 def ensure_home(home: Home) -> None:
-    """Create the home (0700) if missing; refuse a home or database others can read."""
+    """Create the home (0700) if missing; refuse one that is not safe to use (see above)."""
     try:
         home.path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -70,9 +86,74 @@ def ensure_home(home: Home) -> None:
             f"the aws-copy-pt home {home.path} exists but is not a directory",
             hint="remove it or choose another with --home DIR",
         )
+    _refuse_foreign(home.path, what="the aws-copy-pt home")
     _refuse_loose(home.path, 0o700)
+    _refuse_read_only(home.path)
+    for path in home.own_paths():
+        _refuse_link_or_foreign(path)
     if home.db_path.exists():
         _refuse_loose(home.db_path, 0o600)
+        if not os.access(home.db_path, os.R_OK | os.W_OK):
+            mode = stat.S_IMODE(home.db_path.stat().st_mode)
+            raise ConfigError(
+                f"the database {home.db_path} is read-only for you (mode {mode:04o})",
+                hint=f"run: chmod 600 {shlex.quote(str(home.db_path))}",
+            )
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _refuse_foreign(path: Path, *, what: str) -> None:
+    owner, me = path.stat().st_uid, os.geteuid()
+    if owner == me:
+        return
+    raise HomePermissionError(
+        f"{what} {path} belongs to {_user(owner)}, not to you ({_user(me)}): aws-copy-pt uses "
+        "only a home of its own user, so that it never leaves files its owner cannot use",
+        hint=f"run aws-copy-pt as {_user(owner)}, or use a home of your own with --home DIR",
+    )
+
+
+def _refuse_link_or_foreign(path: Path) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise HomePermissionError(
+            f"{path} is a symbolic link (to {path.readlink()}); aws-copy-pt follows no link "
+            "inside its home: a link would make it read or write files elsewhere",
+            hint="put the file itself there (or remove the link); to keep the data elsewhere, "
+            "point --home (or AWS_COPY_PT_HOME) at that directory instead",
+        )
+    if info.st_uid != os.geteuid():
+        raise HomePermissionError(
+            f"{path} belongs to {_user(info.st_uid)}, not to you ({_user(os.geteuid())}); "
+            "it was probably left by running aws-copy-pt as that user",
+            hint=f"have it removed, or handed to you: chown {_user(os.geteuid())} "
+            f"{shlex.quote(str(path))} (as {_user(info.st_uid)} or an administrator)",
+        )
+
+
+def _refuse_read_only(path: Path) -> None:
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        raise ConfigError(
+            f"the aws-copy-pt home {path} is on a read-only file system; aws-copy-pt writes "
+            "its database, journal and lock there, even to show status",
+            hint="remount it read-write, or use a home on a writable disk with --home DIR",
+        )
+    if not os.access(path, os.W_OK | os.X_OK):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        raise ConfigError(
+            f"the aws-copy-pt home {path} is read-only for you (mode {mode:04o}); aws-copy-pt "
+            "writes its database, journal and lock there, even to show status",
+            hint=f"run: chmod 700 {shlex.quote(str(path))}",
+        )
 
 
 def _refuse_loose(path: Path, wanted: int) -> None:
@@ -86,6 +167,7 @@ def _refuse_loose(path: Path, wanted: int) -> None:
 
 
 def create_private_file(path: Path) -> None:
-    """Create an empty file readable only by its owner, if it does not exist yet."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    """Create an empty file readable only by its owner, if it does not exist yet (never through
+    a symbolic link: that fails with ELOOP)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     os.close(fd)

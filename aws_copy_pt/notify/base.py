@@ -56,15 +56,28 @@ class Sender(Protocol):
 def register_target_secrets(target: Target) -> None:
     register_secret(target.options.get("smtp_password"))
     if target.kind == "webhook":
-        # Slack-style webhook URLs carry their token in the path: treat the path as a secret.
+        # Slack-style webhook URLs carry their token in the path: treat the path as a secret,
+        # and so the password (or lone token) of a URL's user:password@.
         register_secret(_url_secret_part(target.address))
+        register_url_secrets(target.address)
+
+
+def register_url_secrets(url: str) -> None:
+    """Mask a URL's userinfo password (or a user name standing alone, a token) everywhere."""
+    parts = urlsplit(url)
+    register_secret(parts.password if parts.password is not None else parts.username)
 
 
 def display_url(url: str) -> str:
-    """The URL with its path and query hidden (``https://hooks.slack.com/***``)."""
+    """The URL with its userinfo, path and query hidden (``https://***@hooks.example/***``)."""
     parts = urlsplit(url)
     hidden = "/***" if _url_secret_part(url).strip("/") else "/"
-    return f"{parts.scheme}://{parts.netloc}{hidden}"
+    userinfo = "***@" if "@" in parts.netloc else ""
+    return f"{parts.scheme}://{userinfo}{_host_port(parts.netloc)}{hidden}"
+
+
+def _host_port(netloc: str) -> str:
+    return netloc.rpartition("@")[2]
 
 
 def _url_secret_part(url: str) -> str:

@@ -6,6 +6,7 @@ and VMs usually relay through a provider's submission port (587) with STARTTLS a
 
 from __future__ import annotations
 
+import os
 import shutil
 import smtplib
 import socket
@@ -19,6 +20,7 @@ from typing import Any
 
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
 from aws_copy_pt.notify.base import DEFAULT_SENDMAIL, Target, check_timeout
+from aws_copy_pt.secrecy import without_secrets
 
 DEFAULT_SMTP_PORT = 587
 _FORBIDDEN_IN_ADDRESS = frozenset(" \t\r\n,<>()[];:\"'")
@@ -279,7 +281,11 @@ def _send_with_sendmail(target: Target, message: EmailMessage) -> None:
         command += ["-f", str(target.options["from"])]
     try:
         proc = subprocess.run(
-            command, input=message.as_bytes(), capture_output=True, timeout=target.timeout
+            command,
+            input=message.as_bytes(),
+            capture_output=True,
+            timeout=target.timeout,
+            env=without_secrets(os.environ),  # the mail agent needs none of our secrets
         )
     except FileNotFoundError as exc:
         raise ConfigError(

@@ -2,22 +2,25 @@
 
 Uses the standard library's urllib: proxies from ``https_proxy``/``no_proxy`` are honoured,
 as users behind an HPC site's proxy expect. Redirects are refused rather than followed, because
-urllib would turn the POST into a GET and drop the message while reporting success.
+urllib would turn the POST into a GET and drop the message while reporting success. A URL with
+``user:password@`` is sent as HTTP Basic authentication (urllib itself would put the userinfo in
+the host name, and its error would quote the password); the password is masked everywhere.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import ssl
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from aws_copy_pt import __version__
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
-from aws_copy_pt.notify.base import Target, check_timeout, display_url
+from aws_copy_pt.notify.base import Target, check_timeout, display_url, register_url_secrets
 
 _ERROR_BODY_EXCERPT = 300
 _TAG = re.compile(r"<[^>]*>")
@@ -25,17 +28,23 @@ _TAG = re.compile(r"<[^>]*>")
 
 def webhook_options(url: str, *, timeout: float | None = None) -> dict[str, Any]:
     """Validate a webhook URL and return the options to store."""
+    register_url_secrets(url)
     check_url(url, usage=True)
     return {"timeout": check_timeout(timeout)}
 
 
 def check_url(url: str, *, usage: bool = False) -> None:
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if parts.scheme in ("http", "https") and parts.hostname and port_ok:
         return
     error = UsageError if usage else ConfigError
+    what = "an http(s) URL" if port_ok else "a URL with a valid port"
     raise error(
-        f"{display_url(url) if parts.scheme else repr(url)} is not an http(s) URL",
+        f"{display_url(url) if parts.scheme else repr(url)} is not {what}",
         hint="give the full URL, e.g. --webhook https://hooks.slack.com/services/…",
     )
 
@@ -53,14 +62,15 @@ class WebhookSender:
 
     def send(self, target: Target, subject: str, body: str) -> None:
         check_url(target.address)
+        url, authorization = _split_userinfo(target.address)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": f"aws-copy-pt/{__version__}",
+        }
+        if authorization:
+            headers["Authorization"] = authorization
         request = urllib.request.Request(  # noqa: S310 - check_url allows only http(s)
-            target.address,
-            data=body.encode("utf-8"),
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": f"aws-copy-pt/{__version__}",
-            },
+            url, data=body.encode("utf-8"), method="POST", headers=headers
         )
         try:
             with self._opener.open(request, timeout=target.timeout) as response:
@@ -70,6 +80,18 @@ class WebhookSender:
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             raise _connection_failure(reason, target) from exc
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """The URL without ``user:password@``, and the Basic ``Authorization`` header it meant."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    pair = f"{unquote(user)}:{unquote(password)}".encode()
+    stripped = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return stripped, "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def _http_failure(exc: urllib.error.HTTPError, target: Target) -> AwsCopyPtError:

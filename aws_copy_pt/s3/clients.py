@@ -317,17 +317,28 @@ class ClientFactory:
                 del self._clients[cache_key]
 
     def _build_session(self, spec: CredentialSpec) -> boto3.session.Session:
+        """The session of ``spec``; a profile that gives no keys, or a role that cannot be
+        assumed, raises a typed error naming the credential (never botocore's own), worded
+        for a registered credential (``s3.sts.caller_identity`` rewords it for one that is not
+        registered yet)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from aws_copy_pt.s3.sts import sts_error
+
         base = self._base_session(spec)
         if not spec.role_arn:
             return base
-        return _assumed_role_session(base, spec)
+        try:
+            return _assumed_role_session(base, spec)
+        except (BotoCoreError, ClientError) as exc:
+            raise sts_error(exc, spec, stored=True) from exc
 
     @staticmethod
     def _base_session(spec: CredentialSpec) -> boto3.session.Session:
         import boto3
 
         if spec.kind == "profile":
-            return boto3.session.Session(profile_name=spec.profile)
+            return _profile_session(spec)
         register_secret(spec.secret_access_key)
         register_secret(spec.session_token)
         return boto3.session.Session(
@@ -348,6 +359,25 @@ def available_profiles() -> list[str]:
         return sorted(set(botocore.session.Session().available_profiles))
     except (BotoCoreError, ValueError):
         return []
+
+
+def _profile_session(spec: CredentialSpec) -> boto3.session.Session:
+    """A session on the credential's AWS profile, its keys loaded now: a profile that is not
+    defined, holds no keys or half a pair fails here, with the credential's name, instead of
+    inside the first request (or as botocore's ProfileNotFound from whichever command)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    from aws_copy_pt.s3.errors import unusable_credential
+
+    try:
+        session = boto3.session.Session(profile_name=spec.profile)
+        credentials = session.get_credentials()
+    except BotoCoreError as exc:
+        raise unusable_credential(exc, credential=spec.key, profile=spec.profile) from exc
+    if credentials is None:
+        raise unusable_credential(None, credential=spec.key, profile=spec.profile)
+    return session
 
 
 def _s3_key(spec: CredentialSpec, region: str, endpoint_url: str | None) -> _ClientKey:

@@ -84,6 +84,41 @@ class S3CredentialsRejected(UsageError):
         self.hint = rejected_keys_hint(credential, self.bucket)
 
 
+class CredentialUnusable(ConfigError):
+    """A registered credential cannot sign anything: its AWS profile is not defined, holds no
+    keys or half a pair, or its keys could not be loaded (an expired SSO login...)."""
+
+    def __init__(self, message: str, *, credential: str, fix: str) -> None:
+        use_another = f"`aws-copy-pt aws update {credential} --profile P`"
+        super().__init__(message, hint=f"{fix}; or use another profile: {use_another}")
+        self.fix = fix
+
+    def not_registered_yet(self) -> None:
+        """`aws add` checks a credential before it exists: there is nothing to update yet."""
+        self.hint = f"{self.fix}, or name another profile"
+
+
+def unusable_credential(
+    exc: BaseException | None, *, credential: str, profile: str | None
+) -> CredentialUnusable:
+    """Why the AWS profile of ``credential`` gives no keys (``exc`` None: it simply has none)."""
+    from botocore.exceptions import PartialCredentialsError, ProfileNotFound
+
+    which = f"AWS profile {profile!r} of credential {credential!r}"
+    define = f"define it with `aws configure --profile {profile}` (AWS_CONFIG_FILE is honoured)"
+    log_in = f"check ~/.aws/credentials, or log in first (`aws sso login --profile {profile}`)"
+    if isinstance(exc, ProfileNotFound):
+        return CredentialUnusable(f"{which} is not defined", credential=credential, fix=define)
+    if isinstance(exc, PartialCredentialsError):
+        message = f"{which} holds an incomplete key pair ({exc})"
+        return CredentialUnusable(message, credential=credential, fix=define)
+    if exc is None:
+        message = f"{which} holds no usable credentials"
+        return CredentialUnusable(message, credential=credential, fix=log_in)
+    message = f"the keys of {which} could not be loaded: {exc}"
+    return CredentialUnusable(message, credential=credential, fix=log_in)
+
+
 def rejected_keys_hint(credential: str | None, bucket: str | None) -> str:
     """The next step when S3 refuses the keys of ``credential`` (used for ``bucket``)."""
     if credential is None:

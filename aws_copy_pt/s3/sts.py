@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_copy_pt.errors import AwsCopyPtError, ConfigError, RemoteError, UsageError
+from aws_copy_pt.errors import AwsCopyPtError, RemoteError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec
-from aws_copy_pt.s3.errors import clock_skewed
+from aws_copy_pt.s3.errors import CredentialUnusable, clock_skewed, unusable_credential
 
 # STS's codes for keys that are wrong or deactivated, and for temporary keys that expired.
 _BAD_KEYS = {
@@ -39,6 +39,16 @@ def caller_identity(
         identity = factory.sts(spec).get_caller_identity()
     except (BotoCoreError, ClientError) as exc:
         raise sts_error(exc, spec, stored=stored) from exc
+    except AwsCopyPtError as exc:  # the session could not be built: worded as if registered
+        if stored:
+            raise
+        if isinstance(exc, CredentialUnusable):
+            exc.not_registered_yet()
+            raise
+        cause = exc.__cause__
+        if isinstance(cause, BotoCoreError | ClientError):
+            raise sts_error(cause, spec, stored=False) from cause
+        raise
     return CallerIdentity(identity["Account"], identity["Arn"])
 
 
@@ -50,20 +60,17 @@ def sts_error(exc: Exception, spec: CredentialSpec, *, stored: bool) -> AwsCopyP
         ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
+        PartialCredentialsError,
         ProfileNotFound,
     )
 
     name = spec.key
-    if isinstance(exc, ProfileNotFound):
-        return ConfigError(
-            f"AWS profile {spec.profile!r} of credential {name!r} is not defined",
-            hint="define it with `aws configure --profile NAME` (AWS_CONFIG_FILE is honoured)",
-        )
-    if isinstance(exc, NoCredentialsError):
-        return ConfigError(
-            f"AWS profile {spec.profile!r} of credential {name!r} holds no usable credentials",
-            hint="check ~/.aws/credentials, or log in first (`aws sso login --profile NAME`)",
-        )
+    if isinstance(exc, ProfileNotFound | PartialCredentialsError | NoCredentialsError):
+        cause = None if isinstance(exc, NoCredentialsError) else exc
+        error = unusable_credential(cause, credential=name, profile=spec.profile)
+        if not stored:
+            error.not_registered_yet()
+        return error
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         return RemoteError(
             f"cannot reach AWS STS to check credential {name!r}: {exc}",

@@ -1,7 +1,9 @@
 """The wizard's look: one questionary style, one way to go back, short messages, hidden secrets.
 
 Questions go through questionary (prompt_toolkit) on the terminal; everything the wizard shows
-goes through a rich console on ``app.stdout``, so tests can read it. Ctrl-C inside a question
+goes through a rich console on ``app.stdout``, so tests can read it. Both go through the CLI's
+rendering boundary (``cli.render``): every shown value is plain text with control characters
+escaped, whether it is a line, a table cell, a question or a choice. Ctrl-C inside a question
 raises ``KeyboardInterrupt`` (``unsafe_ask``) and is handled once, in ``wizard.app``.
 """
 
@@ -57,7 +59,8 @@ class Option:
     disabled: str | None = None  # why it cannot be picked, shown beside it
 
     def choice(self) -> questionary.Choice:
-        return questionary.Choice(self.title, value=self.value, disabled=self.disabled)
+        disabled = None if self.disabled is None else render.visible(self.disabled)
+        return questionary.Choice(render.visible(self.title), value=self.value, disabled=disabled)
 
 
 class Ui:
@@ -70,22 +73,25 @@ class Ui:
 
     def heading(self, text: str) -> None:
         self._out.print()
-        self._out.print(Text(text, style="bold"))
+        self._out.print(Text(render.visible(text), style="bold"))
 
     def say(self, text: str) -> None:
-        self._out.print(Text(redact(text)), soft_wrap=False)
+        self._out.print(render.plain(redact(text)), soft_wrap=False)
 
     def ok(self, text: str) -> None:
-        self._out.print(Text("✓ ", style="green") + Text(redact(text)), soft_wrap=False)
+        self._out.print(Text("✓ ", style="green") + render.plain(redact(text)), soft_wrap=False)
 
     def warn(self, text: str) -> None:
-        self._out.print(Text("! ", style="yellow") + Text(redact(text)), soft_wrap=False)
+        self._out.print(Text("! ", style="yellow") + render.plain(redact(text)), soft_wrap=False)
 
     def error(self, exc: AwsCopyPtError, *, hint: bool = True) -> None:
         """A failed check: what happened and (unless the screen offers it) what to do."""
-        self._out.print(Text("✗ ", style="red") + Text(redact(exc.message)), soft_wrap=False)
+        self._out.print(
+            Text("✗ ", style="red") + render.plain(redact(exc.message)), soft_wrap=False
+        )
         if exc.hint and hint:
-            self._out.print(Text(f"  → {redact(exc.hint)}", style="dim"), soft_wrap=False)
+            hint_line = Text(f"  → {render.visible(redact(exc.hint))}", style="dim")
+            self._out.print(hint_line, soft_wrap=False)
 
     def accepts(self, check: Callable[[], object]) -> bool:
         """Run the check of one answer; on a refusal show why and return False (ask again)."""
@@ -98,7 +104,7 @@ class Ui:
 
     def verbatim(self, text: str) -> None:
         """Text to copy (URLs, JSON, cron lines): never wrapped or re-styled."""
-        self._out.print(Text(text), soft_wrap=True)
+        self._out.print(render.plain_lines(text), soft_wrap=True)
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._out.print(render.table(None, columns, rows))
@@ -119,7 +125,7 @@ class Ui:
             choices.append(questionary.Choice(BACK_TITLE, value=BACK))
         preselected = next((c for c in choices if c.value == default and not c.disabled), None)
         return questionary.select(
-            message,
+            render.visible(message),
             choices=choices,
             default=preselected,
             qmark=QMARK,
@@ -133,7 +139,7 @@ class Ui:
     ) -> str | None:
         """Typed text, stripped; None when the answer was empty (meaning: go back)."""
         answer = questionary.text(
-            message,
+            render.visible(message),
             default=default,
             qmark=QMARK,
             style=STYLE,
@@ -144,20 +150,29 @@ class Ui:
     def optional_text(self, message: str, *, default: str = "", instruction: str) -> str:
         """Typed text where empty is a meaningful answer (``instruction`` says what it means)."""
         answer = questionary.text(
-            message, default=default, qmark=QMARK, style=STYLE, instruction=instruction
+            render.visible(message),
+            default=default,
+            qmark=QMARK,
+            style=STYLE,
+            instruction=instruction,
         ).unsafe_ask()
         return str(answer or "").strip()
 
     def secret(self, message: str) -> str:
         """Hidden input (shown as *), registered for redaction before anything else sees it."""
-        answer = str(questionary.password(message, qmark=QMARK, style=STYLE).unsafe_ask() or "")
+        answer = str(
+            questionary.password(render.visible(message), qmark=QMARK, style=STYLE).unsafe_ask()
+            or ""
+        )
         answer = answer.strip()
         register_secret(answer)
         return answer
 
     def confirm(self, message: str, *, default: bool = False) -> bool:
         return bool(
-            questionary.confirm(message, default=default, qmark=QMARK, style=STYLE).unsafe_ask()
+            questionary.confirm(
+                render.visible(message), default=default, qmark=QMARK, style=STYLE
+            ).unsafe_ask()
         )
 
 

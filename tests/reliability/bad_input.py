@@ -53,6 +53,15 @@ class Case:
     must_not: tuple[str, ...] = ()  # what would mislead (a healthy database called damaged)
 
 
+# How a table's rows are counted in the figures: (cases run, cases clear).
+Tally = Callable[[Figures, bool], None]
+
+
+def as_bad_input(figures: Figures, clear: bool) -> None:
+    figures.bad_inputs += 1
+    figures.bad_inputs_clear += clear
+
+
 @dataclass
 class Bench:
     """What a row can use: the registered world (if the row needs one), a CLI and a scratch dir."""
@@ -76,14 +85,18 @@ class Bench:
         self.cli("--home", str(home), "status").ok()
         return home
 
-    def script(self, home: Path, **popen: object) -> Callable[[Sequence[str]], CliResult]:
-        """Run the installed script on ``home`` (``popen``: e.g. a ``preexec_fn``)."""
+    def script(
+        self, home: Path, *, typed: str | None = None, **popen: object
+    ) -> Callable[[Sequence[str]], CliResult]:
+        """Run the installed script on ``home`` (``typed``: its stdin, else none; ``popen``:
+        e.g. a ``preexec_fn``)."""
+        stdin = {"input": typed} if typed is not None else {"stdin": subprocess.DEVNULL}
 
         def run(args: Sequence[str]) -> CliResult:
             done = subprocess.run(
                 [installed_script(), *args],
                 env=isolated_env(home, self.env),
-                stdin=subprocess.DEVNULL,
+                **stdin,  # type: ignore[arg-type]
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -135,8 +148,8 @@ def file_state(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mode
 
 
-def judge(case: Case, bench: Bench, figures: Figures) -> None:
-    """Run a row and check everything; the figures count it before anything is asserted."""
+def judge(case: Case, bench: Bench, figures: Figures, tally: Tally = as_bad_input) -> None:
+    """Run a row and check everything; ``tally`` counts it before anything is asserted."""
     trial = case.prepare(bench)
     home = trial.home or bench.w.home
     db = home / "aws-copy-pt.db"
@@ -148,8 +161,7 @@ def judge(case: Case, bench: Bench, figures: Figures) -> None:
         problems += trial.keeps()
     elif before is not None and fingerprint(db) != before:
         problems.append("the database changed")
-    figures.bad_inputs += 1
-    figures.bad_inputs_clear += not problems
+    tally(figures, not problems)
     assert problems == [], f"{case.name}: {problems}\n{result.explain()}\n--- judged ---\n{text}"
 
 

@@ -31,6 +31,14 @@ class Figures:
     cancels_honoured: int = 0  # passes that stopped at a cancel: no copy or delete after it
     owed_deletes_finished: int = 0  # deletes a killed pass owed, done by the next one (bound)
     identical_proven: int = 0  # copies a rerun proved identical (skipped, not refused/recopied)
+    hostile_checks: int = 0  # (command, hostile string) pairs whose output was examined
+    hostile_safe: int = 0  # of those, shown as visible escapes, not markup or control
+    secret_checks: int = 0  # places a planted secret was looked for (output, logs, environ)
+    secret_leaks: int = 0  # of those, where the secret was found
+    home_cases: int = 0  # bad homes (symlinks, another owner, read-only, no schema version)
+    home_refusals: int = 0  # of those, refused clearly with nothing created or changed
+    crash_paths: int = 0  # known failures of outside systems run through the CLI
+    crash_paths_known: int = 0  # of those, ending with their documented exit code and a hint
 
     @property
     def used(self) -> bool:
@@ -48,7 +56,11 @@ class Figures:
             f"stale deletes kept {self.stale_deletes_kept}, "
             f"cancels honoured {self.cancels_honoured}, "
             f"owed deletes finished {self.owed_deletes_finished}, "
-            f"identical proven {self.identical_proven}"
+            f"identical proven {self.identical_proven}, "
+            f"hostile strings {self.hostile_safe}/{self.hostile_checks} rendered safely, "
+            f"secret leaks {self.secret_leaks} of {self.secret_checks} checks, "
+            f"home refusals {self.home_refusals}/{self.home_cases}, "
+            f"crash paths {self.crash_paths_known}/{self.crash_paths} with known exit codes"
         )
 
 

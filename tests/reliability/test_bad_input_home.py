@@ -10,6 +10,7 @@ in for an exceeded quota: SQLite sees both as an I/O error, not as a full disk.
 from __future__ import annotations
 
 import functools
+import os
 import resource
 import shutil
 import signal
@@ -171,6 +172,186 @@ def _newer_schema(bench: Bench) -> Trial:
     return Trial(_status(home), home=home, keeps=_unchanged(home / DB))
 
 
+# --- a home that is not safe to use (counted as home refusals) -------------------------------
+
+HOME_TABLE = Table()
+
+
+def as_home_case(figures: Figures, clear: bool) -> None:
+    figures.home_cases += 1
+    figures.home_refusals += clear
+
+
+def _untouched(home: Path) -> Callable[[], list[str]]:
+    """Nothing in ``home`` was created, removed or changed (links are not followed)."""
+
+    def state() -> dict[str, tuple[int, int, str]]:
+        found = {}
+        for path in home.iterdir():
+            info = path.lstat()
+            content = "" if not path.is_file() or path.is_symlink() else file_state(path)[0]
+            found[path.name] = (info.st_mode, info.st_uid, content)
+        return found
+
+    before = state()
+    return lambda: [] if state() == before else [f"the home changed: {before} -> {state()}"]
+
+
+@HOME_TABLE.row(
+    "database is a symbolic link", ExitCode.CONFIG, "is a symbolic link", "put the file itself"
+)
+def _db_link(bench: Bench) -> Trial:
+    home = bench.fresh_home()
+    elsewhere = bench.tmp / "elsewhere.db"
+    (home / DB).rename(elsewhere)
+    (home / DB).symlink_to(elsewhere)
+    kept = _untouched(home)
+    target = _unchanged(elsewhere)
+    return Trial(_status(home), home=home, keeps=lambda: kept() + target())
+
+
+@HOME_TABLE.row(
+    "database is a dangling symbolic link",
+    ExitCode.CONFIG,
+    "is a symbolic link",
+    "point --home (or AWS_COPY_PT_HOME) at that directory",
+)
+def _db_dangling_link(bench: Bench) -> Trial:
+    home = bench.tmp / "dangling"
+    home.mkdir(mode=0o700)
+    outside = bench.tmp / "outside" / "created-by-mistake.db"
+    outside.parent.mkdir()
+    (home / DB).symlink_to(outside)
+    kept = _untouched(home)
+
+    def keeps() -> list[str]:
+        return kept() + ([f"{outside} was created"] if outside.exists() else [])
+
+    return Trial(_status(home), home=home, keeps=keeps)
+
+
+@HOME_TABLE.row("lock file is a symbolic link", ExitCode.CONFIG, "is a symbolic link", "--home")
+def _lock_link(bench: Bench) -> Trial:
+    home = bench.fresh_home()
+    (home / "aws-copy-pt.lock").symlink_to(bench.tmp / "someone-elses.lock")
+    kept = _untouched(home)
+    return Trial(("--home", str(home), "run", "--once"), home=home, keeps=kept)
+
+
+NOBODY = 65534
+
+
+def _as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+
+
+@HOME_TABLE.row(
+    "home of another user (run as root)",
+    ExitCode.CONFIG,
+    "belongs to",
+    "or use a home of your own with --home DIR",
+)
+def _foreign_home(bench: Bench) -> Trial:
+    _as_root()
+    home = bench.fresh_home()
+    for path in (home, *home.iterdir()):
+        os.chown(path, NOBODY, NOBODY)
+    kept = _untouched(home)
+    return Trial(("--home", str(home), "run", "--once"), home=home, keeps=kept)
+
+
+@HOME_TABLE.row("lock file left by another user", ExitCode.CONFIG, "belongs to", "chown")
+def _foreign_lock(bench: Bench) -> Trial:
+    _as_root()
+    home = bench.fresh_home()
+    lock = home / "aws-copy-pt.lock"
+    lock.write_text("")
+    lock.chmod(0o600)
+    os.chown(lock, NOBODY, NOBODY)
+    kept = _untouched(home)
+    return Trial(("--home", str(home), "run", "--once"), home=home, keeps=kept)
+
+
+_READ_ONLY = r"""
+set -e
+mnt="$1"; src="$2"; shift 2
+mount -t tmpfs -o size=1m,mode=0700 tmpfs "$mnt"
+cp -a "$src/." "$mnt/"
+mount -o remount,ro "$mnt"
+set +e
+AWS_COPY_PT_HOME="$mnt" "$@"
+"""
+
+
+@HOME_TABLE.row(
+    "home on a read-only file system",
+    ExitCode.CONFIG,
+    "is on a read-only file system",
+    "remount it read-write",
+    must_not=("full", "quota"),
+)
+def _read_only_home(bench: Bench) -> Trial:
+    if not _private_mounts():
+        pytest.skip("a read-only mount needs a private mount namespace (root or user namespaces)")
+    home = bench.fresh_home()
+    mount_point = bench.tmp / "ro"
+    mount_point.mkdir(mode=0o700)
+
+    def run(args: Sequence[str]) -> CliResult:
+        command = ["unshare", "--mount", "--map-root-user", "sh", "-c", _READ_ONLY, "sh"]
+        done = subprocess.run(
+            [*command, str(mount_point), str(home), installed_script(), *args],
+            env=isolated_env(home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return CliResult(args, done.returncode, done.stdout, done.stderr)
+
+    return Trial(("status",), home=home, run=run)
+
+
+@HOME_TABLE.row(
+    "home read-only by its mode",
+    ExitCode.CONFIG,
+    "is read-only for you (mode 0500)",
+    "chmod 700",
+    must_not=("full", "quota"),
+)
+def _read_only_mode(bench: Bench) -> Trial:
+    if os.geteuid() == 0:
+        pytest.skip("root writes whatever the mode says")
+    home = bench.fresh_home()
+    home.chmod(0o500)
+    kept = _untouched(home)
+
+    def keeps() -> list[str]:
+        problems = kept()
+        home.chmod(0o700)
+        return problems
+
+    return Trial(_status(home), home=home, keeps=keeps)
+
+
+@HOME_TABLE.row(
+    "tables present but no schema version",
+    ExitCode.CONFIG,
+    "no record of their schema version",
+    "move it away to start afresh",
+    must_not=("already exists",),
+)
+def _no_schema_version(bench: Bench) -> Trial:
+    home = bench.fresh_home()
+    bench.cli("--home", str(home), "aws", "add", "lab", "--profile", "lab-admin", "--no-check").ok()
+    conn = sqlite3.connect(home / DB)
+    conn.execute("DROP TABLE alembic_version")
+    conn.commit()
+    conn.close()
+    return Trial(_status(home), home=home, keeps=_unchanged(home / DB))
+
+
 # --- full disks and quotas -------------------------------------------------------------------
 
 _IN_A_TMPFS = r"""
@@ -323,3 +504,10 @@ def test_bad_home_input_is_refused_clearly_and_loses_nothing(
     case: Case, home_bench: Bench, figures: Figures
 ) -> None:
     judge(case, home_bench, figures)
+
+
+@pytest.mark.parametrize("case", HOME_TABLE.cases, ids=HOME_TABLE.ids)
+def test_an_unsafe_home_is_refused_clearly_and_nothing_is_created_or_changed(
+    case: Case, home_bench: Bench, figures: Figures
+) -> None:
+    judge(case, home_bench, figures, as_home_case)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aws_copy_pt.errors import HomePermissionError
-from aws_copy_pt.home.paths import ensure_home, resolve_home
+from aws_copy_pt.home.paths import create_private_file, ensure_home, resolve_home
 
 
 def test_explicit_home_wins_over_environment(tmp_path: Path) -> None:
@@ -55,3 +55,28 @@ def test_world_readable_database_is_refused_with_the_chmod_that_fixes_it(tmp_pat
         ensure_home(home)
     assert "0644" in err.value.message
     assert err.value.hint == f"run: chmod 600 {home.db_path}"
+
+
+@pytest.mark.parametrize(
+    "name", ["aws-copy-pt.db", "aws-copy-pt.db-wal", "aws-copy-pt.lock", "logs"]
+)
+def test_a_link_in_place_of_a_file_of_ours_is_refused(tmp_path: Path, name: str) -> None:
+    home = resolve_home(tmp_path / "home", {})
+    ensure_home(home)
+    (home.path / name).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(HomePermissionError, match="is a symbolic link"):
+        ensure_home(home)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_home_itself_may_be_a_link(tmp_path: Path) -> None:
+    (tmp_path / "scratch").mkdir(mode=0o700)
+    (tmp_path / "home").symlink_to(tmp_path / "scratch")
+    ensure_home(resolve_home(tmp_path / "home", {}))
+
+
+def test_a_private_file_is_never_created_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        create_private_file(tmp_path / "link")
+    assert not (tmp_path / "target").exists()

@@ -176,3 +176,18 @@ def test_messages_are_given_up_after_two_days() -> None:
     assert not gives_up(AT, AT + GIVE_UP_AFTER - timedelta(seconds=1))
     assert gives_up(AT, AT + GIVE_UP_AFTER)
     assert timedelta(hours=48) == GIVE_UP_AFTER
+
+
+def test_outside_text_is_escaped_in_the_subject_and_text_but_exact_in_the_fields() -> None:
+    label = "run\x1b[2J\nBcc: victim@example.org\u202e"
+    error = "S3 said \x1b]8;;http://evil\x1b\\"
+    message = notify("FAILED", label=label, last_error=error)
+    assert "\x1b" not in message.subject + message.text
+    assert "\u202e" not in message.subject + message.text
+    assert "\nBcc:" not in message.subject + message.text
+    assert "run\\x1b[2J" in message.subject
+    assert "S3 said \\x1b]8;;http://evil\\x1b\\" in message.text
+    assert (message.fields["label"], message.fields["error"]) == (label, error)
+    body = json.loads(render(message, "webhook")[1])
+    assert body["label"] == label
+    assert "\x1b" not in body["text"]

@@ -1,8 +1,10 @@
-"""Tables for people: folded to a terminal's width, whole rows when piped."""
+"""Tables for people: folded to a terminal's width, whole rows when piped; outside text is plain
+text with control characters escaped (the rendering boundary)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from aws_copy_pt.cli import render
@@ -28,3 +30,39 @@ def test_columns_in_the_environment_still_sets_the_width(tmp_path: Path) -> None
     lines = printed(tmp_path, env={"COLUMNS": "60"}).splitlines()
     assert max(len(line) for line in lines) <= 60
     assert not any(LONG_KEY in line for line in lines)
+
+
+HOSTILE = "[/x][bold]k\x1b[2J\u202e:smile:"
+SHOWN = "[/x][bold]k\\x1b[2J\\u202e:smile:"
+
+
+def rendered(tmp_path: Path, show: Callable[[AppContext], None]) -> str:
+    out = io.StringIO()
+    app = AppContext(home=Home(tmp_path / "home"), env={}, stdout=out, stderr=out)
+    show(app)
+    return out.getvalue()
+
+
+def test_table_cells_and_titles_are_plain_text_with_controls_escaped(tmp_path: Path) -> None:
+    text = rendered(
+        tmp_path,
+        lambda app: render.console(app).print(render.table(HOSTILE, ("Key",), [(HOSTILE,)])),
+    )
+    assert text.count(SHOWN) == 2
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+
+
+def test_info_and_note_lines_are_plain_text_on_one_line(tmp_path: Path) -> None:
+    def show(app: AppContext) -> None:
+        render.info(app, f"Copied {HOSTILE}\nerror: forged")
+        render.note(app, f"warning: {HOSTILE}")
+
+    text = rendered(tmp_path, show)
+    assert text.splitlines() == [f"Copied {SHOWN}\\nerror: forged", f"warning: {SHOWN}"]
+
+
+def test_styled_text_is_our_markup_filled_with_plain_values(tmp_path: Path) -> None:
+    line = render.styled("[bold]{key}[/bold] failed", key=HOSTILE)
+    assert line.plain == f"{SHOWN} failed"
+    assert [span.style for span in line.spans] == ["bold"]

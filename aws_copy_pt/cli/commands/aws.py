@@ -15,9 +15,9 @@ from aws_copy_pt.log import register_secret
 if TYPE_CHECKING:
     from aws_copy_pt.services.setup.credentials import CredentialInfo, NewCredential
 
-# Names of variables and options, not secrets:
-SECRET_ENV = "AWS_COPY_PT_SECRET_ACCESS_KEY"  # noqa: S105
-TOKEN_ENV = "AWS_COPY_PT_SESSION_TOKEN"  # noqa: S105
+from aws_copy_pt.secrecy import SECRET_ACCESS_KEY_ENV as SECRET_ENV
+from aws_copy_pt.secrecy import SESSION_TOKEN_ENV as TOKEN_ENV
+
 SAFE_CHANNELS = (
     "the hidden prompt (run it in a terminal), the AWS_COPY_PT_SECRET_ACCESS_KEY environment "
     "variable, or --secret-stdin (e.g. `pass show aws/staging | aws-copy-pt aws add staging "

@@ -20,6 +20,7 @@ from aws_copy_pt.errors import AwsCopyPtError, ExitCode
     "--exit-when-idle", is_flag=True, help="Exit once no transfer is pending (good in batch jobs)."
 )
 @click.option("--concurrency", type=click.IntRange(1, 512), help="Parallel object copies.")
+@click.option("--ready-fd", type=int, hidden=True, help="(--detach's own plumbing)")
 @click.option(
     "--min-poll",
     type=click.FloatRange(0.1, 3600),
@@ -40,6 +41,7 @@ def command(
     detach: bool,
     exit_when_idle: bool,
     concurrency: int | None,
+    ready_fd: int | None,
     min_poll: float,
     max_poll: float,
 ) -> int | None:
@@ -61,6 +63,8 @@ def command(
     options = LoopOptions(exit_when_idle, concurrency, min_poll, max_poll)
     if detach:
         return _start_detached(app, options)
+    if ready_fd is not None:
+        return _serve_detached(app, options, ready_fd)
     return _serve(app, options, ready=None)
 
 
@@ -71,6 +75,13 @@ class LoopOptions:
     min_poll: float
     max_poll: float
 
+    def argv(self) -> list[str]:
+        """These options as `daemon` arguments."""
+        words = ["--min-poll", repr(self.min_poll), "--max-poll", repr(self.max_poll)]
+        if self.concurrency is not None:
+            words += ["--concurrency", str(self.concurrency)]
+        return [*words, "--exit-when-idle"] if self.exit_when_idle else words
+
 
 def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] | None) -> int:
     import logging
@@ -79,8 +90,10 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
     from aws_copy_pt.daemon.scheduler import DaemonLoop
     from aws_copy_pt.home.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.log import configure_logging
+    from aws_copy_pt.secrecy import scrub_environment
     from aws_copy_pt.wiring import batch_workers
 
+    scrub_environment()  # what this daemon starts (a mail agent) gets none of them
     level = logging.DEBUG if app.debug else logging.INFO
     configure_logging(level, log_dir=app.home.logs_dir)
     log = logging.getLogger("aws_copy_pt.daemon")
@@ -118,18 +131,16 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
 
 
 def _start_detached(app: AppContext, options: LoopOptions) -> int:
+    import sys
+
     from aws_copy_pt.daemon.process import detach
+    from aws_copy_pt.secrecy import without_secrets
 
     app.database().close()  # create/migrate now, so start-up errors show in this terminal
     app.close()
-
-    def child(ready: Callable[[str], None]) -> int:
-        try:
-            return _serve(app, options, ready)
-        except AwsCopyPtError as exc:
-            return int(exc.exit_code)
-
-    pid, message = detach(child)
+    debug = ["--debug"] if app.debug else []
+    argv = [sys.executable, "-P", "-m", "aws_copy_pt", "--home", str(app.home.path), *debug]
+    pid, message = detach([*argv, "daemon", *options.argv()], without_secrets(app.env))
     if message != "ok":
         raise _startup_error(message)
     log_file = app.home.logs_dir / "aws-copy-pt.log"
@@ -139,6 +150,19 @@ def _start_detached(app: AppContext, options: LoopOptions) -> int:
         render.info(app, f"Daemon started (pid {pid}). Log: {log_file}")
         render.info(app, "Check it with `aws-copy-pt daemon status`; stop it with `daemon stop`.")
     return int(ExitCode.OK)
+
+
+def _serve_detached(app: AppContext, options: LoopOptions, ready_fd: int) -> int:
+    """The detached daemon (started by --detach): says through ``ready_fd`` how start-up went."""
+    from aws_copy_pt.daemon.process import ready_pipe
+
+    ready = ready_pipe(ready_fd)
+    try:
+        return _serve(app, options, ready)
+    except AwsCopyPtError as exc:
+        return int(exc.exit_code)
+    finally:
+        ready("the daemon exited during start-up")
 
 
 def _startup_error(message: str) -> Exception:

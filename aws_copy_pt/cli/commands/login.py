@@ -6,6 +6,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.core.text import visible
 
 CLIENT_ID_HELP = (
     "Globus native-app client id [env AWS_COPY_PT_GLOBUS_CLIENT_ID; remembered after login]."
@@ -38,7 +39,7 @@ class TerminalPrompter:
         return line
 
     def notice(self, message: str) -> None:
-        self._app.stderr.write(message + "\n")
+        self._app.stderr.write(visible(message) + "\n")  # may quote the SDK's or a browser's
         self._app.stderr.flush()
 
 

@@ -10,8 +10,8 @@ from aws_copy_pt.core.messages import DEFAULT_EVENTS, NOTIFIABLE_STATES, format_
 from aws_copy_pt.errors import UsageError
 from aws_copy_pt.log import register_secret
 from aws_copy_pt.notify.base import DEFAULT_SENDMAIL
+from aws_copy_pt.secrecy import SMTP_PASSWORD_ENV as PASSWORD_ENV
 
-PASSWORD_ENV = "AWS_COPY_PT_SMTP_PASSWORD"  # noqa: S105 - the name of the variable, not a value
 # Options that only make sense for email; given with --webhook they are a mistake.
 EMAIL_ONLY = (
     "smtp_host",

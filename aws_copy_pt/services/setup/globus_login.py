@@ -83,8 +83,8 @@ def login(
     app = clients.login_app(db, cid, prompter, allow_browser=allow_browser, env=env)
     clients.transfer_client(app)  # registers the Transfer scope requirement on the app
     gateway.log_in(app, [*LOGIN_SCOPES, *clients.data_access_scopes(consents)])
-    clients.remember_client_id(db, cid)
     identity = _fetch_identity(app, doing="reading who logged in")
+    clients.remember_client_id(db, cid)
     _store_identity(db, identity)
     return _status(db, cid, identity, verified=True, consents=consents)
 

@@ -15,6 +15,7 @@ from aws_copy_pt.cli import program
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, ObjectState, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
 from aws_copy_pt.errors import LockedError
+from aws_copy_pt.secrecy import without_secrets
 from aws_copy_pt.services.transfers import TransferDetail, transfer_detail
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option
@@ -60,7 +61,7 @@ def start_daemon(wizard: Wizard) -> bool:
     ui.say("Starting the daemon…")
     started = subprocess.run(
         [*command_words(wizard), "daemon", "--detach"],
-        env=dict(wizard.app.env),
+        env=without_secrets(wizard.app.env),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
