@@ -9,7 +9,7 @@ screens work without it, and the next run of the wizard offers the login again.
 from __future__ import annotations
 
 from aws_copy_pt.core.paths import PathError, parse_uuid
-from aws_copy_pt.errors import AwsCopyPtError, UsageError
+from aws_copy_pt.errors import AwsCopyPtError, RemoteError, UsageError
 from aws_copy_pt.services.setup.globus_login import LoginStatus, login, whoami
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, Ui
@@ -68,7 +68,9 @@ def _log_in(wizard: Wizard, *, client_id: str | None) -> Outcome:
         try:
             status = _login(wizard, client_id if asked else None)
         except AwsCopyPtError as exc:
-            ui.error(exc, hint=False)  # its hint names commands: the next question offers more
+            # A login's hint names commands (the next question offers more); Globus out of
+            # reach has a hint about the network, which nothing here offers.
+            ui.error(exc, hint=isinstance(exc, RemoteError))
         else:
             ui.ok(f"Logged in to Globus as {_who(status)}.")
             wizard.globus_skipped = False
