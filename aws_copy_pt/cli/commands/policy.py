@@ -74,19 +74,19 @@ def command(
         return
     out = render.console(app)
     where = f"{destination}/{policies.destination.prefix}".rstrip("/")
-    out.print(f"Copies into {where} run as {policies.principal.display}.", markup=False)
+    out.print(render.plain(f"Copies into {where} run as {policies.principal.display}."))
     for number, doc in enumerate(policies.documents(), start=1):
         out.print()
-        out.print(f"{number}. {_title(doc.kind)} for {doc.attach_to}", markup=False)
-        out.print(f"   {doc.summary}", markup=False)
+        out.print(render.plain(f"{number}. {_title(doc.kind)} for {doc.attach_to}"))
+        out.print(render.plain(f"   {doc.summary}"))
         for sid, why in doc.explanations().items():
-            out.print(f"   - {sid}: {why}", markup=False, soft_wrap=True)
-        out.print(json.dumps(doc.document(), indent=2), markup=False, soft_wrap=True)
+            out.print(render.plain(f"   - {sid}: {why}"))
+        out.print(render.plain_lines(json.dumps(doc.document(), indent=2)))
     if policies.notes:
         out.print()
-        out.print("Notes:")
+        out.print(render.plain("Notes:"))
         for note in policies.notes:
-            out.print(f"  - {note}", markup=False)
+            out.print(render.plain(f"  - {note}"))
 
 
 def _title(kind: str) -> str:
