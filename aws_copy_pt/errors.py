@@ -22,7 +22,30 @@ class ExitCode(IntEnum):
     CONFIG = 6  # local set-up problem: home permissions, foreign database, unregistered names
     REMOTE = 7  # S3 or Globus refused or could not be reached
     LOCKED = 8  # another aws-copy-pt process holds this home
+    GLOBUS_INACTIVE = 9  # a Globus task is suspended: renew a collection's credentials at Globus
+    NOT_RUNNING = 10  # `daemon status`: no daemon is running for this home
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+
+
+# What each exit status tells a person or a wrapper script; README's exit code table is generated
+# from it (``python -m aws_copy_pt.cli.docs``).
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success; for ``run --once``: every transfer is finished",
+    ExitCode.FAILURE: "unexpected failure (rerun with ``--debug`` and report it)",
+    ExitCode.USAGE: "bad command-line input (a mistyped command gets a suggestion)",
+    ExitCode.WORK_REMAINS: "a batch pass finished and transfers are still in progress",
+    ExitCode.PARTIAL: "some objects or transfers failed, the rest succeeded",
+    ExitCode.NEEDS_LOGIN: "Globus login needed: run ``aws-copy-pt login`` in a terminal",
+    ExitCode.CONFIG: "local set-up problem (home permissions, foreign database, unregistered name)",
+    ExitCode.REMOTE: "S3 or Globus refused the request or could not be reached",
+    ExitCode.LOCKED: "another aws-copy-pt process is using the same home",
+    ExitCode.GLOBUS_INACTIVE: (
+        "a Globus task is suspended (``GLOBUS_INACTIVE``): renew the named collection's "
+        "credentials in the Globus web app; watching resumes by itself"
+    ),
+    ExitCode.NOT_RUNNING: "``daemon status``: no daemon is running for this home",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); nothing half-written is kept",
+}
 
 
 class AwsCopyPtError(Exception):

@@ -9,17 +9,23 @@ a log file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 from aws_copy_pt.home.lock import lock_holder_pid
-from aws_copy_pt.home.paths import Home, create_private_file
+from aws_copy_pt.home.paths import Home, create_private_file, replace_private_file
+
+if TYPE_CHECKING:
+    from aws_copy_pt.daemon.scheduler import Schedule
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,9 @@ class DaemonStatus:
     pid: int | None
     log_file: Path
     started_at: float | None
+    next_poll_at: datetime | None = None  # when the daemon polls Globus next
+    last_poll_at: datetime | None = None
+    woken_at: datetime | None = None  # the last wake-up by a command (daemon/wake.py)
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -49,6 +58,20 @@ def remove_pid_file(home: Home) -> None:
     with contextlib.suppress(FileNotFoundError):
         if home.pid_path.read_text().strip() == str(os.getpid()):
             home.pid_path.unlink()
+            home.schedule_path.unlink()
+
+
+def write_schedule(home: Home, schedule: Schedule) -> None:
+    """Record the daemon's next poll time where `daemon status` finds it (atomically)."""
+    times = {
+        "pid": os.getpid(),
+        "next_poll_at": schedule.next_poll_at.isoformat(),
+        "last_poll_at": _iso(schedule.last_poll_at),
+        "woken_at": _iso(schedule.woken_at),
+        "min_poll_seconds": schedule.min_poll_seconds,
+        "max_poll_seconds": schedule.max_poll_seconds,
+    }
+    replace_private_file(home.schedule_path, json.dumps(times))
 
 
 def daemon_status(home: Home) -> DaemonStatus:
@@ -56,7 +79,34 @@ def daemon_status(home: Home) -> DaemonStatus:
     started = None
     if pid is not None and home.pid_path.exists():
         started = home.pid_path.stat().st_mtime
-    return DaemonStatus(pid is not None, pid, home.logs_dir / "aws-copy-pt.log", started)
+    log_file = home.logs_dir / "aws-copy-pt.log"
+    times = _schedule_of(home, pid) if pid is not None else {}
+    return DaemonStatus(
+        pid is not None,
+        pid,
+        log_file,
+        started,
+        next_poll_at=_time(times.get("next_poll_at")),
+        last_poll_at=_time(times.get("last_poll_at")),
+        woken_at=_time(times.get("woken_at")),
+    )
+
+
+def _schedule_of(home: Home, pid: int) -> dict[str, object]:
+    """The schedule written by daemon ``pid`` (a `run --once` holding the lock writes none)."""
+    try:
+        times = json.loads(home.schedule_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return times if isinstance(times, dict) and times.get("pid") == pid else {}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def stop_daemon(home: Home, *, timeout: float) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,16 @@ class Home:
     @property
     def pid_path(self) -> Path:
         return self.path / "daemon.pid"
+
+    @property
+    def wake_path(self) -> Path:
+        """Rewritten by commands that give the daemon new work (see daemon/wake.py)."""
+        return self.path / "daemon.wake"
+
+    @property
+    def schedule_path(self) -> Path:
+        """The running daemon's next poll time, for `daemon status`."""
+        return self.path / "daemon.schedule"
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Home:
@@ -83,6 +94,18 @@ def _refuse_loose(path: Path, wanted: int) -> None:
             "readable by group or others",
             hint=f"run: chmod {wanted:o} {shlex.quote(str(path))}",
         )
+
+
+def replace_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) so readers see the old or the new content, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def create_private_file(path: Path) -> None:

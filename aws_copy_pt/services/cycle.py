@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from aws_copy_pt.core.messages import NOTIFIABLE_STATES
+from aws_copy_pt.core.messages import NOTIFIABLE_STATES, globus_activity_url
 from aws_copy_pt.core.poll_timing import MAX_DELAY, MIN_DELAY, TaskProgress, next_poll_delay
 from aws_copy_pt.core.states import (
     ACTIVE_TRANSFER_STATES,
@@ -55,35 +55,61 @@ class Workers:
 
 @dataclass(frozen=True)
 class Attention:
-    """A transfer a person has to look at, and the command that shows why."""
+    """A transfer a person has to look at, and what to do about it."""
 
     transfer_id: int
     state: str
     label: str | None
     last_error: str | None
+    globus_task_id: str | None = None
 
     @property
     def next_step(self) -> str:
         if self.state == TransferState.NEEDS_LOGIN:
             return "aws-copy-pt login"
+        if self.state == TransferState.GLOBUS_INACTIVE and self.globus_task_id:
+            return globus_activity_url(self.globus_task_id)
         return f"aws-copy-pt transfers show {self.transfer_id}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something a pass did or met that a person should hear about: a state change, a new
+    Globus fault, a failed notification. Quiet passes have none."""
+
+    transfer_id: int | None
+    label: str | None
+    kind: str  # "state", or the event kind (globus_fault, staging, notify_failed, ...)
+    from_state: str | None
+    to_state: str | None
+    message: str
 
 
 @dataclass
 class CycleReport:
     needs_login: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # problems met by this pass
     states: Counter[str] = field(default_factory=Counter)
     attention: list[Attention] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # what this pass changed, oldest first
 
     @property
     def active(self) -> int:
         return sum(n for s, n in self.states.items() if s in ACTIVE_TRANSFER_STATES)
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing changed and nothing failed: cron should hear nothing (the exit status says
+        whether work remains or something still waits for a person)."""
+        return not self.changes and not self.errors
+
     def exit_code(self) -> ExitCode:
-        """all done / work remains / some failed / needs login, for cron and scrontab."""
+        """For cron and scrontab; when several apply, the first of: needs login, a Globus task
+        suspended, something failed, work remains, all done."""
         if self.needs_login:
             return ExitCode.NEEDS_LOGIN
+        if self.states[TransferState.GLOBUS_INACTIVE]:
+            return ExitCode.GLOBUS_INACTIVE
         if self.states[TransferState.PARTIAL] or self.states[TransferState.FAILED] or self.errors:
             return ExitCode.PARTIAL
         if self.active:
@@ -124,9 +150,10 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
             )
         for transfer_id in transfer_ids_in(db, frozenset({TransferState.LISTING}), kind="globus"):
             list_delivered(db, client, transfer_id)
-    except NeedsLoginError as exc:
+    except NeedsLoginError:
+        # A standing condition, not news: the transfers' move to NEEDS_LOGIN is the change that
+        # is reported (once); every later pass only exits NEEDS_LOGIN until the user logs in.
         report.needs_login = True
-        report.errors.append(exc.message)
     except AwsCopyPtError as exc:
         log.warning("Globus step failed, retried next pass: %s", exc)
         report.errors.append(exc.message)
@@ -159,29 +186,78 @@ def run_cycle(
     """One full pass: poll all, list what finished, copy what is ready, notify; then report."""
     stop = stop or threading.Event()
     report = CycleReport()
+    since = newest_event_id(db)
     poll_and_list(db, workers, report)
     if not stop.is_set():
         copy_ready(db, workers, report, stop)
     notify_outcomes(db)
     report.states = state_counts(db)
     report.attention = needing_attention(db)
+    report.changes = changes_since(db, since)
     return report
 
 
 ATTENTION_STATES = frozenset(
-    {TransferState.PARTIAL, TransferState.FAILED, TransferState.NEEDS_LOGIN}
+    {
+        TransferState.PARTIAL,
+        TransferState.FAILED,
+        TransferState.NEEDS_LOGIN,
+        TransferState.GLOBUS_INACTIVE,
+    }
+)
+# Events that are news for whoever reads a pass's output (cron mail); the rest (a transfer
+# registered, a notification sent, a copy resumed) is history for `transfers show`.
+NEWS_EVENT_KINDS = frozenset(
+    {
+        "state",
+        "globus_fault",
+        "globus_missing",
+        "listing",
+        "staging",
+        "conflict",
+        "copy",
+        "notify_failed",
+        "notify_gave_up",
+    }
 )
 
 
-def needing_attention(db: Database) -> list[Attention]:
-    """Transfers that wait for a person: failed objects, a failed task, a lapsed login."""
+def newest_event_id(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+def changes_since(db: Database, event_id: int) -> list[Change]:
+    """The news recorded after event ``event_id``, oldest first."""
     with db.session() as session:
         rows = session.execute(
-            select(Transfer.id, Transfer.state, Transfer.label, Transfer.last_error)
+            select(Event, Transfer.label)
+            .outerjoin(Transfer, Transfer.id == Event.transfer_id)
+            .where(Event.id > event_id, Event.kind.in_(NEWS_EVENT_KINDS))
+            .order_by(Event.id)
+        )
+        return [
+            Change(e.transfer_id, label, e.kind, e.from_state, e.to_state, e.message)
+            for e, label in rows
+        ]
+
+
+def needing_attention(db: Database) -> list[Attention]:
+    """Transfers that wait for a person: failed objects, a failed or suspended task, a lapsed
+    login."""
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                Transfer.id,
+                Transfer.state,
+                Transfer.label,
+                Transfer.last_error,
+                Transfer.globus_task_id,
+            )
             .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
             .order_by(Transfer.id)
         )
-        return [Attention(r.id, r.state, r.label, r.last_error) for r in rows]
+        return [Attention(r.id, r.state, r.label, r.last_error, r.globus_task_id) for r in rows]
 
 
 def notify_outcomes(db: Database) -> None:

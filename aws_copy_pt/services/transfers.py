@@ -10,11 +10,11 @@ longer available) is listed again by a plain ``retry``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import globus_sdk
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
@@ -22,6 +22,7 @@ from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
 from aws_copy_pt.globus.errors import to_user_error
 from aws_copy_pt.services.events import move_transfer
+from aws_copy_pt.services.watch.poll import RUNNING_GLOBUS_STATUSES, record_task_fields
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,24 @@ class TransferSummary:
     created_at: datetime
     updated_at: datetime
     last_error: str | None
+    # The server-side copy of the latest copy phase: bytes verified, over the time from its
+    # first object copy to its last verification (not the transfer's age, nor the Globus wait).
+    copy_bytes: int = 0
+    copy_seconds: float | None = None
+    copy_bytes_per_second: int | None = None
 
 
-def summarize(transfer: Transfer) -> TransferSummary:
+@dataclass(frozen=True)
+class CopyPhase:
+    bytes: int
+    seconds: float
+
+    @property
+    def bytes_per_second(self) -> int | None:
+        return int(self.bytes / self.seconds) if self.seconds > 0 else None
+
+
+def summarize(transfer: Transfer, phase: CopyPhase | None = None) -> TransferSummary:
     prefix = transfer.dest_prefix.strip("/")
     destination = transfer.dest_bucket.name + (f"/{prefix}" if prefix else "")
     return TransferSummary(
@@ -68,6 +84,9 @@ def summarize(transfer: Transfer) -> TransferSummary:
         created_at=transfer.created_at,
         updated_at=transfer.updated_at,
         last_error=transfer.last_error,
+        copy_bytes=phase.bytes if phase else 0,
+        copy_seconds=phase.seconds if phase else None,
+        copy_bytes_per_second=phase.bytes_per_second if phase else None,
     )
 
 
@@ -76,7 +95,51 @@ def list_transfers(session: Session, *, include_finished: bool = True) -> list[T
     query = select(Transfer).order_by(Transfer.id.desc())
     if not include_finished:
         query = query.where(Transfer.finished_at.is_(None))
-    return [summarize(t) for t in session.scalars(query)]
+    transfers = list(session.scalars(query))
+    phases = copy_phases(session, [t.id for t in transfers if t.objects_total])
+    return [summarize(t, phases.get(t.id)) for t in transfers]
+
+
+# A copy phase begins when the transfer enters LISTING or COPYING from another state: the Globus
+# task finished (WAITING -> LISTING), a retry (PARTIAL -> COPYING), a copy of what a failed task
+# left (FAILED -> LISTING). LISTING -> COPYING continues the same phase.
+_PHASE_STATES = (TransferState.LISTING.value, TransferState.COPYING.value)
+
+
+def copy_phases(session: Session, transfer_ids: list[int]) -> dict[int, CopyPhase]:
+    """The latest copy phase of each transfer that verified objects in it.
+
+    Derived from what is recorded anyway: the state events give the phase's start, each
+    object's ``started_at``/``finished_at`` its copy and verification.
+    """
+    if not transfer_ids:
+        return {}
+    starts = (
+        select(Event.transfer_id, func.max(Event.at).label("at"))
+        .where(Event.kind == "state", Event.to_state.in_(_PHASE_STATES))
+        .where(or_(Event.from_state.is_(None), Event.from_state != TransferState.LISTING.value))
+        .where(Event.transfer_id.in_(transfer_ids))
+        .group_by(Event.transfer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ObjectCopy.transfer_id,
+            func.sum(ObjectCopy.size),
+            func.min(ObjectCopy.started_at),
+            func.max(ObjectCopy.finished_at),
+        )
+        .outerjoin(starts, starts.c.transfer_id == ObjectCopy.transfer_id)
+        .where(ObjectCopy.transfer_id.in_(transfer_ids))
+        .where(ObjectCopy.state == ObjectState.VERIFIED.value, ObjectCopy.started_at.is_not(None))
+        .where(or_(starts.c.at.is_(None), ObjectCopy.started_at >= starts.c.at))
+        .group_by(ObjectCopy.transfer_id)
+    )
+    return {
+        transfer_id: CopyPhase(int(size or 0), (last - first).total_seconds())
+        for transfer_id, size, first, last in rows
+        if first is not None and last is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -152,7 +215,7 @@ def transfer_detail(
     ).all()
     prefix = transfer.source_prefix
     return TransferDetail(
-        summary=summarize(transfer),
+        summary=summarize(transfer, copy_phases(session, [transfer.id]).get(transfer.id)),
         source=f"s3://{transfer.source_bucket.name}/{prefix}",
         collection_id=transfer.collection.collection_id if transfer.collection else None,
         collection_name=transfer.collection.display_name if transfer.collection else None,
@@ -248,17 +311,30 @@ def cancel_transfer(
     *,
     transfer_client: globus_sdk.TransferClient | None = None,
 ) -> TransferSummary:
-    """Stop a transfer for good; with a client, also cancel its still-running Globus task."""
+    """Stop a transfer for good; with a client, also cancel its still-running Globus task and
+    record the task's new status (if Globus cannot be asked right now, the next poll does)."""
     transfer = get_transfer(session, transfer_id)
     if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
         raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
     reason = "cancelled by the user"
-    running = transfer.globus_status in ("ACTIVE", "INACTIVE")
-    if transfer_client is not None and transfer.globus_task_id and running:
+    task_id = transfer.globus_task_id
+    running = transfer.globus_status in RUNNING_GLOBUS_STATUSES
+    if transfer_client is not None and task_id and running:
         try:
-            transfer_client.cancel_task(transfer.globus_task_id)
+            transfer_client.cancel_task(task_id)
         except (globus_sdk.GlobusError, NeedsLoginError) as exc:
-            raise to_user_error(exc, doing=f"cancelling task {transfer.globus_task_id}") from None
-        reason += f"; Globus task {transfer.globus_task_id} cancelled too"
+            raise to_user_error(exc, doing=f"cancelling task {task_id}") from None
+        reason += f"; Globus task {task_id} cancelled too"
+        _refresh_task_status(transfer, transfer_client, task_id)
     move_transfer(session, transfer, TransferState.CANCELLED, reason)
     return summarize(transfer)
+
+
+def _refresh_task_status(
+    transfer: Transfer, client: globus_sdk.TransferClient, task_id: str
+) -> None:
+    try:
+        task = client.get_task(task_id)
+    except (globus_sdk.GlobusError, NeedsLoginError):
+        return  # the task stays ACTIVE here until the next poll records its end
+    record_task_fields(transfer, task.data, datetime.now(UTC))

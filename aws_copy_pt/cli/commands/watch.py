@@ -33,6 +33,12 @@ def copy_options(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def show_registered(app: AppContext, summary: TransferSummary) -> None:
+    """Say what was registered, and who finishes it: the running daemon (woken up now) or
+    the command to start one."""
+    from aws_copy_pt.daemon.process import daemon_status
+    from aws_copy_pt.daemon.wake import request_wake
+
+    request_wake(app.home)
     if app.json_output:
         render.emit_json(app, summary)
         return
@@ -43,11 +49,17 @@ def show_registered(app: AppContext, summary: TransferSummary) -> None:
     )
     if summary.last_error:
         render.info(app, summary.last_error)
-    if summary.state not in ("FAILED", "DONE"):
+    if summary.state in ("FAILED", "DONE"):
+        return
+    progress = f"`aws-copy-pt transfers show {summary.id}` shows its progress."
+    daemon = daemon_status(app.home)
+    if daemon.running and daemon.next_poll_at is not None:
+        render.info(app, f"The running daemon (pid {daemon.pid}) takes it from here; {progress}")
+    else:
         render.info(
             app,
-            "`aws-copy-pt run --once` (cron, scrontab) or `aws-copy-pt daemon start` finishes "
-            f"it; `aws-copy-pt transfers show {summary.id}` shows its progress.",
+            "To finish it, start the daemon with `aws-copy-pt daemon --detach`, or run "
+            f"`aws-copy-pt run --once` from cron or scrontab; {progress}",
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from aws_copy_pt.daemon.wake import request_wake
 from aws_copy_pt.services.setup.globus_login import LoginStatus, login, whoami
 from aws_copy_pt.wizard.context import Outcome, Wizard
 from aws_copy_pt.wizard.ui import BACK, Option, Ui
@@ -71,7 +72,9 @@ def _log_in(wizard: Wizard, *, ask_client_id: bool) -> Outcome:
 
 def _login(wizard: Wizard, client_id: str | None) -> LoginStatus:
     app = wizard.app
-    return login(app.database(), WizardPrompter(wizard.ui), client_id=client_id, env=app.env)
+    status = login(app.database(), WizardPrompter(wizard.ui), client_id=client_id, env=app.env)
+    request_wake(app.home)  # a running daemon retries transfers that waited for this login
+    return status
 
 
 def _ask_client_id(ui: Ui) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
+from aws_copy_pt.daemon.wake import request_wake
 from aws_copy_pt.errors import LockedError
 from aws_copy_pt.home.paths import resolve_home
 from aws_copy_pt.services.transfers import TransferDetail, transfer_detail
@@ -65,6 +66,7 @@ def start_daemon(wizard: Wizard) -> bool:
     ui = wizard.ui
     status = daemon_status(wizard.app.home)
     if status.running:
+        request_wake(wizard.app.home)
         ui.ok(f"A daemon is already running (pid {status.pid}); it picks up new transfers.")
         return True
     ui.say("Starting the daemon…")
