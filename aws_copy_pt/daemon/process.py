@@ -35,6 +35,7 @@ class DaemonStatus:
     log_file: Path
     started_at: float | None
     next_poll_at: datetime | None = None  # when the daemon polls Globus next
+    poll_delay_seconds: float | None = None  # the wait it chose, after its last poll
     last_poll_at: datetime | None = None
     woken_at: datetime | None = None  # the last wake-up by a command (daemon/wake.py)
 
@@ -66,6 +67,7 @@ def write_schedule(home: Home, schedule: Schedule) -> None:
     times = {
         "pid": os.getpid(),
         "next_poll_at": schedule.next_poll_at.isoformat(),
+        "poll_delay_seconds": schedule.delay_seconds,
         "last_poll_at": _iso(schedule.last_poll_at),
         "woken_at": _iso(schedule.woken_at),
         "min_poll_seconds": schedule.min_poll_seconds,
@@ -87,6 +89,7 @@ def daemon_status(home: Home) -> DaemonStatus:
         log_file,
         started,
         next_poll_at=_time(times.get("next_poll_at")),
+        poll_delay_seconds=_seconds(times.get("poll_delay_seconds")),
         last_poll_at=_time(times.get("last_poll_at")),
         woken_at=_time(times.get("woken_at")),
     )
@@ -103,6 +106,10 @@ def _schedule_of(home: Home, pid: int) -> dict[str, object]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _time(value: object) -> datetime | None:

@@ -40,6 +40,7 @@ class Schedule:
     """When the daemon polls next, and what woke or ran it last (shown by `daemon status`)."""
 
     next_poll_at: datetime
+    delay_seconds: float  # how long after its decision the daemon polls again
     last_poll_at: datetime | None
     woken_at: datetime | None
     min_poll_seconds: float
@@ -171,6 +172,7 @@ class DaemonLoop:
         if self._on_schedule is not None:
             schedule = Schedule(
                 next_poll_at,
+                delay,
                 self._last_poll_at,
                 self._woken_at,
                 self._workers.min_poll_seconds,

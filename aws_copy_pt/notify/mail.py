@@ -107,15 +107,15 @@ def email_options(
 
 
 def _implicit_tls(settings: EmailSettings) -> bool:
-    """Whether to speak TLS from the first byte: asked for, or port 465 unless refused."""
-    if settings.implicit_tls is not None:
-        implicit = settings.implicit_tls
-    else:
-        implicit = settings.smtp_port == IMPLICIT_TLS_PORT and settings.starttls
+    """Whether to speak TLS from the first byte: asked for, or on port 465 unless refused."""
+    implicit = settings.implicit_tls
+    if implicit is None:
+        implicit = settings.smtp_port == IMPLICIT_TLS_PORT
     if implicit and not settings.starttls:
         raise UsageError(
             "--no-starttls turns encryption off, but implicit TLS encrypts the whole connection",
-            hint="drop --no-starttls (port 465 and --implicit-tls are always encrypted)",
+            hint="drop --no-starttls: port 465 and --implicit-tls are always encrypted "
+            "(--no-implicit-tls --no-starttls for a plain relay on a network you trust)",
         )
     return implicit
 

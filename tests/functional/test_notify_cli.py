@@ -16,7 +16,7 @@ from aws_copy_pt.home.paths import resolve_home
 from tests.fixtures.cli import CliResult, CliRunner
 
 if TYPE_CHECKING:
-    from tests.fixtures.notify import CertFiles, SmtpServer, WebhookReceiver
+    from tests.fixtures.notify import CaFiles, CertFiles, SmtpServer, WebhookReceiver
 
 # The SMTP server, webhook receiver and closed-port fixtures.
 
@@ -223,3 +223,74 @@ def test_wrong_smtp_password_never_appears_even_with_debug(
     assert "535" in result.stderr
     assert "next: check the user name and password" in result.stderr
     assert wrong not in result.stdout + result.stderr
+
+
+def add_smtps(cli: CliRunner, server: SmtpServer, *extra: str) -> CliResult:
+    return cli(
+        "notify", "add", "pi", "--email", "pi@lab.example.org",
+        "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port),
+        "--smtp-user", server.user, *extra,
+        env={"AWS_COPY_PT_SMTP_PASSWORD": server.password},
+    )  # fmt: skip
+
+
+def test_notify_test_mails_through_implicit_tls_trusting_the_private_ca(
+    cli: CliRunner, smtps_server: SmtpServer, mail_ca: CaFiles
+) -> None:
+    add_smtps(cli, smtps_server, "--implicit-tls", "--smtp-cafile", str(mail_ca.ca_cert)).ok()
+
+    listed = cli("notify", "list").ok()
+    sent = cli("--json", "notify", "test", "pi").ok()
+
+    assert f"SMTP 127.0.0.1:{smtps_server.port}, implicit TLS, trusting" in listed.stdout
+    assert json.loads(sent.stdout)["sent"] is True
+    [mail] = smtps_server.received
+    assert mail.message["Subject"] == "aws-copy-pt: test notification for pi"
+    assert mail.rcpt_tos == ["pi@lab.example.org"]
+
+
+def test_implicit_tls_to_a_server_of_a_private_ca_names_the_cafile_fix(
+    cli: CliRunner, smtps_server: SmtpServer
+) -> None:
+    add_smtps(cli, smtps_server, "--implicit-tls").ok()
+
+    result = cli("notify", "test", "pi").fails(ExitCode.REMOTE, says="does not trust")
+
+    assert "--smtp-cafile" in result.stderr
+    assert smtps_server.received == []
+
+
+def test_implicit_tls_to_a_starttls_port_says_to_use_starttls(
+    cli: CliRunner, smtp_tls_server: SmtpServer, smtp_cert: CertFiles
+) -> None:
+    add_smtps(cli, smtp_tls_server, "--implicit-tls", "--smtp-cafile", str(smtp_cert.cert)).ok()
+
+    result = cli("notify", "test", "pi").fails(ExitCode.REMOTE, says="TLS with SMTP server")
+
+    assert "--no-implicit-tls" in result.stderr
+    assert smtp_tls_server.received == []
+
+
+def test_port_465_means_implicit_tls_and_587_stays_starttls(cli: CliRunner, app_home: Path) -> None:
+    mail = ("--email", "pi@lab.example.org", "--smtp-host", "smtp.example.org")
+    cli("notify", "add", "smtps", *mail, "--smtp-port", "465").ok()
+    cli("notify", "add", "submission", *mail).ok()
+
+    listed = cli("notify", "list").ok().stdout
+    stored = stored_targets(app_home)
+
+    assert (stored["smtps"].options["implicit_tls"], stored["smtps"].options["starttls"]) == (
+        True,
+        False,
+    )
+    assert stored["submission"].options["starttls"] is True
+    assert stored["submission"].options["implicit_tls"] is False
+    assert "smtp.example.org:465, implicit TLS" in listed
+    assert "smtp.example.org:587, STARTTLS" in listed
+
+
+def test_no_starttls_on_port_465_is_refused_as_contradictory(cli: CliRunner) -> None:
+    cli(
+        "notify", "add", "pi", "--email", "pi@lab.example.org",
+        "--smtp-host", "smtp.example.org", "--smtp-port", "465", "--no-starttls",
+    ).fails(ExitCode.USAGE, says="implicit TLS encrypts the whole connection")  # fmt: skip

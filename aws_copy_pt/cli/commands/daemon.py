@@ -206,6 +206,7 @@ def status(app: AppContext) -> int:
                 "pid": state.pid,
                 "log_file": str(state.log_file),
                 "next_poll_at": state.next_poll_at,
+                "poll_delay_seconds": state.poll_delay_seconds,
                 "last_poll_at": state.last_poll_at,
                 "woken_at": state.woken_at,
             },
