@@ -106,6 +106,18 @@ class LockedError(AwsCopyPtError):
 
     exit_code = ExitCode.LOCKED
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        holder_role: str | None = None,
+        held_for: float | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.holder_role = holder_role  # what the holder runs, e.g. "daemon", "run --once"
+        self.held_for = held_for  # seconds since it took the lock, when known
+
 
 class ConsentRequiredError(NeedsLoginError):
     """A Globus collection needs a data_access consent the stored login does not carry."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -34,11 +35,16 @@ class InstanceLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            pid, role = _read_holder(fd)
+            held_for = time.time() - os.fstat(fd).st_mtime  # the holder wrote it when it took it
             os.close(fd)
+            holder = "pid unknown" if pid is None else f"pid {pid}"
+            holder += f", `{role}`" if role else ""
             raise LockedError(
                 f"another aws-copy-pt process ({holder}) is already working in {self._path.parent}",
                 hint="wait for it to finish, or stop a daemon with `aws-copy-pt daemon stop`",
+                holder_role=role,
+                held_for=held_for,
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {self._role}\n".encode())
@@ -65,13 +71,14 @@ class InstanceLock:
         self.release()
 
 
-def _read_holder(fd: int) -> str:
+def _read_holder(fd: int) -> tuple[str | None, str | None]:
+    """(pid, role) as the holder wrote them; None for what it has not written yet."""
     os.lseek(fd, 0, os.SEEK_SET)
     text = os.read(fd, 200).decode(errors="replace").strip()
     if not text:
-        return "pid unknown"
+        return None, None
     pid, _, role = text.partition(" ")
-    return f"pid {pid}, `{role}`" if role else f"pid {pid}"
+    return pid, role or None
 
 
 def lock_holder_pid(home: Home) -> int | None:

@@ -10,9 +10,13 @@ import click
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.core.states import TransferState
+from aws_copy_pt.errors import LockedError
 
 if TYPE_CHECKING:
     from aws_copy_pt.services.cycle import Change, CycleReport
+
+ONCE_ROLE = "run --once"
+OVERLAP_QUIET_SECONDS = 24 * 3600
 
 
 @click.command(short_help="Poll Globus and copy what is ready (--once: one pass, for cron).")
@@ -38,7 +42,8 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
       4  some objects or transfers failed (see `aws-copy-pt status`)
       3  work remains (tasks still running): run again later
       0  every transfer is finished
-      8  another aws-copy-pt process is already working in this home
+      8  another aws-copy-pt process is already working in this home (silent when it
+         is the previous `run --once`, still copying, for less than a day)
 
     \b
     Examples:
@@ -54,13 +59,22 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
 
     db = app.database()
     workers = batch_workers(db, concurrency=concurrency)
-    with InstanceLock(app.home, "run --once" if once else "run"):
+    lock = InstanceLock(app.home, ONCE_ROLE if once else "run")
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        if once and _overlapping_pass(exc):
+            return int(exc.exit_code)  # the earlier pass reports what it does; nothing is news
+        raise
+    try:
         if once:
             report = run_cycle(db, workers)
         else:
             stop = threading.Event()
             install_stop_handlers(stop)
             report = DaemonLoop(db, workers, stop=stop, exit_when_idle=True).run()
+    finally:
+        lock.release()
     code = report.exit_code()
     if app.json_output:
         render.emit_json(
@@ -77,6 +91,13 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
     elif not report.quiet:
         _show_news(app, report)
     return int(code)
+
+
+def _overlapping_pass(exc: LockedError) -> bool:
+    """Cron started this pass while the previous one still works (a long copy): not news,
+    unless that pass has held the home for so long that it may be stuck."""
+    recent = exc.held_for is not None and exc.held_for < OVERLAP_QUIET_SECONDS
+    return exc.holder_role == ONCE_ROLE and recent
 
 
 def _show_news(app: AppContext, report: CycleReport) -> None:
