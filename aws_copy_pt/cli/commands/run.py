@@ -32,7 +32,7 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
     fault, a failed notification) and the problems it met, each with the command that shows
     more. A quiet pass prints nothing, so cron mails you only when there is news; the exit
     status alone tells whether work remains or something still waits for you. `aws-copy-pt
-    status` shows where everything stands.
+    status` shows where everything stands. With --json, every pass prints its report.
 
     \b
     Exit status tells a wrapper what to do next (the first that applies):
@@ -48,6 +48,7 @@ def command(app: AppContext, once: bool, concurrency: int | None) -> int:
     \b
     Examples:
       aws-copy-pt run --once
+      */10 * * * * /path/to/.venv/bin/aws-copy-pt run --once     # crontab: mails only news
       */10 * * * * /path/to/.venv/bin/aws-copy-pt run --once >>~/acp-cron.log 2>&1
       aws-copy-pt run            # watch in the foreground until everything is copied
     """
@@ -107,7 +108,8 @@ def _show_news(app: AppContext, report: CycleReport) -> None:
     for change in report.changes:
         render.info(app, _change_line(change))
         item = attention.get(change.transfer_id or 0)
-        if change.kind == "state" and item is not None and item.state == change.to_state:
+        now_waits = item is not None and change.kind == "state" and item.state == change.to_state
+        if now_waits and item and item.state != TransferState.NEEDS_LOGIN:  # one line for login
             steps[item.transfer_id] = item.next_step
     for error in report.errors:
         render.note(app, f"warning: {error}")
