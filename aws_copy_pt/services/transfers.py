@@ -14,13 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import globus_sdk
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.states import ObjectState, TransferState, check_object_transition
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
 from aws_copy_pt.globus.errors import to_user_error
+from aws_copy_pt.services.copy.report import (
+    COPY_PHASE_STATES,
+    CopyPhase,
+    copy_phases,
+    stored_copy_phase,
+)
 from aws_copy_pt.services.events import move_transfer
 from aws_copy_pt.services.watch.poll import RUNNING_GLOBUS_STATUSES, record_task_fields
 
@@ -50,16 +56,6 @@ class TransferSummary:
     copy_bytes: int = 0
     copy_seconds: float | None = None
     copy_bytes_per_second: int | None = None
-
-
-@dataclass(frozen=True)
-class CopyPhase:
-    bytes: int
-    seconds: float
-
-    @property
-    def bytes_per_second(self) -> int | None:
-        return int(self.bytes / self.seconds) if self.seconds > 0 else None
 
 
 def summarize(transfer: Transfer, phase: CopyPhase | None = None) -> TransferSummary:
@@ -96,50 +92,17 @@ def list_transfers(session: Session, *, include_finished: bool = True) -> list[T
     if not include_finished:
         query = query.where(Transfer.finished_at.is_(None))
     transfers = list(session.scalars(query))
-    phases = copy_phases(session, [t.id for t in transfers if t.objects_total])
-    return [summarize(t, phases.get(t.id)) for t in transfers]
+    return [summarize(t, phase) for t, phase in _with_copy_phases(session, transfers)]
 
 
-# A copy phase begins when the transfer enters LISTING or COPYING from another state: the Globus
-# task finished (WAITING -> LISTING), a retry (PARTIAL -> COPYING), a copy of what a failed task
-# left (FAILED -> LISTING). LISTING -> COPYING continues the same phase.
-_PHASE_STATES = (TransferState.LISTING.value, TransferState.COPYING.value)
-
-
-def copy_phases(session: Session, transfer_ids: list[int]) -> dict[int, CopyPhase]:
-    """The latest copy phase of each transfer that verified objects in it.
-
-    Derived from what is recorded anyway: the state events give the phase's start, each
-    object's ``started_at``/``finished_at`` its copy and verification.
-    """
-    if not transfer_ids:
-        return {}
-    starts = (
-        select(Event.transfer_id, func.max(Event.at).label("at"))
-        .where(Event.kind == "state", Event.to_state.in_(_PHASE_STATES))
-        .where(or_(Event.from_state.is_(None), Event.from_state != TransferState.LISTING.value))
-        .where(Event.transfer_id.in_(transfer_ids))
-        .group_by(Event.transfer_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            ObjectCopy.transfer_id,
-            func.sum(ObjectCopy.size),
-            func.min(ObjectCopy.started_at),
-            func.max(ObjectCopy.finished_at),
-        )
-        .outerjoin(starts, starts.c.transfer_id == ObjectCopy.transfer_id)
-        .where(ObjectCopy.transfer_id.in_(transfer_ids))
-        .where(ObjectCopy.state == ObjectState.VERIFIED.value, ObjectCopy.started_at.is_not(None))
-        .where(or_(starts.c.at.is_(None), ObjectCopy.started_at >= starts.c.at))
-        .group_by(ObjectCopy.transfer_id)
-    )
-    return {
-        transfer_id: CopyPhase(int(size or 0), (last - first).total_seconds())
-        for transfer_id, size, first, last in rows
-        if first is not None and last is not None
-    }
+def _with_copy_phases(
+    session: Session, transfers: list[Transfer]
+) -> list[tuple[Transfer, CopyPhase | None]]:
+    """Each transfer with its latest copy phase: measured now while it is being copied, else
+    as stored when its last copy run ended (measuring every transfer costs too much)."""
+    copying = [t.id for t in transfers if t.state in COPY_PHASE_STATES]
+    live = copy_phases(session, copying)
+    return [(t, live.get(t.id) if t.id in live else stored_copy_phase(t)) for t in transfers]
 
 
 @dataclass(frozen=True)
@@ -215,7 +178,7 @@ def transfer_detail(
     ).all()
     prefix = transfer.source_prefix
     return TransferDetail(
-        summary=summarize(transfer, copy_phases(session, [transfer.id]).get(transfer.id)),
+        summary=summarize(transfer, _with_copy_phases(session, [transfer])[0][1]),
         source=f"s3://{transfer.source_bucket.name}/{prefix}",
         collection_id=transfer.collection.collection_id if transfer.collection else None,
         collection_name=transfer.collection.display_name if transfer.collection else None,

@@ -62,6 +62,10 @@ def test_a_pass_that_finishes_a_transfer_says_so_once_with_the_summary(
     ]
     assert news.stderr == ""
     assert (again.stdout, again.stderr) == ("", "")
+    [shown] = pipeline.status()
+    assert shown["copy_bytes"] == 10  # stored by the copy run: the copy phase, not the age
+    assert shown["copy_bytes_per_second"] == int(10 / shown["copy_seconds"])
+    assert f"{shown['copy_bytes_per_second']} B/s" in pipeline.cli("status").ok().stdout
 
 
 def test_a_suspended_task_names_its_collections_once_and_exits_globus_inactive(

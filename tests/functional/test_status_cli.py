@@ -59,7 +59,7 @@ def test_status_json_carries_the_same_fields(cli: CliRunner, app_home: Path) -> 
 
 
 def _copied_transfer(home: Path, *, phases: list[tuple[str, int, int]]) -> int:
-    """A DONE Globus transfer registered a day ago, whose task crawled at Globus, then copied
+    """A Globus transfer registered a day ago, whose task crawled at Globus, now being copied
     in ``phases``: (state entered, seconds after the start of the day, objects then copied)."""
     from datetime import UTC, datetime, timedelta
 
@@ -71,7 +71,7 @@ def _copied_transfer(home: Path, *, phases: list[tuple[str, int, int]]) -> int:
         credential = AwsCredential(name="lab", kind="profile", profile="lab")
         transfer = Transfer(
             kind="globus",
-            state="DONE",
+            state=phases[-1][0],
             label="slow globus",
             globus_task_id="7b1d3f0e-0000-4000-8000-000000000010",
             source_bucket=Bucket(name="staging", credential=credential),
@@ -113,7 +113,7 @@ def _copied_transfer(home: Path, *, phases: list[tuple[str, int, int]]) -> int:
     return transfer_id
 
 
-def test_rate_of_a_copied_transfer_is_the_copy_rate_not_bytes_over_its_age(
+def test_rate_of_a_transfer_being_copied_is_the_copy_rate_not_bytes_over_its_age(
     cli: CliRunner, app_home: Path
 ) -> None:
     transfer_id = _copied_transfer(app_home, phases=[("LISTING", 0, 0), ("COPYING", 1, 4)])

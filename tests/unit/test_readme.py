@@ -72,4 +72,4 @@ def test_every_exit_status_has_a_documented_meaning_in_the_readme() -> None:
     table = docs.exit_code_table()
     for code in ExitCode:
         assert f"   * - {int(code)}\n" in table
-        assert table in _readme()
+    assert table in _readme()
