@@ -72,7 +72,9 @@ class DaemonLoop:
         self._wake = wake
         self._on_schedule = on_schedule
         self._running_copies: set[int] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _running_copies
+        self._poll_lock = threading.Lock()  # guards the poll job's schedule and the fields below
+        self._polling = False
         self._wakes = 0  # counts wake-ups, so a poll running during one polls again at once
         self._woken_at: datetime | None = None
         self._last_poll_at: datetime | None = None
@@ -118,11 +120,12 @@ class DaemonLoop:
 
     def wake_up(self) -> None:
         """Poll now and start the copies that are ready, instead of at the scheduled time."""
-        with self._lock:
+        with self._poll_lock:
             self._wakes += 1
             self._woken_at = datetime.now(UTC)
+            if not self._polling:  # a poll under way polls again as soon as it ends
+                self._schedule_poll(0.0)
         log.info("woken up by a command: polling now")
-        self._schedule_poll(0.0)
         self._start_copies()
 
     def _idle(self) -> bool:
@@ -138,20 +141,23 @@ class DaemonLoop:
     def _poll(self) -> None:
         if self._stop.is_set():
             return
-        with self._lock:
+        with self._poll_lock:
+            self._polling = True
             wakes = self._wakes
         self._last_poll_at = datetime.now(UTC)
         report = cycle.CycleReport()
+        delay = self._workers.max_poll_seconds
         try:
             cycle.poll_and_list(self._db, self._workers, report)
-        except Exception:  # a scheduler job must never die silently
+            self._start_copies()
+            delay = self._next_delay(report)
+        except Exception:  # a scheduler job must never die silently, nor stop rescheduling
             log.exception("poll job failed; retried at the next poll")
         self.report.needs_login = report.needs_login
         self.report.errors.extend(report.errors)
-        self._start_copies()
-        with self._lock:
-            woken_meanwhile = self._wakes != wakes
-        self._schedule_poll(0.0 if woken_meanwhile else self._next_delay(report))
+        with self._poll_lock:
+            self._polling = False
+            self._schedule_poll(0.0 if self._wakes != wakes else delay)
 
     def _next_delay(self, report: cycle.CycleReport) -> float:
         """Seconds to the next poll, within the daemon's --min-poll/--max-poll bounds."""

@@ -7,8 +7,9 @@ its first scheduling decision, which is what these tests read (no clock is waite
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,14 @@ def world(
     world.db.close()
 
 
-def _first_schedule(world: GlobusWorld, *, min_poll: float, max_poll: float) -> Schedule:
+def _first_schedule(
+    world: GlobusWorld,
+    *,
+    min_poll: float,
+    max_poll: float,
+    during_poll: Callable[[DaemonLoop], None] | None = None,
+) -> Schedule:
+    """The loop's first decision; ``during_poll`` runs while that first poll asks Globus."""
     schedules: list[Schedule] = []
     stop = threading.Event()
 
@@ -37,13 +45,19 @@ def _first_schedule(world: GlobusWorld, *, min_poll: float, max_poll: float) -> 
         schedules.append(schedule)
         stop.set()
 
+    def transfer_client() -> Any:
+        if during_poll is not None:
+            during_poll(loop)
+        return world.client()
+
     workers = Workers(
-        transfer_client=world.client,
+        transfer_client=transfer_client,
         s3=ClientFactory(),
         min_poll_seconds=min_poll,
         max_poll_seconds=max_poll,
     )
-    DaemonLoop(world.db, workers, stop=stop, on_schedule=record).run()
+    loop = DaemonLoop(world.db, workers, stop=stop, on_schedule=record)
+    loop.run()
     return schedules[0]
 
 
@@ -75,3 +89,16 @@ def test_a_running_task_is_polled_again_after_min_poll_first(world: GlobusWorld)
     assert transfer.next_poll_at is not None and transfer.last_polled_at is not None
     assert (transfer.next_poll_at - transfer.last_polled_at).total_seconds() == 5
     assert 0 < schedule.delay_seconds <= 5  # what is left of those 5 s after the poll
+
+
+def test_a_wake_up_during_a_poll_makes_the_daemon_poll_again_at_once(world: GlobusWorld) -> None:
+    world.login()
+    world.add_transfer(world.add_task(files(1), script=["ACTIVE"]))
+
+    schedule = _first_schedule(
+        world, min_poll=600, max_poll=3600, during_poll=lambda loop: loop.wake_up()
+    )
+
+    # The poll under way may have missed what the command changed: it is not left for 600 s.
+    assert schedule.delay_seconds == 0
+    assert schedule.woken_at is not None

@@ -47,6 +47,7 @@ def command(
       aws-copy-pt submit SRC_ID:/data/file.h5 STAGING_ID:/staging-bucket/file.h5 \\
           --to archive-dest --sync-level checksum --label "nightly run"
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.globus.clients import batch_transfer_client
     from aws_copy_pt.services.watch.submit import SyncLevel, WatchOptions, submit_and_watch
 
@@ -64,4 +65,5 @@ def command(
             sync_level=cast("SyncLevel | None", sync_level),
             verify_checksum=not no_verify_checksum,
         )
+    request_wake(app.home)  # a running daemon polls the new task now
     show_registered(app, summary)

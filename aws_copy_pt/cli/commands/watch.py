@@ -33,12 +33,10 @@ def copy_options(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def show_registered(app: AppContext, summary: TransferSummary) -> None:
-    """Say what was registered, and who finishes it: the running daemon (woken up now) or
-    the command to start one."""
+    """Say what was registered, and who finishes it: the running daemon or the command to
+    start one."""
     from aws_copy_pt.daemon.process import daemon_status
-    from aws_copy_pt.daemon.wake import request_wake
 
-    request_wake(app.home)
     if app.json_output:
         render.emit_json(app, summary)
         return
@@ -98,6 +96,7 @@ def command(
       aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest \\
           --on-conflict fail --delete-staging
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.globus.clients import batch_transfer_client
     from aws_copy_pt.services.watch.submit import WatchOptions, watch_task
 
@@ -105,4 +104,5 @@ def command(
     options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)
+    request_wake(app.home)  # a running daemon polls the new task now
     show_registered(app, summary)
