@@ -39,6 +39,7 @@ def command(
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
     verifies checksums unless --no-verify-checksum. A GCSv5 mapped collection may ask for a
     data_access consent: the error names the `aws-copy-pt login --data-access ...` to run.
+    A running daemon is woken up to poll the new task at once.
 
     \b
     Examples:

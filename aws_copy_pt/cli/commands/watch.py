@@ -88,7 +88,8 @@ def command(
     copied: it is recorded as a failed object with the reason (`transfers show ID`).
 
     The task must be yours (see `aws-copy-pt tasks`) and its destination collection
-    registered (`aws-copy-pt collection add`).
+    registered (`aws-copy-pt collection add`). A running daemon is woken up to poll it at
+    once; otherwise `aws-copy-pt daemon --detach` or `run --once` from cron finishes it.
 
     \b
     Examples:
