@@ -9,6 +9,7 @@ and its tests take them from.
 from __future__ import annotations
 
 from aws_copy_pt.core.errors import (
+    EXIT_CODE_MEANINGS,
     AwsCopyPtError,
     ConfigError,
     ConflictRefused,
@@ -24,6 +25,7 @@ from aws_copy_pt.core.errors import (
 )
 
 __all__ = [
+    "EXIT_CODE_MEANINGS",
     "AwsCopyPtError",
     "ConfigError",
     "ConflictRefused",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aws_copy_pt.core.states import transfer_state_table
-from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.errors import EXIT_CODE_MEANINGS, ExitCode
 
 README = Path(__file__).resolve().parents[2] / "README.rst"
 
@@ -38,7 +38,28 @@ def state_table() -> str:
     return "\n".join(lines)
 
 
-GENERATORS: dict[str, Callable[[], str]] = {"state-table": state_table}
+def exit_code_table() -> str:
+    """Every exit status (``errors.ExitCode``) with its meaning, as an RST list table."""
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 8 92",
+        "",
+        "   * - Code",
+        "     - Meaning",
+    ]
+    for code in sorted(ExitCode):
+        wrapped = textwrap.wrap(EXIT_CODE_MEANINGS[code], 90)
+        lines.append(f"   * - {int(code)}")
+        lines.append(f"     - {wrapped[0]}")
+        lines.extend(f"       {rest}" for rest in wrapped[1:])
+    return "\n".join(lines)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "state-table": state_table,
+    "exit-codes": exit_code_table,
+}
 
 
 def _replacement(body: str) -> Callable[[re.Match[str]], str]:

@@ -3,11 +3,14 @@
 Each module ``cli/commands/<name>.py`` defines ``command`` (a click command or group); the command
 name is the module name with ``_`` replaced by ``-``. Each loaded command also accepts ``--json``
 after its name (``cli.json_flag``). Listing commands for ``--help`` imports the command modules,
-so they must keep heavy imports (boto3, globus_sdk) inside function bodies.
+so they must keep heavy imports (boto3, globus_sdk) inside function bodies. A mistyped command
+name gets the closest command names as suggestions (click suggests only from commands registered
+up front, and a lazy group has none).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from types import ModuleType
@@ -32,6 +35,18 @@ class LazyGroup(click.Group):
             if not info.name.startswith("_")
         ]
         return sorted(names)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        unknown = name and not name.startswith("-") and self.get_command(ctx, name) is None
+        if unknown and not ctx.resilient_parsing:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
+            if close:
+                choices = " or ".join(repr(c) for c in close)
+                raise click.UsageError(f"No such command {name!r}. Did you mean {choices}?", ctx)
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.list_commands(ctx):

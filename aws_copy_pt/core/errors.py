@@ -17,13 +17,42 @@ class ExitCode(IntEnum):
     FAILURE = 1  # an unexpected or unclassified failure
     USAGE = 2  # bad command-line input (also click's own usage errors)
     WORK_REMAINS = 3  # batch pass finished, transfers still in progress
-    NOT_RUNNING = 3  # `daemon status`: no daemon runs (LSB's "program is not running")
     PARTIAL = 4  # some objects or transfers failed; the rest succeeded
     NEEDS_LOGIN = 5  # Globus tokens missing, expired or revoked: run `aws-copy-pt login`
     CONFIG = 6  # local set-up problem: home permissions, foreign database, unregistered names
     REMOTE = 7  # S3 or Globus refused or could not be reached
     LOCKED = 8  # another aws-copy-pt process holds this home
+    GLOBUS_INACTIVE = 9  # a Globus task is suspended: renew a collection's credentials at Globus
+    NOT_RUNNING = 10  # `daemon status`: no daemon is running for this home
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+
+
+# What each exit status tells a person or a wrapper script; README's exit code table is generated
+# from it (``python -m aws_copy_pt.cli.docs``).
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success; for ``run --once``: every transfer is finished",
+    ExitCode.FAILURE: "unexpected failure (rerun with ``--debug`` and report it)",
+    ExitCode.USAGE: "bad command-line input (a mistyped command gets a suggestion)",
+    ExitCode.WORK_REMAINS: "a batch pass finished and transfers are still in progress",
+    ExitCode.PARTIAL: (
+        "some objects or transfers failed, or were refused (``--on-conflict fail``), or staging "
+        "objects changed after their copy or could not be deleted; the rest succeeded"
+    ),
+    ExitCode.NEEDS_LOGIN: "Globus login needed: run ``aws-copy-pt login`` in a terminal",
+    ExitCode.CONFIG: (
+        "local set-up problem (home permissions, owner, links or read-only; foreign or "
+        "unversioned database; unregistered name; an AWS profile that is not defined or holds "
+        "no keys; a kept demo home whose servers have stopped)"
+    ),
+    ExitCode.REMOTE: "S3 or Globus refused the request or could not be reached",
+    ExitCode.LOCKED: "another aws-copy-pt process is using the same home",
+    ExitCode.GLOBUS_INACTIVE: (
+        "a Globus task is suspended (``GLOBUS_INACTIVE``): renew the named collection's "
+        "credentials in the Globus web app; watching resumes by itself"
+    ),
+    ExitCode.NOT_RUNNING: "``daemon status``: no daemon is running for this home",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); nothing half-written is kept",
+}
 
 
 class AwsCopyPtError(Exception):
@@ -90,6 +119,18 @@ class LockedError(AwsCopyPtError):
     """Another aws-copy-pt process is working in the same home."""
 
     exit_code = ExitCode.LOCKED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        holder_role: str | None = None,
+        held_for: float | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.holder_role = holder_role  # what the holder runs, e.g. "daemon", "run --once"
+        self.held_for = held_for  # seconds since it took the lock, when known
 
 
 class ConsentRequiredError(NeedsLoginError):

@@ -43,6 +43,35 @@ GIVE_UP_AFTER = timedelta(hours=48)
 _SUBJECT_LABEL_MAX = 60
 
 
+GLOBUS_ACTIVITY_URL = "https://app.globus.org/activity/{task_id}"
+
+
+def globus_activity_url(task_id: str) -> str:
+    """The Globus web app's page of a task: its events, and the way to fix a suspended one."""
+    return GLOBUS_ACTIVITY_URL.format(task_id=task_id)
+
+
+def reactivation_hint(task_id: str, source: str | None, destination: str | None) -> str:
+    """What a person does in Globus about a task suspended as INACTIVE.
+
+    Globus suspends a task when the credentials it holds for one of the task's collections
+    expire (a storage gateway's session, an S3 collection's access keys); the task resumes by
+    itself once they are renewed. ``source`` and ``destination`` are the collections' names.
+    """
+    named = [
+        f"{role} collection '{name}'"
+        for role, name in (("source", source), ("staging", destination))
+        if name
+    ]
+    which = " or the ".join(named) if named else "one of the task's collections"
+    return (
+        f"renew the credentials of the {which} in the Globus web app (the task's page "
+        f"{globus_activity_url(task_id)} shows which one failed; for an S3 collection, enter "
+        "fresh keys under the collection's Credentials tab); Globus then resumes the task and "
+        "aws-copy-pt keeps watching"
+    )
+
+
 def parse_events(text: str) -> tuple[TransferState, ...]:
     """``"done, partial"`` -> (DONE, PARTIAL), in canonical order; raise on anything else."""
     choices = ",".join(NOTIFIABLE_STATES)
@@ -222,8 +251,9 @@ def what_happened(facts: TransferFacts) -> str:
             )
         case TransferState.GLOBUS_INACTIVE:
             return (
-                "Globus suspended the task, usually because an endpoint's credentials expired. "
-                "Globus resumes it once the endpoint is reactivated; aws-copy-pt keeps watching."
+                "Globus suspended the task because the credentials it holds for one of the "
+                "task's collections expired (see the last error for the collections). Globus "
+                "resumes it once they are renewed; aws-copy-pt keeps watching."
             )
     return TRANSFER_STATE_MEANINGS[TransferState(facts.state)].replace("ID", str(facts.id))
 
@@ -246,8 +276,8 @@ def next_steps(facts: TransferFacts, *, host: str) -> list[str]:
             return [f"aws-copy-pt login    # in a terminal on {host}", show]
         case TransferState.GLOBUS_INACTIVE if facts.globus_task_id:
             return [
-                f"https://app.globus.org/activity/{facts.globus_task_id}    # reactivate the "
-                "endpoint there",
+                f"{globus_activity_url(facts.globus_task_id)}    # renew the collection's "
+                "credentials there",
                 show,
             ]
     return [show]

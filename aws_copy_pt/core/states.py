@@ -44,8 +44,9 @@ class ObjectState(StrEnum):
 TRANSFER_STATE_MEANINGS: dict[TransferState, str] = {
     TransferState.WAITING: "The Globus task is still running; aws-copy-pt polls it.",
     TransferState.GLOBUS_INACTIVE: (
-        "Globus suspended the task (usually expired endpoint credentials); reactivate the "
-        "endpoint in Globus and watching resumes by itself."
+        "Globus suspended the task: the credentials of one of its collections expired. Renew "
+        "them in the Globus web app (`aws-copy-pt transfers show ID` names the collections); "
+        "watching resumes by itself."
     ),
     TransferState.NEEDS_LOGIN: (
         "Globus tokens are missing, expired or revoked; run `aws-copy-pt login` in a terminal "

@@ -13,17 +13,23 @@ running" is reported in the terminal that asked, not only in a log file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode
 from aws_copy_pt.home.lock import LockHolder, lock_holder
-from aws_copy_pt.home.paths import Home, create_private_file
+from aws_copy_pt.home.paths import Home, create_private_file, replace_private_file
+
+if TYPE_CHECKING:
+    from aws_copy_pt.daemon.scheduler import Schedule
 
 DAEMON_UMASK = 0o077
 
@@ -35,6 +41,10 @@ class DaemonStatus:
     log_file: Path
     started_at: float | None
     other: LockHolder | None = None  # what holds the home when it is not a daemon
+    next_poll_at: datetime | None = None  # when the daemon polls Globus next
+    poll_delay_seconds: float | None = None  # the wait it chose, after its last poll
+    last_poll_at: datetime | None = None
+    woken_at: datetime | None = None  # the last wake-up by a command (daemon/wake.py)
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -56,6 +66,21 @@ def remove_pid_file(home: Home) -> None:
     with contextlib.suppress(FileNotFoundError):
         if home.pid_path.read_text().strip() == str(os.getpid()):
             home.pid_path.unlink()
+            home.schedule_path.unlink()
+
+
+def write_schedule(home: Home, schedule: Schedule) -> None:
+    """Record the daemon's next poll time where `daemon status` finds it (atomically)."""
+    times = {
+        "pid": os.getpid(),
+        "next_poll_at": schedule.next_poll_at.isoformat(),
+        "poll_delay_seconds": schedule.delay_seconds,
+        "last_poll_at": _iso(schedule.last_poll_at),
+        "woken_at": _iso(schedule.woken_at),
+        "min_poll_seconds": schedule.min_poll_seconds,
+        "max_poll_seconds": schedule.max_poll_seconds,
+    }
+    replace_private_file(home.schedule_path, json.dumps(times))
 
 
 def daemon_status(home: Home) -> DaemonStatus:
@@ -64,7 +89,38 @@ def daemon_status(home: Home) -> DaemonStatus:
     if holder is None or not holder.is_daemon:
         return DaemonStatus(False, None, log_file, None, holder)
     started = home.pid_path.stat().st_mtime if home.pid_path.exists() else None
-    return DaemonStatus(True, holder.pid, log_file, started)
+    times = _schedule_of(home, holder.pid) if holder.pid is not None else {}
+    return DaemonStatus(
+        True,
+        holder.pid,
+        log_file,
+        started,
+        next_poll_at=_time(times.get("next_poll_at")),
+        poll_delay_seconds=_seconds(times.get("poll_delay_seconds")),
+        last_poll_at=_time(times.get("last_poll_at")),
+        woken_at=_time(times.get("woken_at")),
+    )
+
+
+def _schedule_of(home: Home, pid: int) -> dict[str, object]:
+    """The schedule written by daemon ``pid`` (an older daemon's file is not its)."""
+    try:
+        times = json.loads(home.schedule_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return times if isinstance(times, dict) and times.get("pid") == pid else {}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

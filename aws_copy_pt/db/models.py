@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -196,6 +197,10 @@ class Transfer(Base):
     listing_marker: Mapped[str | None] = mapped_column(Text)
     objects_total: Mapped[int] = mapped_column(Integer, default=0)
     bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The latest copy phase, stored when a copy run ends (services.copy.report.copy_phases):
+    # bytes verified, and seconds from its first object copied to its last one verified.
+    copy_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    copy_seconds: Mapped[float | None] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

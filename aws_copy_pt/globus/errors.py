@@ -24,11 +24,20 @@ from aws_copy_pt.errors import (
 _DATA_ACCESS_SCOPE = re.compile(r"https://auth\.globus\.org/scopes/([0-9a-fA-F-]{36})/data_access")
 _OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_DEAD_LOGIN_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
 NETWORK_HINT = (
     "check the network (behind a proxy, set https_proxy), then retry; "
     "https://status.globus.org shows Globus outages"
 )
+# What Globus Auth's OAuth error codes for a dead login mean, in words people read in cron mail,
+# `status` and notifications (the code stays in brackets for searching).
+_DEAD_LOGIN_WORDS = {
+    "invalid_grant": "the Globus login was revoked or expired (invalid_grant)",
+    "invalid_client": "Globus no longer accepts the app this login was made with (invalid_client)",
+    "unauthorized_client": (
+        "Globus no longer lets the app this login was made with refresh it (unauthorized_client)"
+    ),
+}
+_DEAD_LOGIN_ERRORS = frozenset(_DEAD_LOGIN_WORDS)
 
 
 class Failure(Enum):
@@ -112,10 +121,12 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, GlobusCallError):
         return exc.description
     if isinstance(exc, globus_sdk.GlobusAPIError):
-        body = exc.raw_json if isinstance(exc.raw_json, dict) else {}
-        code = exc.code or body.get("error") or exc.http_reason
-        message = exc.message or body.get("error_description") or exc.text[:200]
-        return f"Globus answered {exc.http_status} {code}: {message}"
+        body = exc.raw_json if isinstance(exc.raw_json, dict) else None
+        code = exc.code or (body or {}).get("error") or exc.http_reason
+        message = exc.message or (body or {}).get("error_description")
+        if not message and body is None:
+            message = exc.text[:200]  # not JSON: a proxy's or gateway's own page
+        return f"Globus answered {exc.http_status} {code}" + (f": {message}" if message else "")
     if isinstance(exc, globus_sdk.NetworkError):
         cause = _OS_ERROR.search(str(exc.underlying_exception))
         return f"no answer from Globus: {exc}" + (f" ({cause.group(0)})" if cause else "")
@@ -145,7 +156,24 @@ def login_error(exc: BaseException) -> NeedsLoginError:
         )
     if isinstance(exc, TokenValidationError):
         return NeedsLoginError(f"Globus login is missing or no longer valid ({exc})")
+    dead = _dead_login_code(exc)
+    if dead == "invalid_grant":
+        return NeedsLoginError(_DEAD_LOGIN_WORDS[dead])
+    if dead is not None:
+        return NeedsLoginError(
+            _DEAD_LOGIN_WORDS[dead],
+            hint="check the app's client id at https://app.globus.org/settings/developers, then "
+            "run `aws-copy-pt login --client-id ID` in a terminal",
+        )
     return NeedsLoginError(f"Globus refused the stored login: {describe(exc)}")
+
+
+def _dead_login_code(exc: BaseException) -> str | None:
+    """The OAuth error code of a refresh Globus Auth refused for good, else None."""
+    if not isinstance(exc, globus_sdk.AuthAPIError) or not isinstance(exc.raw_json, dict):
+        return None
+    code = exc.raw_json.get("error")
+    return code if code in _DEAD_LOGIN_ERRORS else None
 
 
 def to_user_error(exc: BaseException, *, doing: str) -> AwsCopyPtError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,11 +36,15 @@ class InstanceLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = _holder_in(fd)
+            held_for = time.time() - os.fstat(fd).st_mtime  # the holder wrote it when it took it
             os.close(fd)
             raise LockedError(
-                f"another aws-copy-pt process ({holder}) is already working in {self._path.parent}",
+                f"another aws-copy-pt process ({_describe(holder)}) is already working in "
+                f"{self._path.parent}",
                 hint="wait for it to finish, or stop a daemon with `aws-copy-pt daemon stop`",
+                holder_role=None if holder is None else holder.role or None,
+                held_for=held_for,
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {self._role}\n".encode())
@@ -64,15 +69,6 @@ class InstanceLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-
-def _read_holder(fd: int) -> str:
-    os.lseek(fd, 0, os.SEEK_SET)
-    text = os.read(fd, 200).decode(errors="replace").strip()
-    if not text:
-        return "pid unknown"
-    pid, _, role = text.partition(" ")
-    return f"pid {pid}, `{role}`" if role else f"pid {pid}"
 
 
 DAEMON_ROLE = "daemon"
@@ -103,12 +99,29 @@ def lock_holder(home: Home) -> LockHolder | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid, _, role = os.read(fd, 200).decode(errors="replace").strip().partition(" ")
-            return LockHolder(int(pid) if pid.isdigit() else None, role)
+            return _holder_in(fd) or LockHolder(None, "")
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _holder_in(fd: int) -> LockHolder | None:
+    """The holder as it wrote itself into the lock file (``pid role``); None before it has."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 200).decode(errors="replace").strip()
+    if not text:
+        return None
+    pid, _, role = text.partition(" ")
+    return LockHolder(int(pid) if pid.isdigit() else None, role)
+
+
+def _describe(holder: LockHolder | None) -> str:
+    """``pid 123, `run --once``` for a refusal message; ``pid unknown`` before it wrote itself."""
+    if holder is None:
+        return "pid unknown"
+    pid = "pid unknown" if holder.pid is None else f"pid {holder.pid}"
+    return f"{pid}, `{holder.role}`" if holder.role else pid
 
 
 def lock_holder_pid(home: Home) -> int | None:

@@ -7,8 +7,9 @@ database holds credentials, a home is refused, with the command that fixes it, w
 * it or the database is readable by group or others (the exact ``chmod``);
 * it, or a file of ours in it, belongs to another user: running as root on a user's home would
   leave root-owned files that lock the owner out, so root is refused too;
-* a file of ours in it (the database, its journals, the lock, the pid file, the logs) is a
-  symbolic link: a dangling link would make SQLite create the database wherever it points;
+* a file of ours in it (the database, its journals, the lock, the pid file, the daemon's wake
+  and schedule files, the logs) is a symbolic link: a dangling link would make SQLite create
+  the database wherever it points;
 * it cannot be written (a read-only file system or mode): said as such, not as a full disk.
 
 The home itself may be a symbolic link (to a scratch disk, say); the files inside may not.
@@ -20,6 +21,7 @@ import os
 import pwd
 import shlex
 import stat
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +56,29 @@ class Home:
     def pid_path(self) -> Path:
         return self.path / "daemon.pid"
 
+    @property
+    def wake_path(self) -> Path:
+        """Rewritten by commands that give the daemon new work (see daemon/wake.py)."""
+        return self.path / "daemon.wake"
+
+    @property
+    def schedule_path(self) -> Path:
+        """The running daemon's next poll time, for `daemon status`."""
+        return self.path / "daemon.schedule"
+
     def own_paths(self) -> list[Path]:
         """Every path aws-copy-pt writes in the home (none of them may be a link)."""
         db = self.db_path
         companions = [db.with_name(db.name + suffix) for suffix in DB_COMPANIONS]
-        return [db, *companions, self.lock_path, self.pid_path, self.logs_dir]
+        return [
+            db,
+            *companions,
+            self.lock_path,
+            self.pid_path,
+            self.wake_path,
+            self.schedule_path,
+            self.logs_dir,
+        ]
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Home:
@@ -164,6 +184,18 @@ def _refuse_loose(path: Path, wanted: int) -> None:
             "readable by group or others",
             hint=f"run: chmod {wanted:o} {shlex.quote(str(path))}",
         )
+
+
+def replace_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) so readers see the old or the new content, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def create_private_file(path: Path) -> None:

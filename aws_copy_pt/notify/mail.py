@@ -1,7 +1,8 @@
-"""Email notifications through an SMTP server (STARTTLS and login) or the local sendmail program.
+"""Email notifications through an SMTP server (TLS and login) or the local sendmail program.
 
 HPC login nodes often block outgoing SMTP but run a local mail agent, hence ``sendmail``; laptops
-and VMs usually relay through a provider's submission port (587) with STARTTLS and a login.
+and VMs usually relay through a provider's submission port: 587 with STARTTLS, or 465 with
+implicit TLS (encrypted from the first byte, RFC 8314), which many institutions use.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aws_copy_pt.notify.base import DEFAULT_SENDMAIL, Target, check_timeout
 from aws_copy_pt.secrecy import without_secrets
 
 DEFAULT_SMTP_PORT = 587
+IMPLICIT_TLS_PORT = 465
 _FORBIDDEN_IN_ADDRESS = frozenset(" \t\r\n,<>()[];:\"'")
 
 
@@ -35,6 +37,7 @@ class EmailSettings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     starttls: bool = True
+    implicit_tls: bool | None = None  # None: implicit TLS on port 465, STARTTLS elsewhere
     smtp_cafile: str | None = None
     from_address: str | None = None
     sendmail_path: str | None = None  # set: hand mail to this sendmail instead of SMTP
@@ -88,17 +91,35 @@ def email_options(
             hint="give --smtp-user with a password (prompt, --password-stdin, or "
             "AWS_COPY_PT_SMTP_PASSWORD), or neither",
         )
+    implicit = _implicit_tls(settings)
     options.update(
         transport="smtp",
         smtp_host=settings.smtp_host,
         smtp_port=settings.smtp_port,
-        starttls=settings.starttls,
+        starttls=settings.starttls and not implicit,
+        implicit_tls=implicit,
     )
     if settings.smtp_user:
         options.update(smtp_user=settings.smtp_user, smtp_password=settings.smtp_password)
     if settings.smtp_cafile:
-        options["smtp_cafile"] = _checked_cafile(settings.smtp_cafile, settings.starttls)
+        options["smtp_cafile"] = _checked_cafile(
+            settings.smtp_cafile, settings.starttls or implicit
+        )
     return options
+
+
+def _implicit_tls(settings: EmailSettings) -> bool:
+    """Whether to speak TLS from the first byte: asked for, or on port 465 unless refused."""
+    implicit = settings.implicit_tls
+    if implicit is None:
+        implicit = settings.smtp_port == IMPLICIT_TLS_PORT
+    if implicit and not settings.starttls:
+        raise UsageError(
+            "--no-starttls turns encryption off, but implicit TLS encrypts the whole connection",
+            hint="drop --no-starttls: port 465 and --implicit-tls are always encrypted "
+            "(--no-implicit-tls --no-starttls for a plain relay on a network you trust)",
+        )
+    return implicit
 
 
 def describe_email(target: Target) -> str:
@@ -107,10 +128,11 @@ def describe_email(target: Target) -> str:
     sender = options.get("from")
     if options.get("transport") == "sendmail":
         return f"sendmail {options['sendmail_path']}" + (f", from {sender}" if sender else "")
-    parts = [
-        f"SMTP {options['smtp_host']}:{options['smtp_port']}",
-        "STARTTLS" if options.get("starttls", True) else "no TLS",
-    ]
+    if options.get("implicit_tls"):
+        security = "implicit TLS"
+    else:
+        security = "STARTTLS" if options.get("starttls", True) else "no TLS"
+    parts = [f"SMTP {options['smtp_host']}:{options['smtp_port']}", security]
     if options.get("smtp_cafile"):
         parts.append(f"trusting {options['smtp_cafile']}")
     if options.get("smtp_user"):
@@ -164,12 +186,14 @@ def _send_with_smtp(target: Target, message: EmailMessage) -> None:
     host, port = str(options["smtp_host"]), int(options["smtp_port"])
     stage = "connecting"
     try:
-        with smtplib.SMTP(host, port, timeout=target.timeout) as smtp:
+        tls = ssl.create_default_context(cafile=options.get("smtp_cafile"))
+        implicit = tls if options.get("implicit_tls") else None
+        with _connect(host, port, target.timeout, implicit) as smtp:
             stage = "greeting"
             smtp.ehlo()
             if options.get("starttls", True):
                 stage = "starting TLS"
-                smtp.starttls(context=ssl.create_default_context(cafile=options.get("smtp_cafile")))
+                smtp.starttls(context=tls)
                 smtp.ehlo()
             if options.get("smtp_user"):
                 stage = "logging in"
@@ -184,6 +208,15 @@ def _send_with_smtp(target: Target, message: EmailMessage) -> None:
         raise smtp_failure(exc, target, stage) from exc
 
 
+def _connect(
+    host: str, port: int, timeout: float, implicit_tls: ssl.SSLContext | None
+) -> smtplib.SMTP:
+    """A connection to the server: TLS from the first byte when ``implicit_tls`` is given."""
+    if implicit_tls is not None:
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=implicit_tls)
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
 def smtp_failure(exc: BaseException, target: Target, stage: str) -> AwsCopyPtError:
     """What went wrong talking to the SMTP server, and what the user can do about it."""
     options = target.options
@@ -196,7 +229,10 @@ def smtp_failure(exc: BaseException, target: Target, stage: str) -> AwsCopyPtErr
             hint=f"if the server uses a private CA, give its certificate with --smtp-cafile; {fix}",
         )
     if isinstance(exc, ssl.SSLError):
-        return RemoteError(f"TLS with {where} failed: {exc.reason or exc}", hint=_port_hint(port))
+        return RemoteError(
+            f"TLS with {where} failed: {exc.reason or exc}",
+            hint=_tls_hint(port, bool(options.get("implicit_tls"))),
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return RemoteError(
             f"{where} refused the login of user {user}: {_reply(exc)}",
@@ -245,14 +281,28 @@ def _reply(exc: smtplib.SMTPResponseException | tuple[int, bytes]) -> str:
 
 
 def _port_hint(port: int) -> str:
-    if port == 465:
-        return "port 465 expects implicit TLS, which aws-copy-pt does not use: use 587 (STARTTLS)"
-    return "STARTTLS and logins are usually offered on the submission port 587; check --smtp-port"
+    return (
+        "submission is usually offered on port 587 (STARTTLS) or 465 (implicit TLS); "
+        "check --smtp-port"
+    )
 
 
-def _checked_cafile(cafile: str, starttls: bool) -> str:
-    if not starttls:
-        raise UsageError("--smtp-cafile is only used with STARTTLS", hint="drop --no-starttls")
+def _tls_hint(port: int, implicit: bool) -> str:
+    if implicit:
+        return (
+            f"port {port} may expect STARTTLS rather than implicit TLS: re-add the target with "
+            "--no-implicit-tls (or --smtp-port 587)"
+        )
+    if port == IMPLICIT_TLS_PORT:
+        return "port 465 expects implicit TLS: re-add the target without --no-implicit-tls"
+    return _port_hint(port)
+
+
+def _checked_cafile(cafile: str, encrypted: bool) -> str:
+    if not encrypted:
+        raise UsageError(
+            "--smtp-cafile is only used with STARTTLS or implicit TLS", hint="drop --no-starttls"
+        )
     path = Path(cafile).expanduser().resolve()
     try:
         ssl.create_default_context(cafile=str(path))

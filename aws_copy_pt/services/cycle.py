@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from aws_copy_pt.core.messages import NOTIFIABLE_STATES
+from aws_copy_pt.core.messages import NOTIFIABLE_STATES, globus_activity_url
 from aws_copy_pt.core.poll_timing import MAX_DELAY, MIN_DELAY, TaskProgress, next_poll_delay
 from aws_copy_pt.core.states import (
     ACTIVE_TRANSFER_STATES,
@@ -35,6 +35,7 @@ from aws_copy_pt.errors import AwsCopyPtError, ExitCode, NeedsLoginError
 if TYPE_CHECKING:
     from aws_copy_pt.globus.gateway import TransferClient
     from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.report import CopyReport
 
 log = logging.getLogger(__name__)
 
@@ -56,36 +57,83 @@ class Workers:
 
 @dataclass(frozen=True)
 class Attention:
-    """A transfer a person has to look at, and the command that shows why."""
+    """A transfer a person has to look at, and what to do about it."""
 
     transfer_id: int
     state: str
     label: str | None
     last_error: str | None
+    globus_task_id: str | None = None
 
     @property
     def next_step(self) -> str:
         if self.state == TransferState.NEEDS_LOGIN:
             return "aws-copy-pt login"
+        if self.state == TransferState.GLOBUS_INACTIVE and self.globus_task_id:
+            return globus_activity_url(self.globus_task_id)
         return f"aws-copy-pt transfers show {self.transfer_id}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something a pass did or met that a person should hear about: a state change, a new
+    Globus fault, a failed notification. Quiet passes have none."""
+
+    transfer_id: int | None
+    label: str | None
+    kind: str  # "state", or the event kind (globus_fault, staging, notify_failed, ...)
+    from_state: str | None
+    to_state: str | None
+    message: str
 
 
 @dataclass
 class CycleReport:
     needs_login: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # problems met by this pass
     notes: list[str] = field(default_factory=list)  # worth a line, not a failure (a cancel seen)
     states: Counter[str] = field(default_factory=Counter)
     attention: list[Attention] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # what this pass changed, oldest first
+    cancels_seen: set[int] = field(default_factory=set)  # transfers a note says were cancelled
 
     @property
     def active(self) -> int:
         return sum(n for s, n in self.states.items() if s in ACTIVE_TRANSFER_STATES)
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing changed, nothing failed, no cancel seen: cron should hear nothing (the exit
+        status says whether work remains or something still waits for a person)."""
+        return not self.changes and not self.errors and not self.notes
+
+    def saw_cancel(self, copied: CopyReport) -> None:
+        """A copy run stopped because its transfer was cancelled: one note says where."""
+        from aws_copy_pt.services.copy.report import cancelled_line
+
+        self.notes.append(cancelled_line(copied))
+        self.cancels_seen.add(copied.transfer_id)
+
+    def record_changes(self, changes: list[Change]) -> None:
+        """Keep the news in ``changes`` that no note tells already: from the move to CANCELLED
+        of a transfer whose cancel this pass saw, the note is that transfer's one line (the
+        move itself, "cancel seen", where the copy stopped are its history)."""
+        told: set[int] = set()
+        self.changes = []
+        for change in changes:
+            cancelled = change.to_state == TransferState.CANCELLED
+            if cancelled and change.transfer_id in self.cancels_seen:
+                told.add(change.transfer_id)
+            if change.transfer_id not in told:
+                self.changes.append(change)
+
     def exit_code(self) -> ExitCode:
-        """all done / work remains / some failed / needs login, for cron and scrontab."""
+        """For cron and scrontab; when several apply, the first of: needs login, a Globus task
+        suspended, something failed, work remains, all done."""
         if self.needs_login:
             return ExitCode.NEEDS_LOGIN
+        if self.states[TransferState.GLOBUS_INACTIVE]:
+            return ExitCode.GLOBUS_INACTIVE
         if self.states[TransferState.PARTIAL] or self.states[TransferState.FAILED] or self.errors:
             return ExitCode.PARTIAL
         if self.active:
@@ -126,9 +174,10 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
             )
         for transfer_id in transfer_ids_in(db, frozenset({TransferState.LISTING}), kind="globus"):
             list_delivered(db, client, transfer_id)
-    except NeedsLoginError as exc:
+    except NeedsLoginError:
+        # A standing condition, not news: the transfers' move to NEEDS_LOGIN is the change that
+        # is reported (once); every later pass only exits NEEDS_LOGIN until the user logs in.
         report.needs_login = True
-        report.errors.append(exc.message)
     except AwsCopyPtError as exc:
         log.warning("Globus step failed, retried next pass: %s", exc)
         report.errors.append(exc.message)
@@ -137,7 +186,6 @@ def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
 def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: threading.Event) -> None:
     """Copy every transfer whose objects are known, one transfer after another."""
     from aws_copy_pt.services.copy import copy_transfer
-    from aws_copy_pt.services.copy.report import cancelled_line
 
     for transfer_id in transfer_ids_in(db, frozenset({TransferState.COPYING})):
         if stop.is_set():
@@ -152,7 +200,7 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
                 stop=stop,
             )
             if copied.cancelled:
-                report.notes.append(cancelled_line(copied))
+                report.saw_cancel(copied)
         except AwsCopyPtError as exc:
             log.warning("transfer %s: copy step failed: %s", transfer_id, exc)
             report.errors.append(f"transfer {transfer_id}: {exc.message}")
@@ -164,29 +212,78 @@ def run_cycle(
     """One full pass: poll all, list what finished, copy what is ready, notify; then report."""
     stop = stop or threading.Event()
     report = CycleReport()
+    since = newest_event_id(db)
     poll_and_list(db, workers, report)
     if not stop.is_set():
         copy_ready(db, workers, report, stop)
     notify_outcomes(db)
     report.states = state_counts(db)
     report.attention = needing_attention(db)
+    report.record_changes(changes_since(db, since))
     return report
 
 
 ATTENTION_STATES = frozenset(
-    {TransferState.PARTIAL, TransferState.FAILED, TransferState.NEEDS_LOGIN}
+    {
+        TransferState.PARTIAL,
+        TransferState.FAILED,
+        TransferState.NEEDS_LOGIN,
+        TransferState.GLOBUS_INACTIVE,
+    }
+)
+# Events that are news for whoever reads a pass's output (cron mail); the rest (a transfer
+# registered, a notification sent, a copy resumed) is history for `transfers show`.
+NEWS_EVENT_KINDS = frozenset(
+    {
+        "state",
+        "globus_fault",
+        "globus_missing",
+        "listing",
+        "staging",
+        "conflict",
+        "copy",
+        "notify_failed",
+        "notify_gave_up",
+    }
 )
 
 
-def needing_attention(db: Database) -> list[Attention]:
-    """Transfers that wait for a person: failed objects, a failed task, a lapsed login."""
+def newest_event_id(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+def changes_since(db: Database, event_id: int) -> list[Change]:
+    """The news recorded after event ``event_id``, oldest first."""
     with db.session() as session:
         rows = session.execute(
-            select(Transfer.id, Transfer.state, Transfer.label, Transfer.last_error)
+            select(Event, Transfer.label)
+            .outerjoin(Transfer, Transfer.id == Event.transfer_id)
+            .where(Event.id > event_id, Event.kind.in_(NEWS_EVENT_KINDS))
+            .order_by(Event.id)
+        )
+        return [
+            Change(e.transfer_id, label, e.kind, e.from_state, e.to_state, e.message)
+            for e, label in rows
+        ]
+
+
+def needing_attention(db: Database) -> list[Attention]:
+    """Transfers that wait for a person: failed objects, a failed or suspended task, a lapsed
+    login."""
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                Transfer.id,
+                Transfer.state,
+                Transfer.label,
+                Transfer.last_error,
+                Transfer.globus_task_id,
+            )
             .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
             .order_by(Transfer.id)
         )
-        return [Attention(r.id, r.state, r.label, r.last_error) for r in rows]
+        return [Attention(r.id, r.state, r.label, r.last_error, r.globus_task_id) for r in rows]
 
 
 def notify_outcomes(db: Database) -> None:

@@ -10,7 +10,7 @@ longer available) is listed again by a plain ``retry``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,10 +24,17 @@ from aws_copy_pt.core.states import (
     check_object_transition,
 )
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
-from aws_copy_pt.errors import NotFoundError, UsageError
+from aws_copy_pt.errors import AwsCopyPtError, NotFoundError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.gateway import TransferClient
+from aws_copy_pt.services.copy.report import (
+    COPY_PHASE_STATES,
+    CopyPhase,
+    copy_phases,
+    stored_copy_phase,
+)
 from aws_copy_pt.services.events import locked_transfer, move_transfer
+from aws_copy_pt.services.watch.poll import RUNNING_GLOBUS_STATUSES, record_task_fields
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,14 @@ class TransferSummary:
     created_at: datetime
     updated_at: datetime
     last_error: str | None
+    # The server-side copy of the latest copy phase: bytes verified, over the time from its
+    # first object copy to its last verification (not the transfer's age, nor the Globus wait).
+    copy_bytes: int = 0
+    copy_seconds: float | None = None
+    copy_bytes_per_second: int | None = None
 
 
-def summarize(transfer: Transfer) -> TransferSummary:
+def summarize(transfer: Transfer, phase: CopyPhase | None = None) -> TransferSummary:
     prefix = transfer.dest_prefix.strip("/")
     destination = transfer.dest_bucket.name + (f"/{prefix}" if prefix else "")
     return TransferSummary(
@@ -74,6 +86,9 @@ def summarize(transfer: Transfer) -> TransferSummary:
         created_at=transfer.created_at,
         updated_at=transfer.updated_at,
         last_error=transfer.last_error,
+        copy_bytes=phase.bytes if phase else 0,
+        copy_seconds=phase.seconds if phase else None,
+        copy_bytes_per_second=phase.bytes_per_second if phase else None,
     )
 
 
@@ -82,7 +97,18 @@ def list_transfers(session: Session, *, include_finished: bool = True) -> list[T
     query = select(Transfer).order_by(Transfer.id.desc())
     if not include_finished:
         query = query.where(Transfer.finished_at.is_(None))
-    return [summarize(t) for t in session.scalars(query)]
+    transfers = list(session.scalars(query))
+    return [summarize(t, phase) for t, phase in _with_copy_phases(session, transfers)]
+
+
+def _with_copy_phases(
+    session: Session, transfers: list[Transfer]
+) -> list[tuple[Transfer, CopyPhase | None]]:
+    """Each transfer with its latest copy phase: measured now while it is being copied, else
+    as stored when its last copy run ended (measuring every transfer costs too much)."""
+    copying = [t.id for t in transfers if t.state in COPY_PHASE_STATES]
+    live = copy_phases(session, copying)
+    return [(t, live.get(t.id) if t.id in live else stored_copy_phase(t)) for t in transfers]
 
 
 @dataclass(frozen=True)
@@ -172,7 +198,7 @@ def transfer_detail(
     owed_total = session.scalar(select(func.count()).select_from(owed.subquery()))
     prefix = transfer.source_prefix
     return TransferDetail(
-        summary=summarize(transfer),
+        summary=summarize(transfer, _with_copy_phases(session, [transfer])[0][1]),
         source=f"s3://{transfer.source_bucket.name}/{prefix}",
         collection_id=transfer.collection.collection_id if transfer.collection else None,
         collection_name=transfer.collection.display_name if transfer.collection else None,
@@ -280,7 +306,8 @@ def cancel_transfer(
     *,
     transfer_client: TransferClient | None = None,
 ) -> TransferSummary:
-    """Stop a transfer for good; with a client, also cancel its still-running Globus task.
+    """Stop a transfer for good; with a client, also cancel its still-running Globus task and
+    record the task's new status (if Globus cannot be asked right now, the next poll does).
 
     A pass copying it right now sees the cancel and stops: no new object, no more deletes."""
     get_transfer(session, transfer_id)
@@ -288,9 +315,19 @@ def cancel_transfer(
     if transfer.state in (TransferState.DONE, TransferState.CANCELLED):
         raise UsageError(f"transfer {transfer_id} is already {transfer.state}")
     reason = "cancelled by the user"
-    running = transfer.globus_status in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE)
-    if transfer_client is not None and transfer.globus_task_id and running:
-        gateway.cancel_task(transfer_client, transfer.globus_task_id)
-        reason += f"; Globus task {transfer.globus_task_id} cancelled too"
+    task_id = transfer.globus_task_id
+    running = transfer.globus_status in RUNNING_GLOBUS_STATUSES
+    if transfer_client is not None and task_id and running:
+        gateway.cancel_task(transfer_client, task_id)
+        reason += f"; Globus task {task_id} cancelled too"
+        _refresh_task_status(transfer, transfer_client, task_id)
     move_transfer(session, transfer, TransferState.CANCELLED, reason)
     return summarize(transfer)
+
+
+def _refresh_task_status(transfer: Transfer, client: TransferClient, task_id: str) -> None:
+    try:
+        task = gateway.get_task(client, task_id)
+    except AwsCopyPtError:  # out of reach, or the login lapsed just now
+        return  # the task stays ACTIVE here until the next poll records its end
+    record_task_fields(transfer, task, datetime.now(UTC))

@@ -87,7 +87,9 @@ def _add_email(wizard: Wizard) -> None:
 
     def port() -> bool:
         while email.via == SMTP:
-            typed = ui.text("SMTP port", default=email.port, instruction="(587: STARTTLS)")
+            typed = ui.text(
+                "SMTP port", default=email.port, instruction="(587: STARTTLS, 465: implicit TLS)"
+            )
             if typed is None:
                 return False
             if typed.isdigit():

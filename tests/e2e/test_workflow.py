@@ -64,7 +64,7 @@ def test_detached_daemon_takes_a_task_through_polls_to_verified_copies_and_notif
         _stop(pipeline)
     _assert_identical(pipeline, FILES)
     assert webhook_receiver.received[0].payload["state"] == "DONE"
-    assert pipeline.cli("daemon", "status").exit_code == 3  # not running any more
+    assert pipeline.cli("daemon", "status").exit_code == ExitCode.NOT_RUNNING
     log = (pipeline.home / "logs" / "aws-copy-pt.log").read_text()
     assert f"transfer {transfer_id}" in log
     assert pipeline.env["AWS_COPY_PT_SECRET_ACCESS_KEY"] not in log
@@ -118,7 +118,9 @@ def test_sigterm_mid_copy_then_restart_finishes_without_recopying_verified_objec
     pipeline.wait_for(lambda: len(_verified_rows(pipeline.home)) >= 1, what="some copies")
     pid = int((pipeline.home / "daemon.pid").read_text())
     os.kill(pid, signal.SIGTERM)
-    pipeline.wait_for(lambda: pipeline.cli("daemon", "status").exit_code == 3, what="exit")
+    pipeline.wait_for(
+        lambda: pipeline.cli("daemon", "status").exit_code == ExitCode.NOT_RUNNING, what="exit"
+    )
     before = _verified_rows(pipeline.home)
     assert 0 < len(before) < len(many), "SIGTERM should land mid-copy"
     assert _state(pipeline, transfer_id) == "COPYING"

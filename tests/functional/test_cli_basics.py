@@ -103,6 +103,47 @@ def test_unknown_command_is_a_usage_error(cli: CliRunner) -> None:
     assert "No such command" in result.stderr
 
 
+def test_a_mistyped_command_gets_the_closest_commands_suggested(cli: CliRunner) -> None:
+    cli("stauts").fails(ExitCode.USAGE, says="No such command 'stauts'. Did you mean 'status'?")
+    cli("daemn").fails(ExitCode.USAGE, says="Did you mean 'daemon' or 'demo'?")
+    cli("transfers", "shwo", "1").fails(ExitCode.USAGE, says="Did you mean 'show'?")
+
+
+def test_a_command_like_nothing_known_gets_no_guess(cli: CliRunner) -> None:
+    result = cli("xyzzy").fails(ExitCode.USAGE, says="No such command 'xyzzy'.")
+    assert "Did you mean" not in result.stderr
+
+
+def test_daemon_status_without_a_daemon_exits_not_running_and_says_how_to_start_one(
+    cli: CliRunner,
+) -> None:
+    result = cli("daemon", "status")
+    as_json = cli("--json", "daemon", "status")
+
+    assert result.exit_code == ExitCode.NOT_RUNNING == 10, result.explain()
+    assert "No daemon is running. Start one with `aws-copy-pt daemon --detach`." in result.stdout
+    assert as_json.exit_code == ExitCode.NOT_RUNNING
+    assert json.loads(as_json.stdout)["running"] is False
+    assert json.loads(as_json.stdout)["next_poll_at"] is None
+
+
+def test_run_help_lists_every_exit_status_a_pass_returns() -> None:
+    from aws_copy_pt.cli.commands.run import command
+
+    assert command.help is not None
+    text = " ".join(command.help.split())
+    for code in (
+        ExitCode.NEEDS_LOGIN,
+        ExitCode.GLOBUS_INACTIVE,
+        ExitCode.PARTIAL,
+        ExitCode.WORK_REMAINS,
+        ExitCode.OK,
+        ExitCode.LOCKED,
+    ):
+        assert f" {int(code)} " in text, f"`run --help` does not explain exit status {code!r}"
+    assert "A quiet pass prints nothing" in text
+
+
 def test_ctrl_c_exits_130_and_leaves_the_database_intact(
     cli: CliRunner, app_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -75,6 +75,23 @@ def test_submit_sends_the_transfer_document_and_watches_the_new_task(
     assert (summary["state"], summary["destination"]) == ("WAITING", f"{DEST_BUCKET}/run2")
     posts = [r for r in world.standin.requests if r.method == "POST"]
     assert [r.path for r in posts] == ["/v0.10/transfer"]
+    assert (world.home / "daemon.wake").read_text().strip(), "a running daemon is woken up"
+
+
+def test_submit_names_the_real_commands_that_finish_the_transfer(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    result = cli(
+        "submit",
+        f"{world.source}:/data/file.h5",
+        f"{world.staging}:/{STAGING_BUCKET}/run3/file.h5",
+        "--to",
+        DEST_BUCKET,
+        env=world.env,
+    ).ok()
+
+    assert "daemon start" not in result.stdout
+    assert "start the daemon with `aws-copy-pt daemon --detach`" in result.stdout
 
 
 def test_submit_outside_the_staging_mapping_is_refused_before_submitting(

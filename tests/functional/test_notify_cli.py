@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import select
 
 from aws_copy_pt.db.engine import open_database
@@ -33,12 +34,13 @@ def stored_targets(app_home: Path) -> dict[str, NotificationTarget]:
 
 
 def add_smtp(
-    cli: CliRunner, server: SmtpServer, cert: CertFiles, password: str | None = None
+    cli: CliRunner, server: SmtpServer, *extra: str, password: str | None = None
 ) -> CliResult:
+    """`notify add pi` for ``server``, logging in as its user; ``extra`` options follow."""
     return cli(
         "notify", "add", "pi", "--email", "pi@lab.example.org",
         "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port),
-        "--smtp-user", server.user, "--smtp-cafile", str(cert.cert),
+        "--smtp-user", server.user, *extra,
         env={"AWS_COPY_PT_SMTP_PASSWORD": password or server.password},
     )  # fmt: skip
 
@@ -68,7 +70,7 @@ def test_webhook_target_is_listed_without_the_secret_in_its_url(
 def test_smtp_password_is_stored_but_never_shown(
     cli: CliRunner, app_home: Path, smtp_tls_server: SmtpServer, smtp_cert: CertFiles
 ) -> None:
-    added = add_smtp(cli, smtp_tls_server, smtp_cert).ok()
+    added = add_smtp(cli, smtp_tls_server, "--smtp-cafile", str(smtp_cert.cert)).ok()
     table = cli("notify", "list").ok()
     listed = cli("--json", "notify", "list").ok()
 
@@ -186,15 +188,28 @@ def test_notify_test_posts_a_test_message_to_the_webhook(
     assert "notification target 'team' works" in post.payload["text"]
 
 
-def test_notify_test_mails_through_starttls_with_a_login(
-    cli: CliRunner, smtp_tls_server: SmtpServer, smtp_cert: CertFiles
+@pytest.mark.parametrize(
+    ("security", "extra"),
+    [("STARTTLS", ()), ("implicit TLS", ("--implicit-tls",))],
+    ids=["starttls", "implicit-tls"],
+)
+def test_notify_test_mails_through_tls_and_a_login_trusting_the_private_ca(
+    cli: CliRunner, request: pytest.FixtureRequest, security: str, extra: tuple[str, ...]
 ) -> None:
-    add_smtp(cli, smtp_tls_server, smtp_cert).ok()
+    if extra:  # SMTPS, as on port 465: a server certificate signed by a private CA
+        server: SmtpServer = request.getfixturevalue("smtps_server")
+        ca_file = request.getfixturevalue("mail_ca").ca_cert
+    else:  # submission with STARTTLS, as on port 587
+        server = request.getfixturevalue("smtp_tls_server")
+        ca_file = request.getfixturevalue("smtp_cert").cert
+    add_smtp(cli, server, *extra, "--smtp-cafile", str(ca_file)).ok()
 
+    listed = cli("notify", "list").ok()
     result = cli("--json", "notify", "test", "pi").ok()
 
+    assert f"SMTP 127.0.0.1:{server.port}, {security}, trusting" in listed.stdout
     assert json.loads(result.stdout)["sent"] is True
-    [mail] = smtp_tls_server.received
+    [mail] = server.received
     assert mail.message["Subject"] == "aws-copy-pt: test notification for pi"
     assert mail.rcpt_tos == ["pi@lab.example.org"]
 
@@ -216,10 +231,57 @@ def test_wrong_smtp_password_never_appears_even_with_debug(
     cli: CliRunner, smtp_tls_server: SmtpServer, smtp_cert: CertFiles
 ) -> None:
     wrong = "wrong-but-secret-9182"
-    add_smtp(cli, smtp_tls_server, smtp_cert, password=wrong).ok()
+    add_smtp(cli, smtp_tls_server, "--smtp-cafile", str(smtp_cert.cert), password=wrong).ok()
 
     result = cli("--debug", "notify", "test", "pi").fails(ExitCode.REMOTE, says="refused the login")
 
     assert "535" in result.stderr
     assert "next: check the user name and password" in result.stderr
     assert wrong not in result.stdout + result.stderr
+
+
+def test_implicit_tls_to_a_server_of_a_private_ca_names_the_cafile_fix(
+    cli: CliRunner, smtps_server: SmtpServer
+) -> None:
+    add_smtp(cli, smtps_server, "--implicit-tls").ok()
+
+    result = cli("notify", "test", "pi").fails(ExitCode.REMOTE, says="does not trust")
+
+    assert "--smtp-cafile" in result.stderr
+    assert smtps_server.received == []
+
+
+def test_implicit_tls_to_a_starttls_port_says_to_use_starttls(
+    cli: CliRunner, smtp_tls_server: SmtpServer, smtp_cert: CertFiles
+) -> None:
+    add_smtp(cli, smtp_tls_server, "--implicit-tls", "--smtp-cafile", str(smtp_cert.cert)).ok()
+
+    result = cli("notify", "test", "pi").fails(ExitCode.REMOTE, says="TLS with SMTP server")
+
+    assert "--no-implicit-tls" in result.stderr
+    assert smtp_tls_server.received == []
+
+
+def test_port_465_means_implicit_tls_and_587_stays_starttls(cli: CliRunner, app_home: Path) -> None:
+    mail = ("--email", "pi@lab.example.org", "--smtp-host", "smtp.example.org")
+    cli("notify", "add", "smtps", *mail, "--smtp-port", "465").ok()
+    cli("notify", "add", "submission", *mail).ok()
+
+    listed = cli("notify", "list").ok().stdout
+    stored = stored_targets(app_home)
+
+    assert (stored["smtps"].options["implicit_tls"], stored["smtps"].options["starttls"]) == (
+        True,
+        False,
+    )
+    assert stored["submission"].options["starttls"] is True
+    assert stored["submission"].options["implicit_tls"] is False
+    assert "smtp.example.org:465, implicit TLS" in listed
+    assert "smtp.example.org:587, STARTTLS" in listed
+
+
+def test_no_starttls_on_port_465_is_refused_as_contradictory(cli: CliRunner) -> None:
+    cli(
+        "notify", "add", "pi", "--email", "pi@lab.example.org",
+        "--smtp-host", "smtp.example.org", "--smtp-port", "465", "--no-starttls",
+    ).fails(ExitCode.USAGE, says="implicit TLS encrypts the whole connection")  # fmt: skip

@@ -67,7 +67,9 @@ def test_active_task_records_progress_and_stays_waiting(world: GlobusWorld) -> N
     assert report.moves == []
 
 
-def test_inactive_task_alerts_then_resumes_by_itself(world: GlobusWorld) -> None:
+def test_inactive_task_alerts_naming_its_collections_then_resumes_by_itself(
+    world: GlobusWorld,
+) -> None:
     task = world.add_task(files(1), script=["INACTIVE", "ACTIVE"])
     transfer_id = world.add_transfer(task)
 
@@ -82,10 +84,15 @@ def test_inactive_task_alerts_then_resumes_by_itself(world: GlobusWorld) -> None
 
     with world.db.session() as session:
         alert = [e for e in transfer_detail(session, transfer_id).events if e.kind == "alert"]
-    assert "reactivate the endpoint's credentials" in alert[0].message
+    assert (
+        "renew the credentials of the source collection 'Instrument data' or the staging "
+        "collection 'S3 staging' in the Globus web app"
+    ) in alert[0].message
     assert f"https://app.globus.org/activity/{task}" in alert[0].message
+    assert inactive.last_error == alert[0].message  # shown by `status` and notifications
     assert second.moves == [(transfer_id, "GLOBUS_INACTIVE", "WAITING")]
     assert world.transfer(transfer_id).state == "WAITING"
+    assert world.transfer(transfer_id).last_error is None
 
 
 def test_new_faults_are_recorded_with_globus_descriptions(world: GlobusWorld) -> None:

@@ -141,9 +141,45 @@ def test_cancel_with_globus_also_cancels_the_running_task(
     poll_transfers(world.db, world.client())
 
     cli("transfers", "cancel", str(transfer_id), "--globus", env=world.env).ok()
+    [shown] = json.loads(cli("--json", "status", env=world.env).ok().stdout)["transfers"]
 
     assert world.standin.task(task).status == "FAILED"
     assert world.transfer(transfer_id).state == "CANCELLED"
+    assert (shown["state"], shown["globus_status"]) == ("CANCELLED", "FAILED")
+    assert "ACTIVE" not in cli("status", env=world.env).ok().stdout
+
+
+def test_a_task_left_running_by_cancel_shows_its_globus_status_until_it_ends(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    task = world.add_task(files(1), script=["ACTIVE", "ACTIVE", "SUCCEEDED"])
+    cancelled = world.add_transfer(task)
+    still_watched = world.add_transfer(world.add_task(files(1), script=["ACTIVE"]))
+    poll_transfers(world.db, world.client())
+    cli("transfers", "cancel", str(cancelled), env=world.env).ok()
+
+    poll_transfers(world.db, world.client())  # the task runs on at Globus
+    running = world.transfer(cancelled).globus_status
+    poll_transfers(world.db, world.client())  # and ends there
+
+    assert running == "ACTIVE"
+    assert world.transfer(cancelled).globus_status == "SUCCEEDED"
+    detail = json.loads(cli("--json", "transfers", "show", str(cancelled)).ok().stdout)
+    moves = [e["to_state"] for e in detail["events"] if e["kind"] == "state"]
+    assert moves == ["CANCELLED"]  # nothing more is listed or copied
+    assert world.transfer(still_watched).state == "WAITING"
+
+
+def test_retry_and_cancel_wake_a_running_daemon(cli: CliRunner, world: GlobusWorld) -> None:
+    wake = world.home / "daemon.wake"
+    transfer_id = _copied_partially(world)
+
+    cli("transfers", "retry", str(transfer_id), env=world.env).ok()
+    after_retry = wake.read_text()
+    cli("transfers", "cancel", str(transfer_id), env=world.env).ok()
+
+    assert after_retry.strip()
+    assert wake.read_text() != after_retry, "each change rewrites the wake-up token"
 
 
 def test_unknown_transfer_id_points_to_status(cli: CliRunner, world: GlobusWorld) -> None:

@@ -223,3 +223,20 @@ def test_watch_needs_a_login_but_never_prompts_for_one(
 
     result.fails(ExitCode.NEEDS_LOGIN, says="run `aws-copy-pt login` in a terminal")
     assert "http" not in result.stderr  # no login URL was offered
+
+
+def test_watch_names_the_real_commands_that_finish_it_and_wakes_a_daemon(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    wake = world.home / "daemon.wake"
+    task = world.add_task(files(1), script=["ACTIVE"])
+
+    result = cli("watch", task, "--to", DEST_BUCKET, env=world.env).ok()
+
+    assert "daemon start" not in result.stdout
+    assert "`aws-copy-pt daemon --detach`" in result.stdout
+    assert "`aws-copy-pt run --once` from cron or scrontab" in result.stdout
+    for suggested in ("daemon --detach", "run --once", "transfers show 1"):
+        cli(*suggested.split(), "--help").ok()  # each suggestion is a command that exists
+    assert wake.read_text().strip(), "watch rewrites the wake-up file a running daemon reads"
+    assert oct(wake.stat().st_mode & 0o777) == "0o600"

@@ -150,15 +150,16 @@ def test_an_inactive_task_is_reported_and_watching_resumes_when_globus_reactivat
     script = ["ACTIVE", "INACTIVE", "INACTIVE", "ACTIVE", "SUCCEEDED"]
     transfer_id = world.watch(world.add_task(FILES, script=script), "archive")
 
-    states = []
+    states, codes = [], []
     for _ in range(4):
-        _pass(world)
+        codes.append(_pass(world))
         states.append(world.state(transfer_id))
 
     assert states == ["GLOBUS_INACTIVE", "GLOBUS_INACTIVE", "WAITING", "DONE"]
+    assert codes == [ExitCode.GLOBUS_INACTIVE] * 2 + [ExitCode.WORK_REMAINS, ExitCode.OK]
     shown = json.loads(world.cli("--json", "transfers", "show", str(transfer_id)).ok().stdout)
     alerts = [e["message"] for e in shown["events"] if e["kind"] == "alert"]
-    assert alerts and "reactivate" in alerts[0]
+    assert alerts and "renew the credentials of the source collection" in alerts[0]
     check_landed(world, transfer_id, world.expected(FILES, "archive"))
 
 

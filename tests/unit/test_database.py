@@ -177,3 +177,43 @@ def test_revision_file_names_agree_with_alembic_on_the_head() -> None:
     # The start-up fast path reads the head from file names: keep them NNNN_*.py, in one line.
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head == db_engine.newest_revision_on_disk()
+
+
+def test_upgrading_fills_in_the_copy_phase_of_transfers_copied_before(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = make_engine(path)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        for statement in (
+            "INSERT INTO aws_credentials (id, name, kind, created_at) "
+            "VALUES (1, 'c', 'profile', '2025-01-01 00:00:00.000000')",
+            "INSERT INTO buckets (id, name, credential_id, region_source, requester_pays, "
+            "metadata_directive, tagging_directive, created_at) "
+            "VALUES (1, 'b', 1, 'auto', 0, 'COPY', 'COPY', '2025-01-01 00:00:00.000000')",
+            "INSERT INTO transfers (id, kind, state, source_bucket_id, dest_bucket_id, "
+            "source_prefix, dest_prefix, options, faults, files_transferred, "
+            "bytes_transferred, poll_failures, objects_total, bytes_total, created_at, "
+            "updated_at) VALUES (1, 'globus', 'DONE', 1, 1, '', '', '{}', 0, 2, 300, 0, 3, "
+            "300, '2025-01-01 00:00:00.000000', '2025-01-02 00:00:00.000000')",
+            "INSERT INTO events (transfer_id, at, kind, from_state, to_state, message) VALUES "
+            "(1, '2025-01-01 10:00:00.000000', 'state', 'WAITING', 'LISTING', ''), "
+            "(1, '2025-01-01 10:00:01.000000', 'state', 'LISTING', 'COPYING', '')",
+            "INSERT INTO object_copies (transfer_id, source_key, state, size, attempts, "
+            "staging_deleted, started_at, finished_at) VALUES "
+            "(1, 'a', 'verified', 100, 1, 0, '2025-01-01 10:00:02.000000', "
+            "'2025-01-01 10:00:03.000000'), "
+            "(1, 'b', 'verified', 200, 1, 0, '2025-01-01 10:00:02.000000', "
+            "'2025-01-01 10:00:06.000000'), "
+            "(1, 'c', 'skipped', 900, 0, 0, NULL, '2025-01-01 10:00:02.000000')",
+        ):
+            conn.exec_driver_sql(statement)
+        command.upgrade(config, "head")
+        copied, seconds = conn.exec_driver_sql(
+            "SELECT copy_bytes, copy_seconds FROM transfers WHERE id = 1"
+        ).one()
+    engine.dispose()
+
+    assert copied == 300  # verified objects only: a skipped one was not copied
+    assert seconds == pytest.approx(4.0, abs=0.01)  # first copy started to last verified

@@ -14,7 +14,13 @@ from globus_sdk.token_storage.validating_token_storage import MissingTokenError
 from aws_copy_pt.db.engine import Database, open_database
 from aws_copy_pt.errors import ConfigError, ConsentRequiredError, NeedsLoginError
 from aws_copy_pt.globus import clients
-from aws_copy_pt.globus.errors import Failure, classify, consent_collections, login_error
+from aws_copy_pt.globus.errors import (
+    Failure,
+    classify,
+    consent_collections,
+    describe,
+    login_error,
+)
 from aws_copy_pt.globus.login import CopyPasteLoginFlow, browser_unusable_reason
 from aws_copy_pt.globus.token_storage import DatabaseTokenStorage
 from aws_copy_pt.home.paths import Home
@@ -182,6 +188,35 @@ def test_consent_required_names_the_collections_to_consent_to() -> None:
         error.hint
         == f"run `aws-copy-pt login --data-access {COLLECTION}` in a terminal to grant it"
     )
+
+
+def test_a_revoked_refresh_token_is_said_in_words_without_raw_json() -> None:
+    exc = _api_error(globus_sdk.AuthAPIError, 400, {"error": "invalid_grant"})
+
+    error = login_error(exc)
+
+    assert error.message == "the Globus login was revoked or expired (invalid_grant)"
+    assert error.hint == "run `aws-copy-pt login` in a terminal"
+    assert describe(exc) == "Globus answered 400 invalid_grant"
+
+
+def test_a_login_of_an_app_globus_no_longer_accepts_points_at_the_client_id() -> None:
+    exc = _api_error(globus_sdk.AuthAPIError, 401, {"error": "invalid_client"})
+
+    error = login_error(exc)
+
+    assert "(invalid_client)" in error.message and "{" not in error.message
+    assert error.hint is not None and "login --client-id" in error.hint
+
+
+def test_a_body_that_is_not_json_is_quoted_in_the_description() -> None:
+    response = requests.Response()
+    response.status_code = 502
+    response._content = b"<html>Bad gateway</html>"
+    response.headers["Content-Type"] = "text/html"
+    response.request = requests.Request("GET", "https://transfer.example/v0.10/task").prepare()
+
+    assert describe(globus_sdk.TransferAPIError(response)).endswith("<html>Bad gateway</html>")
 
 
 # -- choosing the login flow ------------------------------------------------------------------

@@ -87,3 +87,13 @@ def test_every_command_and_subcommand_has_help_and_appears_in_the_readme() -> No
         if not mentioned:
             missing.append(path)
     assert missing == [], f"commands not described in README.rst: {missing}"
+
+
+def test_every_exit_status_has_a_documented_meaning_in_the_readme() -> None:
+    from aws_copy_pt.errors import EXIT_CODE_MEANINGS, ExitCode
+
+    assert set(EXIT_CODE_MEANINGS) == set(ExitCode)
+    table = docs.exit_code_table()
+    for code in ExitCode:
+        assert f"   * - {int(code)}\n" in table
+    assert table in _readme()

@@ -26,14 +26,16 @@ from aws_copy_pt.errors import AwsCopyPtError, ExitCode
     type=click.FloatRange(0.1, 3600),
     default=10.0,
     show_default=True,
-    help="Shortest wait between two polls of a Globus task, in seconds.",
+    help="Shortest wait between two polls of a Globus task, and between two looks for new "
+    "work when nothing is watched, in seconds.",
 )
 @click.option(
     "--max-poll",
     type=click.FloatRange(1, 86400),
     default=300.0,
     show_default=True,
-    help="Longest wait between two polls of a long-running task, in seconds.",
+    help="Longest wait between two polls of a long-running task (also after a failed Globus "
+    "login), in seconds.",
 )
 @click.pass_context
 def command(
@@ -49,6 +51,11 @@ def command(
     notify on outcomes. Runs in the foreground (for systemd --user, nohup, a batch job);
     --detach starts it in the background with a pid file and a log in <home>/logs/.
     SIGTERM (or `aws-copy-pt daemon stop`) finishes in-flight copies and exits 0.
+
+    Each task is polled soon after it is watched, then less often while it runs (never
+    closer than --min-poll nor further apart than --max-poll). `watch`, `submit`, `login`
+    and `transfers retry`/`cancel` wake the daemon, so their change is acted on within a
+    second; `daemon status` shows when it polls next.
 
     \b
     Examples:
@@ -86,8 +93,14 @@ class LoopOptions:
 def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] | None) -> int:
     import logging
 
-    from aws_copy_pt.daemon.process import install_stop_handlers, remove_pid_file, write_pid_file
-    from aws_copy_pt.daemon.scheduler import DaemonLoop
+    from aws_copy_pt.daemon.process import (
+        install_stop_handlers,
+        remove_pid_file,
+        write_pid_file,
+        write_schedule,
+    )
+    from aws_copy_pt.daemon.scheduler import DaemonLoop, Schedule
+    from aws_copy_pt.daemon.wake import WakeWatcher
     from aws_copy_pt.home.lock import InstanceLock, is_network_filesystem
     from aws_copy_pt.log import configure_logging
     from aws_copy_pt.secrecy import scrub_environment
@@ -123,7 +136,18 @@ def _serve(app: AppContext, options: LoopOptions, ready: Callable[[str], None] |
             min_poll_seconds=options.min_poll,
             max_poll_seconds=options.max_poll,
         )
-        DaemonLoop(db, workers, stop=stop, exit_when_idle=options.exit_when_idle).run()
+
+        def on_schedule(schedule: Schedule) -> None:
+            write_schedule(app.home, schedule)
+
+        DaemonLoop(
+            db,
+            workers,
+            stop=stop,
+            exit_when_idle=options.exit_when_idle,
+            wake=WakeWatcher(app.home),
+            on_schedule=on_schedule,
+        ).run()
         return int(ExitCode.OK)
     finally:
         remove_pid_file(app.home)
@@ -179,28 +203,43 @@ def _startup_error(message: str) -> Exception:
     return error
 
 
-@command.command("status", short_help="Is a daemon running for this home?")
+@command.command("status", short_help="Is a daemon running for this home? When does it poll?")
 @pass_app
 def status(app: AppContext) -> int:
-    """Show whether a daemon is running for this home, its pid, uptime and log file.
+    """Show whether a daemon is running for this home: its pid, uptime, log file, and when it
+    polls Globus next. Exits 0 when a daemon runs and 10 when none does (a script's test:
+    `aws-copy-pt daemon status >/dev/null || aws-copy-pt daemon --detach`).
 
     \b
-    Example:
+    Examples:
       aws-copy-pt daemon status
+      aws-copy-pt --json daemon status
     """
     from aws_copy_pt.daemon.process import daemon_status
 
     state = daemon_status(app.home)
-    uptime = None
-    if state.started_at is not None:
-        uptime = render.human_age(datetime.now(UTC).timestamp() - state.started_at)
+    now = datetime.now(UTC)
     if app.json_output:
         render.emit_json(
             app,
-            {"running": state.running, "pid": state.pid, "log_file": str(state.log_file)},
+            {
+                "running": state.running,
+                "pid": state.pid,
+                "log_file": str(state.log_file),
+                "next_poll_at": state.next_poll_at,
+                "poll_delay_seconds": state.poll_delay_seconds,
+                "last_poll_at": state.last_poll_at,
+                "woken_at": state.woken_at,
+            },
         )
     elif state.running:
+        uptime = "?"
+        if state.started_at is not None:
+            uptime = render.human_age(now.timestamp() - state.started_at)
         render.info(app, f"Daemon running: pid {state.pid}, up {uptime}. Log: {state.log_file}")
+        if state.next_poll_at is not None:
+            wait = render.human_age((state.next_poll_at - now).total_seconds())
+            render.info(app, f"Next poll in {wait} ({state.next_poll_at:%H:%M:%S} UTC).")
     elif state.other is not None:
         render.info(app, f"No daemon is running; {state.other} is working in this home.")
     else:

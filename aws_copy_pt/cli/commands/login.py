@@ -66,7 +66,7 @@ def command(
     A browser opens where one can (a local desktop session); on SSH sessions, without a
     DISPLAY, with a text-only browser or with --no-browser, aws-copy-pt prints a URL to open in
     any browser and reads back the code Globus shows. Transfers waiting in NEEDS_LOGIN resume at
-    the next pass.
+    the next pass; a running daemon is woken up to make it at once.
 
     aws-copy-pt needs a Globus native-app client id: register one at
     https://app.globus.org/settings/developers ("thick client or script") and pass it once
@@ -78,6 +78,7 @@ def command(
       aws-copy-pt login --no-browser
       aws-copy-pt login --data-access 1a2b3c4d-0000-4000-8000-000000000000
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.services.setup.globus_login import login
 
     status = login(
@@ -88,6 +89,7 @@ def command(
         allow_browser=not no_browser,
         data_access=data_access,
     )
+    request_wake(app.home)  # a running daemon retries NEEDS_LOGIN transfers now
     if app.json_output:
         render.emit_json(app, status)
         return
@@ -101,5 +103,5 @@ def command(
         render.info(
             app,
             f"{status.transfers_waiting_for_login} transfer(s) waiting in NEEDS_LOGIN resume "
-            "at the next pass (`aws-copy-pt run --once` or the daemon).",
+            "at the next pass (a running daemon now, else `aws-copy-pt run --once`).",
         )

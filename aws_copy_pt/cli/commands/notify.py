@@ -19,6 +19,7 @@ EMAIL_ONLY = (
     "smtp_user",
     "password_stdin",
     "starttls",
+    "implicit_tls",
     "smtp_cafile",
     "from_address",
     "sendmail",
@@ -48,7 +49,13 @@ def command() -> None:
 @click.option("--email", metavar="ADDR", help="Send mail to ADDR (several: comma-separated).")
 @click.option("--webhook", metavar="URL", help="POST JSON with a Slack-compatible text to URL.")
 @click.option("--smtp-host", metavar="HOST", help="SMTP server that relays the mail.")
-@click.option("--smtp-port", type=int, default=587, show_default=True, help="SMTP port.")
+@click.option(
+    "--smtp-port",
+    type=int,
+    default=587,
+    show_default=True,
+    help="SMTP port: 587 submission with STARTTLS, 465 submission with implicit TLS.",
+)
 @click.option("--smtp-user", metavar="USER", help="Log in to the SMTP server as USER.")
 @click.option(
     "--password-stdin",
@@ -62,10 +69,15 @@ def command() -> None:
     help="Encrypt the SMTP connection with STARTTLS (turn off only on a trusted network).",
 )
 @click.option(
+    "--implicit-tls/--no-implicit-tls",
+    default=None,
+    help="Speak TLS from the first byte (SMTPS) instead of STARTTLS [default: on for port 465].",
+)
+@click.option(
     "--smtp-cafile",
     type=click.Path(exists=True, dir_okay=False),
     metavar="FILE",
-    help="Trust the CA certificate(s) in this PEM file for STARTTLS (a private mail server).",
+    help="Trust the CA certificate(s) in this PEM file for TLS (a private mail server).",
 )
 @click.option("--from", "from_address", metavar="ADDR", help="Sender address of the mail.")
 @click.option(
@@ -96,6 +108,7 @@ def add(
     smtp_user: str | None,
     password_stdin: bool,
     starttls: bool,
+    implicit_tls: bool | None,
     smtp_cafile: str | None,
     from_address: str | None,
     sendmail: str | None,
@@ -105,7 +118,9 @@ def add(
 ) -> None:
     """Register notification target NAME: an email address or a webhook URL.
 
-    The SMTP password never goes on the command line: pipe it with --password-stdin, set
+    SMTP goes out encrypted: STARTTLS on the submission port 587 (the default), implicit TLS
+    on port 465 (or any port with --implicit-tls); --smtp-cafile trusts a private CA for
+    either. The SMTP password never goes on the command line: pipe it with --password-stdin, set
     AWS_COPY_PT_SMTP_PASSWORD, or type it at the hidden prompt. It is stored in the private
     database and never shown.
 
@@ -113,6 +128,8 @@ def add(
     Examples:
       aws-copy-pt notify add me --email me@uni.edu --sendmail
       aws-copy-pt notify add me --email me@uni.edu --smtp-host smtp.uni.edu --smtp-user me
+      aws-copy-pt notify add me --email me@uni.edu --smtp-host smtp.uni.edu --smtp-port 465 \\
+          --smtp-user me --smtp-cafile /etc/pki/uni-ca.pem
       printf '%s\\n' "$PW" | aws-copy-pt notify add me --email me@uni.edu \\
           --smtp-host smtp.uni.edu --smtp-user me --password-stdin --on FAILED,NEEDS_LOGIN
       aws-copy-pt notify add team --webhook https://hooks.slack.com/services/T0/B0/XXXX
@@ -130,6 +147,7 @@ def add(
             smtp_user=smtp_user,
             smtp_password=password,
             starttls=starttls,
+            implicit_tls=implicit_tls,
             smtp_cafile=smtp_cafile,
             from_address=from_address,
             sendmail_path=sendmail,

@@ -9,10 +9,14 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.core.states import TransferState
 
 if TYPE_CHECKING:
     from aws_copy_pt.services.transfers import TransferSummary
 
+GLOBUS_PHASE_STATES = frozenset(
+    {TransferState.WAITING, TransferState.GLOBUS_INACTIVE, TransferState.NEEDS_LOGIN}
+)
 COLUMNS = (
     "ID",
     "Label",
@@ -31,7 +35,12 @@ COLUMNS = (
 @click.option("--active", is_flag=True, help="Only transfers that have not finished.")
 @pass_app
 def command(app: AppContext, active: bool) -> None:
-    """Show every transfer: its Globus task, state, progress, age and destination.
+    """Show every transfer: its Globus task, state, progress, rate, age and destination.
+
+    Rate is the speed of the phase the transfer is in: while the Globus task runs (WAITING,
+    GLOBUS_INACTIVE, NEEDS_LOGIN), the rate Globus reports; from LISTING on, the server-side
+    copy's rate: bytes verified over the time from the first object copied to the last one
+    verified (a retry starts a new phase). Age counts from when the transfer was registered.
 
     \b
     Examples:
@@ -61,9 +70,7 @@ def command(app: AppContext, active: bool) -> None:
             t.state,
             _globus(t),
             *_amounts(t),
-            f"{render.human_bytes(t.effective_bytes_per_second)}/s"
-            if t.effective_bytes_per_second
-            else "-",
+            _rate(t),
             render.human_age((now - t.created_at).total_seconds()),
             t.destination,
         )
@@ -78,6 +85,13 @@ def _amounts(t: TransferSummary) -> tuple[str, str]:
         return f"{t.objects_total} objects", render.human_bytes(t.bytes_total)
     expected = t.files_expected if t.files_expected is not None else "?"
     return f"{t.files_transferred}/{expected}", render.human_bytes(t.bytes_transferred)
+
+
+def _rate(t: TransferSummary) -> str:
+    """Globus's rate while its task runs; the copy rate from the copy phase on."""
+    in_globus = t.state in GLOBUS_PHASE_STATES
+    rate = t.effective_bytes_per_second if in_globus else t.copy_bytes_per_second
+    return f"{render.human_bytes(rate)}/s" if rate else "-"
 
 
 def _globus(t: TransferSummary) -> str:

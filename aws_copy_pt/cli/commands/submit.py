@@ -40,6 +40,7 @@ def command(
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
     verifies checksums unless --no-verify-checksum. A GCSv5 mapped collection may ask for a
     data_access consent: the error names the `aws-copy-pt login --data-access ...` to run.
+    A running daemon is woken up to poll the new task at once.
 
     \b
     Examples:
@@ -48,6 +49,7 @@ def command(
       aws-copy-pt submit SRC_ID:/data/file.h5 STAGING_ID:/staging-bucket/file.h5 \\
           --to archive-dest --sync-level checksum --label "nightly run"
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.globus.clients import batch_transfer_client
     from aws_copy_pt.services.watch.submit import SyncLevel, WatchOptions, submit_and_watch
 
@@ -70,4 +72,5 @@ def command(
             sync_level=cast("SyncLevel | None", sync_level),
             verify_checksum=not no_verify_checksum,
         )
+    request_wake(app.home)  # a running daemon polls the new task now
     show_registered(app, summary)

@@ -10,7 +10,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.transfers import TransferDetail
+    from aws_copy_pt.services.transfers import TransferDetail, TransferSummary
 
 
 @click.group(short_help="Show, retry or cancel one transfer.")
@@ -61,17 +61,20 @@ def show(app: AppContext, transfer_id: int, failures: int) -> None:
 def retry(app: AppContext, transfer_id: int, copy_partial: bool) -> None:
     """Put the failed objects of a PARTIAL or FAILED transfer back in line (-> COPYING). With
     --copy-partial, a transfer whose Globus task FAILED has the files that did arrive listed
-    and copied (-> LISTING). The next `run --once` or daemon pass does the work.
+    and copied (-> LISTING). A running daemon starts at once (it is woken up); otherwise the
+    next `run --once` does the work.
 
     \b
     Examples:
       aws-copy-pt transfers retry 3
       aws-copy-pt transfers retry 4 --copy-partial
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.services.transfers import retry_transfer
 
     with app.session() as session:
         result = retry_transfer(session, transfer_id, copy_partial=copy_partial)
+    request_wake(app.home)
     if app.json_output:
         render.emit_json(app, result)
         return
@@ -86,14 +89,16 @@ def retry(app: AppContext, transfer_id: int, copy_partial: bool) -> None:
 @click.option("--globus", is_flag=True, help="Also cancel its Globus task if still running.")
 @pass_app
 def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
-    """Cancel transfer ID: nothing more is polled or copied (objects already copied stay).
-    The Globus task keeps running unless --globus.
+    """Cancel transfer ID: nothing more is copied (objects already copied stay). The Globus
+    task keeps running unless --globus; either way `status` shows the task's Globus status
+    until it ends.
 
     \b
     Examples:
       aws-copy-pt transfers cancel 5
       aws-copy-pt transfers cancel 5 --globus
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.services.transfers import cancel_transfer
 
     client = None
@@ -103,6 +108,7 @@ def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
         client = batch_transfer_client(app.database(), env=app.env)
     with app.session() as session:
         summary = cancel_transfer(session, transfer_id, transfer_client=client)
+    request_wake(app.home)
     if app.json_output:
         render.emit_json(app, summary)
         return
@@ -116,6 +122,17 @@ def _globus_status(d: TransferDetail) -> str:
     return f"{status}, {d.faults} fault(s)"
 
 
+def _copy_phase(s: TransferSummary) -> str:
+    """The latest copy phase: bytes verified, how long it took, the rate (see `status`)."""
+    if not s.copy_bytes_per_second or s.copy_seconds is None:
+        return "-"
+    took = render.human_age(s.copy_seconds)
+    return (
+        f"{render.human_bytes(s.copy_bytes)} verified in {took}, "
+        f"{render.human_bytes(s.copy_bytes_per_second)}/s"
+    )
+
+
 def _print_detail(app: AppContext, d: TransferDetail) -> None:
     s = d.summary
     files = f"{s.files_transferred}/{s.files_expected if s.files_expected is not None else '?'}"
@@ -126,6 +143,7 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         ("Globus task", s.globus_task_id or "(direct copy)"),
         ("Globus status", _globus_status(d)),
         ("Globus progress", f"{files} files, {render.human_bytes(s.bytes_transferred)}, {rate}/s"),
+        ("Copy", _copy_phase(s)),
         ("Staging collection", d.collection_name or d.collection_id),
         ("From", d.source),
         ("To", f"s3://{s.destination}"),

@@ -38,6 +38,10 @@ def copy_options(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def show_registered(app: AppContext, summary: TransferSummary) -> None:
+    """Say what was registered, and who finishes it: the running daemon or the command to
+    start one."""
+    from aws_copy_pt.daemon.process import daemon_status
+
     if app.json_output:
         render.emit_json(app, summary)
         return
@@ -48,11 +52,17 @@ def show_registered(app: AppContext, summary: TransferSummary) -> None:
     )
     if summary.last_error:
         render.info(app, summary.last_error)
-    if summary.state not in (TransferState.FAILED, TransferState.DONE):
+    if summary.state in (TransferState.FAILED, TransferState.DONE):
+        return
+    progress = f"`aws-copy-pt transfers show {summary.id}` shows its progress."
+    daemon = daemon_status(app.home)
+    if daemon.running and daemon.next_poll_at is not None:
+        render.info(app, f"The running daemon (pid {daemon.pid}) takes it from here; {progress}")
+    else:
         render.info(
             app,
-            "`aws-copy-pt run --once` (cron, scrontab) or `aws-copy-pt daemon start` finishes "
-            f"it; `aws-copy-pt transfers show {summary.id}` shows its progress.",
+            "To finish it, start the daemon with `aws-copy-pt daemon --detach`, or run "
+            f"`aws-copy-pt run --once` from cron or scrontab; {progress}",
         )
 
 
@@ -86,7 +96,9 @@ def command(
     The task must be yours (see `aws-copy-pt tasks`) and its destination collection
     registered (`aws-copy-pt collection add`). BUCKET/PREFIX must not overlap the staging
     mapping root (the same bucket with either prefix inside the other): that is refused
-    (exit 2), as it would overwrite or delete delivered files.
+    (exit 2), as it would overwrite or delete delivered files. A running daemon is woken up
+    to poll it at once; otherwise `aws-copy-pt daemon --detach` or `run --once` from cron
+    finishes it.
 
     \b
     Examples:
@@ -94,6 +106,7 @@ def command(
       aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest \\
           --on-conflict fail --delete-staging
     """
+    from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.globus.clients import batch_transfer_client
     from aws_copy_pt.services.watch.submit import WatchOptions, watch_task
 
@@ -106,4 +119,5 @@ def command(
     )
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)
+    request_wake(app.home)  # a running daemon polls the new task now
     show_registered(app, summary)

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.copy_plan import outcome_state
-from aws_copy_pt.core.states import TransferState
-from aws_copy_pt.db.models import Transfer
+from aws_copy_pt.core.states import ObjectState, TransferState
+from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.services.events import move_transfer, record_event
 
 
@@ -121,6 +122,68 @@ class CopyReport:
         }
 
 
+@dataclass(frozen=True)
+class CopyPhase:
+    """A transfer's latest copy phase: bytes verified, and the seconds from its first object
+    copied to its last one verified (not the transfer's age, nor the Globus wait)."""
+
+    bytes: int
+    seconds: float
+
+    @property
+    def bytes_per_second(self) -> int | None:
+        return int(self.bytes / self.seconds) if self.seconds > 0 else None
+
+
+# A copy phase begins when the transfer enters LISTING or COPYING from another state: the Globus
+# task finished (WAITING -> LISTING), a retry (PARTIAL -> COPYING), a copy of what a failed task
+# left (FAILED -> LISTING). LISTING -> COPYING continues the same phase.
+COPY_PHASE_STATES = frozenset({TransferState.LISTING, TransferState.COPYING})
+
+
+def copy_phases(session: Session, transfer_ids: list[int]) -> dict[int, CopyPhase]:
+    """The latest copy phase of each transfer that verified objects in it.
+
+    Derived from what is recorded anyway: the state events give the phase's start, each
+    object's ``started_at``/``finished_at`` its copy and verification.
+    """
+    if not transfer_ids:
+        return {}
+    starts = (
+        select(Event.transfer_id, func.max(Event.at).label("at"))
+        .where(Event.kind == "state", Event.to_state.in_([s.value for s in COPY_PHASE_STATES]))
+        .where(or_(Event.from_state.is_(None), Event.from_state != TransferState.LISTING.value))
+        .where(Event.transfer_id.in_(transfer_ids))
+        .group_by(Event.transfer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ObjectCopy.transfer_id,
+            func.sum(ObjectCopy.size),
+            func.min(ObjectCopy.started_at),
+            func.max(ObjectCopy.finished_at),
+        )
+        .outerjoin(starts, starts.c.transfer_id == ObjectCopy.transfer_id)
+        .where(ObjectCopy.transfer_id.in_(transfer_ids))
+        .where(ObjectCopy.state == ObjectState.VERIFIED.value, ObjectCopy.started_at.is_not(None))
+        .where(or_(starts.c.at.is_(None), ObjectCopy.started_at >= starts.c.at))
+        .group_by(ObjectCopy.transfer_id)
+    )
+    return {
+        transfer_id: CopyPhase(int(size or 0), (last - first).total_seconds())
+        for transfer_id, size, first, last in rows
+        if first is not None and last is not None
+    }
+
+
+def stored_copy_phase(transfer: Transfer) -> CopyPhase | None:
+    """The phase as the last copy run of ``transfer`` stored it."""
+    if transfer.copy_bytes is None or transfer.copy_seconds is None:
+        return None
+    return CopyPhase(transfer.copy_bytes, transfer.copy_seconds)
+
+
 def record_outcome(
     session: Session, transfer: Transfer, report: CopyReport, *, listing_complete: bool | None
 ) -> None:
@@ -129,6 +192,9 @@ def record_outcome(
     ``listing_complete`` is None for a transfer that was listed before the run (COPYING);
     otherwise the run copied while listing (LISTING), and it tells whether the listing ended.
     """
+    phase = copy_phases(session, [transfer.id]).get(transfer.id)
+    transfer.copy_bytes = phase.bytes if phase else None
+    transfer.copy_seconds = phase.seconds if phase else None
     if transfer.state == TransferState.LISTING:
         if not listing_complete:
             message = f"listing stopped early ({report.verified} verified so far): run it again"

@@ -5,8 +5,9 @@ What each Globus status does to a transfer (the transfer states are in ``core.st
 ========= ==================================================================================
 ACTIVE    WAITING (from GLOBUS_INACTIVE or NEEDS_LOGIN too); new faults are recorded as
           events, since a task with faults can stay ACTIVE until its deadline
-INACTIVE  GLOBUS_INACTIVE, with an ``alert`` event: someone must reactivate the endpoint's
-          credentials at Globus; polling continues and it returns to WAITING by itself
+INACTIVE  GLOBUS_INACTIVE, with an ``alert`` event and ``last_error`` naming the task's
+          collections: someone must renew their credentials at Globus; polling continues and it
+          returns to WAITING by itself
 SUCCEEDED LISTING: the delivered files are listed next (``services.watch.listing``)
 FAILED    FAILED: nothing is copied unless ``transfers retry ID --copy-partial``
 ========= ==================================================================================
@@ -14,6 +15,8 @@ FAILED    FAILED: nothing is copied unless ``transfers retry ID --copy-partial``
 Transient failures (5xx, 429, timeouts, connection errors) never change a state: they are
 counted and the next pass polls again. A login failure (no tokens, expired, refresh answered
 ``invalid_grant``) moves every polled transfer to NEEDS_LOGIN, then raises ``NeedsLoginError``.
+A transfer cancelled while its Globus task still ran keeps its Globus status up to date (no
+state change) until the task ends, so `status` never shows a cancelled task as ACTIVE for good.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aws_copy_pt.core.messages import reactivation_hint
 from aws_copy_pt.core.states import POLLED_TRANSFER_STATES, GlobusStatus, TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
@@ -44,6 +48,7 @@ _SPLIT_STATUSES = frozenset({400, 413, 414})
 EVENT_FAULT = "globus_fault"
 EVENT_ALERT = "alert"
 EVENT_MISSING = "globus_missing"
+RUNNING_GLOBUS_STATUSES = (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE)
 _STATUS_TARGETS: dict[str, TransferState] = {
     GlobusStatus.ACTIVE: TransferState.WAITING,
     GlobusStatus.INACTIVE: TransferState.GLOBUS_INACTIVE,
@@ -94,6 +99,7 @@ class _Watched:
     transfer_id: int
     task_id: str
     faults: int
+    cancelled: bool = False  # only its Globus status is recorded
 
 
 def poll_transfers(
@@ -133,9 +139,12 @@ def _record_chunk(
         current = {t.id: t for t in session.scalars(query)}
         for item in chunk:
             transfer = current.get(item.transfer_id)
+            document = documents.get(item.task_id)
+            if transfer is not None and transfer.state == TransferState.CANCELLED and document:
+                record_task_fields(transfer, document, now)
+                continue
             if transfer is None or transfer.state not in POLLED_TRANSFER_STATES:
                 continue  # cancelled while Globus was being asked
-            document = documents.get(item.task_id)
             if document is None:
                 _note_missing(session, transfer, report)
                 continue
@@ -147,14 +156,21 @@ def _record_chunk(
 
 
 def _load_watched(db: Database) -> list[_Watched]:
+    cancelled_running = (Transfer.state == TransferState.CANCELLED) & Transfer.globus_status.in_(
+        RUNNING_GLOBUS_STATUSES
+    )
     with db.session() as session:
         rows = session.execute(
-            select(Transfer.id, Transfer.globus_task_id, Transfer.faults)
-            .where(Transfer.state.in_([s.value for s in POLLED_TRANSFER_STATES]))
+            select(Transfer.id, Transfer.globus_task_id, Transfer.faults, Transfer.state)
+            .where(
+                Transfer.state.in_([s.value for s in POLLED_TRANSFER_STATES]) | cancelled_running
+            )
             .where(Transfer.globus_task_id.is_not(None))
             .order_by(Transfer.id)
         ).all()
-    return [_Watched(row[0], str(row[1]), row[2]) for row in rows]
+    return [
+        _Watched(row[0], str(row[1]), row[2], row[3] == TransferState.CANCELLED) for row in rows
+    ]
 
 
 def _fetch(
@@ -186,7 +202,7 @@ def _fault_details(
     """Descriptions of the newest error events of tasks whose fault count went up."""
     details = {}
     for item in chunk:
-        document = documents.get(item.task_id)
+        document = None if item.cancelled else documents.get(item.task_id)
         new = int(document.get("faults") or 0) - item.faults if document else 0
         detail = fault_detail(client, item.task_id, new) if new > 0 else None
         if detail:
@@ -269,16 +285,8 @@ def apply_task(
 ) -> None:
     """Record a Globus task document on its transfer and move the transfer accordingly."""
     previous_faults = transfer.faults
-    status = str(task.get("status"))
-    transfer.globus_status = status
-    transfer.nice_status = _nice_status(task)
-    transfer.faults = int(task.get("faults") or 0)
-    transfer.files_expected = _int_or_none(task.get("files"))
-    transfer.files_transferred = int(task.get("files_transferred") or 0)
-    transfer.bytes_transferred = int(task.get("bytes_transferred") or 0)
-    transfer.effective_bytes_per_second = _int_or_none(task.get("effective_bytes_per_second"))
-    transfer.globus_completed_at = _parse_time(task.get("completion_time"))
-    transfer.last_polled_at = now
+    record_task_fields(transfer, task, now)
+    status = str(transfer.globus_status)
     transfer.poll_failures = 0
     transfer.last_error = None
     if transfer.faults > previous_faults:
@@ -289,14 +297,29 @@ def apply_task(
     if target is None:
         transfer.last_error = f"Globus reported an unknown task status {status!r}"
         return
+    reason = _reason(transfer, task, target)
+    if target == TransferState.GLOBUS_INACTIVE:
+        transfer.last_error = reason  # the next step, for as long as the task stays suspended
     if target == transfer.state:
         return
-    reason = _reason(transfer, task, target)
     move_transfer(session, transfer, target, reason)
     if target == TransferState.GLOBUS_INACTIVE:
         record_event(session, transfer, EVENT_ALERT, reason)
     if target == TransferState.FAILED:
         transfer.last_error = reason
+
+
+def record_task_fields(transfer: Transfer, task: Mapping[str, Any], now: datetime) -> None:
+    """Store what a Globus task document says about the task's status and progress."""
+    transfer.globus_status = str(task.get("status"))
+    transfer.nice_status = _nice_status(task)
+    transfer.faults = int(task.get("faults") or 0)
+    transfer.files_expected = _int_or_none(task.get("files"))
+    transfer.files_transferred = int(task.get("files_transferred") or 0)
+    transfer.bytes_transferred = int(task.get("bytes_transferred") or 0)
+    transfer.effective_bytes_per_second = _int_or_none(task.get("effective_bytes_per_second"))
+    transfer.globus_completed_at = _parse_time(task.get("completion_time"))
+    transfer.last_polled_at = now
 
 
 def polled_task(transfer: Transfer) -> PolledTask:
@@ -337,20 +360,27 @@ def _reason(transfer: Transfer, task: Mapping[str, Any], target: TransferState) 
             )
         return reason
     if target == TransferState.GLOBUS_INACTIVE:
-        detail = task.get("nice_status_short_description") or "endpoint credentials expired"
-        return (
-            f"Globus suspended task {task_id} (INACTIVE: {detail}); reactivate the endpoint's "
-            f"credentials at https://app.globus.org/activity/{task_id} and watching resumes"
+        detail = task.get("nice_status_short_description") or "credentials expired"
+        hint = reactivation_hint(
+            str(task_id),
+            _collection_name(task, "source"),
+            _collection_name(task, "destination"),
         )
+        return f"Globus suspended task {task_id} (INACTIVE: {detail}): {hint}"
     if transfer.state == TransferState.NEEDS_LOGIN:
         return "the Globus login works again; the task is ACTIVE"
     return "the Globus task is ACTIVE again"
 
 
+def _collection_name(task: Mapping[str, Any], side: str) -> str | None:
+    name = task.get(f"{side}_endpoint_display_name") or task.get(f"{side}_endpoint_id")
+    return None if name is None else str(name)
+
+
 def _fault_message(task: Mapping[str, Any], previous: int, detail: str | None) -> str:
     now_faults = int(task.get("faults") or 0)
     text = f"Globus reports {now_faults} fault(s) (was {previous})"
-    if task.get("status") in (GlobusStatus.ACTIVE, GlobusStatus.INACTIVE):
+    if task.get("status") in RUNNING_GLOBUS_STATUSES:
         text += "; the task keeps retrying until its deadline"
     nice = task.get("nice_status_short_description") or task.get("nice_status")
     if detail:

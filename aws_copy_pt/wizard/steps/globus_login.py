@@ -9,6 +9,7 @@ screens work without it, and the next run of the wizard offers the login again.
 from __future__ import annotations
 
 from aws_copy_pt.core.paths import PathError, parse_uuid
+from aws_copy_pt.daemon.wake import request_wake
 from aws_copy_pt.errors import AwsCopyPtError, RemoteError, UsageError
 from aws_copy_pt.services.setup.globus_login import LoginStatus, login, whoami
 from aws_copy_pt.wizard.context import Outcome, Wizard
@@ -102,7 +103,9 @@ def _skip(wizard: Wizard) -> Outcome:
 
 def _login(wizard: Wizard, client_id: str | None) -> LoginStatus:
     app = wizard.app
-    return login(app.database(), WizardPrompter(wizard.ui), client_id=client_id, env=app.env)
+    status = login(app.database(), WizardPrompter(wizard.ui), client_id=client_id, env=app.env)
+    request_wake(app.home)  # a running daemon retries transfers that waited for this login
+    return status
 
 
 def _ask_client_id(ui: Ui, *, default: str, first: bool = True) -> object:

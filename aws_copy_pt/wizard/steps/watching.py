@@ -14,6 +14,7 @@ import threading
 from aws_copy_pt.cli import program
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, ObjectState, TransferState
 from aws_copy_pt.daemon.process import daemon_status, stop_daemon
+from aws_copy_pt.daemon.wake import request_wake
 from aws_copy_pt.errors import LockedError
 from aws_copy_pt.secrecy import without_secrets
 from aws_copy_pt.services.transfers import TransferDetail, transfer_detail
@@ -56,6 +57,7 @@ def start_daemon(wizard: Wizard) -> bool:
     ui = wizard.ui
     status = daemon_status(wizard.app.home)
     if status.running:
+        request_wake(wizard.app.home)
         ui.ok(f"A daemon is already running (pid {status.pid}); it picks up new transfers.")
         return True
     ui.say("Starting the daemon…")
