@@ -53,7 +53,8 @@ def _cancel_while_held(world: World, transfer_id: int, phase: str, nth: int) -> 
     gate.release(forward=True)
     assert world.wait(process) == 0, process.output()
     output = process.output()
-    assert f"Transfer {transfer_id} was cancelled; stopped after" in output, output
+    assert output.count(f"Transfer {transfer_id} was cancelled; stopped after") == 1, output
+    assert "-> CANCELLED" not in output and "cancel seen" not in output, output  # told once
     assert "nothing more copied or deleted" in output
     assert "IllegalTransitionError" not in output and "Traceback" not in output, output
     assert world.state(transfer_id) == "CANCELLED"

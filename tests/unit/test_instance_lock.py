@@ -62,6 +62,21 @@ def test_second_worker_is_refused_naming_the_holder_pid(home) -> None:
         holder.wait()
 
 
+def test_a_refusal_names_the_same_holder_as_lock_holder_with_how_long_it_held_the_home(
+    home,
+) -> None:
+    holder = _hold_in_other_process(home)
+    try:
+        with pytest.raises(LockedError) as err:
+            InstanceLock(home, "run --once").acquire()
+        found = lock_holder(home)
+        assert found is not None and err.value.holder_role == found.role == "daemon"
+        assert err.value.held_for is not None and err.value.held_for >= 0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_the_holder_says_what_it_is_so_daemon_stop_can_tell_a_daemon_from_a_cron_pass(
     home,
 ) -> None:
