@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PROVENANCE_ETAG_KEY = "aws-copy-pt-source-etag"
 PROVENANCE_SIZE_KEY = "aws-copy-pt-source-size"
 PROVENANCE_CHECKSUM_KEY = "aws-copy-pt-source-checksum"
+PROVENANCE_URL_KEY = "aws-copy-pt-source-url"  # streamed copies: the source is another store
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,14 @@ class Provenance:
         return self.checksum is None or now is None or now == self.checksum
 
 
-def provenance_metadata(source: ObjectFacts) -> dict[str, str]:
-    """The user metadata recording that a copy is of ``source`` (its ETag and size)."""
+def provenance_metadata(source: ObjectFacts, *, url: str | None = None) -> dict[str, str]:
+    """The user metadata recording that a copy is of ``source`` (its ETag and size; ``url``:
+    where it was, for a copy streamed from another store)."""
     if source.etag is None or source.size is None:
         return {}
     record = {PROVENANCE_ETAG_KEY: source.etag, PROVENANCE_SIZE_KEY: str(source.size)}
+    if url is not None:
+        record[PROVENANCE_URL_KEY] = url
     checksum = checksum_text(source.checksum)
     if checksum is not None:
         record[PROVENANCE_CHECKSUM_KEY] = checksum

@@ -168,6 +168,7 @@ RETRY_VALUES: dict[str, object] = {
     "source_checksum": None,
     "source_version_id": None,
     "dest_checksum": None,
+    "verified_by": None,
     "staging_note": None,
     "delete_owed": False,
 }

@@ -201,6 +201,8 @@ class Transfer(Base):
     # bytes verified, and seconds from its first object copied to its last one verified.
     copy_bytes: Mapped[int | None] = mapped_column(BigInteger)
     copy_seconds: Mapped[float | None] = mapped_column(Float)
+    # How its objects travel (core.route: server-side | stream), decided by its first copy run.
+    route: Mapped[str | None] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -244,8 +246,27 @@ class ObjectCopy(Base):
     # for good. A pass killed in between leaves it set, and the next pass finishes the delete.
     delete_owed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     staging_note: Mapped[str | None] = mapped_column(Text)  # why the staging object stays
+    # What proved the copy identical (core.checksums.proof): "crc32c from source", "size only"...
+    verified_by: Mapped[str | None] = mapped_column(String(120))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class ObjectPart(Base):
+    """A part a streamed multipart upload has finished (``upload_id`` of its object row): what
+    a resumed upload keeps after checking it with ListParts, and the CRCs of the bytes it holds
+    (combined into the whole object's, so finished parts need not be read again)."""
+
+    __tablename__ = "object_parts"
+
+    object_id: Mapped[int] = mapped_column(
+        ForeignKey("object_copies.id", ondelete="CASCADE"), primary_key=True
+    )
+    part_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    upload_id: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(200))
+    checksums: Mapped[dict[str, Any]] = mapped_column(default=dict)  # algorithm -> value
 
 
 class Event(Base):

@@ -3,7 +3,8 @@
 The pipeline, one module per stage (in the order an object meets them):
 
 ============ ======================================================================================
-``route``    the clients, credentials and request path (lean or boto3) for two registered buckets
+``route``    the clients, credentials and request path (lean or boto3) for two registered buckets,
+             and the transfer's route (``core.route``): server-side, or streamed between two stores
 ``rows``     read the transfer's object rows in batches of contiguous source keys; write in bulk
 ``plan``     per batch: list the staging and destination ranges (one request per 1,000 objects
              instead of a HEAD each); what the listings already decide is decided there
@@ -12,6 +13,10 @@ The pipeline, one module per stage (in the order an object meets them):
 ``worker``   one object on a worker thread: CopyObject or a multipart copy, its content checked
              against the copy's answer (checksum, else ETag), a record of its source where nothing
              else could prove it identical later
+``stream``   instead of ``worker`` on the stream route (or for an object whose store refuses
+             UploadPartCopy): GET with the source's credential, upload with the destination's,
+             hashes checked end to end; ``stream_parts`` for large objects (a byte budget bounds
+             memory; ``parts`` records finished parts for a resume)
 ``verify``   per batch, once its copies are back: a destination listing must show each size (and
              ETag); then the row is ``verified``
 ``cleanup``  with ``delete_staging``: the deletes owed by verified and skipped rows, recorded
@@ -49,6 +54,7 @@ from aws_copy_pt.core.copy_plan import (
     ConflictPolicy,
 )
 from aws_copy_pt.core.overlap import OverlapError, Place, check_apart
+from aws_copy_pt.core.route import RouteKind, same_service
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
@@ -56,12 +62,14 @@ from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
 from aws_copy_pt.services.copy.cleanup import abort_uploads
 from aws_copy_pt.services.copy.engine import CopyEngine
+from aws_copy_pt.services.copy.parts import ByteBudget, PartBook
 from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
 from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
-from aws_copy_pt.services.copy.route import build_route
+from aws_copy_pt.services.copy.route import build_route, route_between, stream_ends
 from aws_copy_pt.services.copy.rows import Arrivals
+from aws_copy_pt.services.copy.stream import DEFAULT_BUDGET, StreamSpec
 from aws_copy_pt.services.copy.worker import CopySpec
-from aws_copy_pt.services.events import move_transfer
+from aws_copy_pt.services.events import move_transfer, record_event
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -122,7 +130,9 @@ def _run(
     with db.session() as session:
         transfer = _transfer_in(session, transfer_id, expected)
         _refuse_overlap(session, transfer)
+        streams = _decide_route(session, transfer) is RouteKind.STREAM
         route = build_route(factory, transfer.source_bucket, transfer.dest_bucket)
+        ends = stream_ends(factory, transfer.source_bucket, transfer.dest_bucket)
         options = dict(transfer.options or {})
         prefixes = (transfer.source_prefix, transfer.dest_prefix)
         annotate = bool(options.get("annotate", transfer.kind == "globus"))
@@ -144,6 +154,8 @@ def _run(
             stop=EitherEvent(stop, engine.halt),
             breaker=engine.breaker,
             remember=engine.remember_upload,
+            stream=StreamSpec(*ends, ByteBudget(DEFAULT_BUDGET), PartBook(db)),
+            streams=streams,
         )
         engine.run(spec, pool, stop, arrivals)
     if engine.cancel.cancelled:
@@ -154,6 +166,8 @@ def _run(
 def _refuse_overlap(session: Session, transfer: Transfer) -> None:
     """Refuse, before any copy or delete, a transfer whose destination overlaps its source
     (recorded by an older version, or by hand): it fails, and says why."""
+    if not same_service(transfer.source_bucket.endpoint_url, transfer.dest_bucket.endpoint_url):
+        return  # two stores: the same bucket name is two buckets
     source = Place(transfer.source_bucket.name, transfer.source_prefix)
     dest = Place(transfer.dest_bucket.name, transfer.dest_prefix)
     try:
@@ -167,6 +181,26 @@ def _refuse_overlap(session: Session, transfer: Transfer) -> None:
             f"watch again with another destination ({error.hint})"
         )
         raise
+
+
+def _decide_route(session: Session, transfer: Transfer) -> RouteKind:
+    """The transfer's route: decided by its first copy run and stored; decided again only when
+    ``--route`` asks for another one (a resumed `copy --route stream`)."""
+    requested = (transfer.options or {}).get("route")
+    if transfer.route is not None and requested in (None, "auto", transfer.route):
+        return RouteKind(transfer.route)
+    try:
+        decision = route_between(transfer.source_bucket, transfer.dest_bucket, requested)
+    except UsageError as error:
+        transfer.last_error = f"refused before copying: {error.message}"
+        move_transfer(session, transfer, TransferState.FAILED, transfer.last_error)
+        session.commit()
+        raise
+    if transfer.route != decision.kind:
+        record_event(session, transfer, "route", f"{decision.kind}: {decision.reason}")
+        transfer.route = decision.kind.value
+        session.commit()
+    return decision.kind
 
 
 def _optional_int(value: Any) -> int | None:

@@ -38,6 +38,7 @@ from aws_copy_pt.core.copy_plan import (
     size_problem,
 )
 from aws_copy_pt.core.overlap import Place, check_apart
+from aws_copy_pt.core.route import RouteChoice, RouteDecision, RouteKind, route_choice, same_service
 from aws_copy_pt.core.states import (
     RETRY_VALUES,
     ObjectState,
@@ -53,8 +54,9 @@ from aws_copy_pt.s3.multipart import StopFlag
 from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
 from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
 from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
-from aws_copy_pt.services.copy.route import check_same_service, lister_for
+from aws_copy_pt.services.copy.route import lister_for, route_between
 from aws_copy_pt.services.copy.rows import Arrivals
+from aws_copy_pt.services.copy.stream import STREAM_PART_SIZE
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.buckets import get_bucket
 
@@ -102,12 +104,17 @@ class DirectCopy:
     delete_staging: bool = False
     annotate: bool = False
     multipart_threshold: int | None = None  # bytes; None: the engine's default
+    route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream
+
+    def __post_init__(self) -> None:
+        route_choice(self.route)
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
             "on_conflict": self.on_conflict,
             "delete_staging": self.delete_staging,
             "annotate": self.annotate,
+            "route": self.route,
         }
         if self.multipart_threshold is not None:
             options["multipart_threshold"] = self.multipart_threshold
@@ -129,6 +136,8 @@ class DryRun:
     unsure: int = 0  # same size, not comparable from listings: checked during the copy
     too_large: int = 0  # over 50 TB: would fail
     too_large_examples: list[str] = field(default_factory=list)
+    route: str = RouteKind.SERVER_SIDE.value  # how the objects would travel (core.route)
+    route_reason: str = ""
 
 
 Listed = Callable[[int], None]  # objects listed so far
@@ -140,11 +149,13 @@ def dry_run(
 ) -> DryRun:
     """Count what ``request`` would copy, skip and refuse, without changing anything."""
     with db.session() as session:
-        source_bucket, dest_bucket = _buckets(session, request)
+        source_bucket, dest_bucket, decision = _buckets(session, request)
         sources = lister_for(factory, source_bucket)
         destinations = lister_for(factory, dest_bucket)
     limit = threshold or request.multipart_threshold or DEFAULT_MULTIPART_THRESHOLD
-    result = DryRun()
+    if decision.kind is RouteKind.STREAM:
+        limit = STREAM_PART_SIZE  # larger objects are streamed in parts
+    result = DryRun(route=decision.kind.value, route_reason=decision.reason)
     dests = _relative(destinations.pages(request.dest.prefix), request.dest.prefix)
     try:
         pending_dest: tuple[str, ObjectFacts] | None = next(dests, None)
@@ -203,7 +214,7 @@ def run_copy(
     flight are recorded, and the transfer stays in LISTING for the next run."""
     stop = stop or threading.Event()
     with db.session() as session:
-        source_bucket, dest_bucket = _buckets(session, request)
+        source_bucket, dest_bucket, _ = _buckets(session, request)
         transfer = _resumable(session, request, source_bucket, dest_bucket)
         if transfer is None:
             transfer = _create(session, request, source_bucket, dest_bucket)
@@ -244,16 +255,17 @@ def run_copy(
     return report
 
 
-def _buckets(session: Session, request: DirectCopy) -> tuple[Bucket, Bucket]:
+def _buckets(session: Session, request: DirectCopy) -> tuple[Bucket, Bucket, RouteDecision]:
     source = get_bucket(session, request.source.bucket)
     dest = get_bucket(session, request.dest.bucket)
-    check_same_service(source, dest)
-    check_apart(
-        Place(source.name, request.source.prefix),
-        Place(dest.name, request.dest.prefix),
-        source_is="the source",
-    )
-    return source, dest
+    decision = route_between(source, dest, request.route)
+    if same_service(source.endpoint_url, dest.endpoint_url):  # else a name is no clash
+        check_apart(
+            Place(source.name, request.source.prefix),
+            Place(dest.name, request.dest.prefix),
+            source_is="the source",
+        )
+    return source, dest, decision
 
 
 def _resumable(

@@ -254,8 +254,9 @@ class CopyEngine:
             report.multipart_copies += 1
         else:
             report.single_copies += 1
-        if result.verified_by is not None:
-            report.verified_by[result.verified_by.value] += 1
+        if result.proof is not None:
+            report.verified_by[result.proof] += 1
+        report.streamed += result.streamed
         report.overwritten += result.overwrote
         self.writer.change(
             row,
@@ -265,6 +266,7 @@ class CopyEngine:
             checksum_algorithm=result.algorithm,
             source_version_id=result.source_version,
             upload_id=None,
+            verified_by=result.proof,  # what proves it once the listing confirms it
         )
         batch.copied.append(row)
 
@@ -302,7 +304,7 @@ class CopyEngine:
             self.cleaner.owe(row)
 
     def _fail(self, row: Row, message: str, *, refused: bool = False) -> None:
-        self.writer.change(row, state=ObjectState.FAILED, last_error=message)
+        self.writer.change(row, state=ObjectState.FAILED, last_error=message, verified_by=None)
         self.done[ObjectState.FAILED] += 1
         self.report.refused += refused
         if len(self.report.failures) < MAX_REPORTED_FAILURES:

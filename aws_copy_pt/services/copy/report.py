@@ -73,7 +73,9 @@ class CopyReport:
     bytes_copied: int = 0
     single_copies: int = 0
     multipart_copies: int = 0
-    verified_by: Counter[str] = field(default_factory=Counter)  # checksum / etag / size
+    # What proved the objects copied (core.checksums.proof): "crc32c from source", "size only"...
+    verified_by: Counter[str] = field(default_factory=Counter)
+    streamed: int = 0  # objects whose bytes went through this machine (the stream route)
     overwritten: int = 0
     staging_deleted: int = 0
     staging_kept: int = 0  # replaced after their copy: kept, their rows failed for a retry
@@ -106,6 +108,7 @@ class CopyReport:
             "single_copies": self.single_copies,
             "multipart_copies": self.multipart_copies,
             "verified_by": dict(self.verified_by),
+            "streamed": self.streamed,
             "overwritten": self.overwritten,
             "staging_deleted": self.staging_deleted,
             "staging_kept": self.staging_kept,

@@ -2,8 +2,9 @@
 
 The destination bucket's credential makes the copies (it needs s3:GetObject on staging and
 s3:PutObject on the destination: ``aws-copy-pt policy`` prints both sides); the staging bucket's
-credential lists, inspects and cleans staging. Both buckets must be on the same S3 service: a
-server-side copy cannot cross from one store to another.
+credential lists, inspects and cleans staging. Between two S3 services (``core.route``) the
+objects are streamed instead: :func:`stream_ends` gives the two sides, each with its own
+credential, endpoint, region and checksum settings.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
+from aws_copy_pt.core.route import RouteChoice, RouteDecision, decide_route, traits_of
 from aws_copy_pt.db.models import Bucket
-from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec, LazyS3
 from aws_copy_pt.s3.copier import CopyRoute, Lister
 from aws_copy_pt.s3.lean import LeanS3
+from aws_copy_pt.s3.streaming import StreamEnd
 from aws_copy_pt.services.setup.buckets import copy_settings, lazy_s3_for
 
 LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
@@ -23,7 +25,6 @@ LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
 
 def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRoute:
     """Clients, settings and lean request paths for copies from ``source`` to ``dest``."""
-    check_same_service(source, dest)
     dest_settings = copy_settings(dest)
     dest_args = dest_settings.destination_args()
     source_args = bucket_args(source)
@@ -76,17 +77,39 @@ def lean_for(factory: ClientFactory, bucket: Bucket, client: LazyS3) -> LeanS3 |
     )
 
 
-def check_same_service(source: Bucket, dest: Bucket) -> None:
-    """Refuse a copy between two different S3 services (AWS and MinIO, two endpoints...)."""
-    if _service(source.endpoint_url) == _service(dest.endpoint_url):
-        return
-    raise ConfigError(
-        f"{source.name} ({source.endpoint_url or 'AWS'}) and {dest.name} "
-        f"({dest.endpoint_url or 'AWS'}) are on different S3 services: a server-side copy "
-        "cannot cross between them",
-        hint="register both buckets with the same --endpoint-url (`aws-copy-pt bucket list`)",
+def route_between(
+    source: Bucket, dest: Bucket, requested: RouteChoice | str | None = None
+) -> RouteDecision:
+    """The route of copies from ``source`` to ``dest`` (``core.route``); ``--route server-side``
+    between two services is refused with the reason (exit 2)."""
+    return decide_route(
+        source.endpoint_url,
+        dest.endpoint_url,
+        requested or RouteChoice.AUTO,
+        names=(source.name, dest.name),
     )
 
 
-def _service(endpoint_url: str | None) -> str:
-    return "aws" if is_aws_endpoint(endpoint_url) else str(endpoint_url).rstrip("/").lower()
+def stream_ends(
+    factory: ClientFactory, source: Bucket, dest: Bucket
+) -> tuple[StreamEnd, StreamEnd]:
+    """The two sides of a streamed copy: the source read with its own credential, the
+    destination written with its own (each client with its endpoint's checksum settings)."""
+    source_end = StreamEnd(
+        lazy_s3_for(factory, source),
+        source.name,
+        bucket_args(source),
+        traits_of(source.endpoint_url),
+    )
+    dest_end = StreamEnd(
+        lazy_s3_for(factory, dest),
+        dest.name,
+        bucket_args(dest),
+        traits_of(dest.endpoint_url),
+        write_args={
+            k: v
+            for k, v in copy_settings(dest).destination_args().items()
+            if k not in ("ExpectedBucketOwner", "RequestPayer")
+        },
+    )
+    return source_end, dest_end

@@ -12,7 +12,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from aws_copy_pt.core.checksums import (
+    SIZE_ONLY,
+    DeclaredCheck,
+    check_declared_against_etag,
+    declared_md5,
+    proof,
+)
 from aws_copy_pt.core.copy_plan import (
     Action,
     ConflictPolicy,
@@ -38,7 +46,7 @@ from aws_copy_pt.s3.copier import (
     head,
     owner_only,
 )
-from aws_copy_pt.s3.errors import S3NotFound, is_systemic
+from aws_copy_pt.s3.errors import S3NotFound, error_code, is_systemic
 from aws_copy_pt.s3.lean import CopyAnswer
 from aws_copy_pt.s3.multipart import (
     MultipartFailed,
@@ -48,6 +56,13 @@ from aws_copy_pt.s3.multipart import (
     copy_multipart,
 )
 from aws_copy_pt.services.copy.conflict import conflict_message, decide, encrypts_copies
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.copy.stream import StreamSpec
+
+# What a store answers to UploadPartCopy when it has none (GCS's XML API): that object is
+# streamed instead.
+NO_PART_COPY = frozenset({"NotImplemented", "501"})
 
 
 class Breaker:
@@ -90,6 +105,8 @@ class CopySpec:
     stop: StopFlag  # set: take no new object (a stop request, or the breaker)
     breaker: Breaker
     remember: Callable[[int, str | None, int | None], None]  # row id, UploadId, part size
+    stream: StreamSpec | None = None  # the two ends of a streamed copy (``services.copy.stream``)
+    streams: bool = False  # the transfer's route is ``stream``: every object is streamed
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,8 @@ class ObjectResult:
     error: AwsCopyPtError | None = None
     overwrote: bool = False
     source_version: str | None = None  # the staging version copied (versioned buckets)
+    proof: str | None = None  # what proved it (core.checksums.proof): "crc32c from source"...
+    streamed: bool = False  # its bytes went through this machine
 
 
 def copy_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:
@@ -126,7 +145,12 @@ def copy_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:
     if spec.stop.is_set():
         state = ObjectState.COPYING if task.upload_id else ObjectState.PENDING
         return ObjectResult(task.row_id, state)
-    result = _attempt(spec, task)
+    if spec.streams:
+        from aws_copy_pt.services.copy.stream import stream_object
+
+        result = stream_object(spec, task)
+    else:
+        result = _attempt(spec, task)
     spec.breaker.record(result)
     return result
 
@@ -135,6 +159,10 @@ def _attempt(spec: CopySpec, task: ObjectTask) -> ObjectResult:
     try:
         return _copy(spec, task)
     except MultipartFailed as exc:
+        if spec.stream is not None and _no_part_copy(exc) and not exc.upload_left:
+            from aws_copy_pt.services.copy.stream import stream_object
+
+            return stream_object(spec, replace(task, upload_id=None))
         return ObjectResult(task.row_id, ObjectState.FAILED, error=exc, upload_id=exc.upload_left)
     except AwsCopyPtError as exc:
         # A resumed upload that cannot go on (its source changed or vanished) must not linger.
@@ -179,17 +207,17 @@ def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
     if action is Action.FAIL:
         refused = ConflictRefused(conflict_message(route, task.dest_key, judged))
         return ObjectResult(task.row_id, ObjectState.FAILED, source=source, error=refused)
-    plan = plan_copy(source, threshold=spec.threshold, part_size=spec.part_size)
+    # An MD5 the uploader declared is honoured on this route too: it needs the metadata.
+    source_head = source_head or _head_source(spec, task)
+    _check_unchanged(route, task, source, source_head.facts)
+    source = _merge(source, source_head.facts)
+    declared = _declared(route, task, source, source_head)
+    if isinstance(declared, ObjectResult):
+        return declared
+    plan = plan_copy(source, threshold=spec.threshold, part_size=task.part_size or spec.part_size)
     record = needs_provenance(source, dest_encrypted=encrypts_copies(route))
-    # These set the copy's metadata explicitly, so they need the source's headers (a HEAD).
+    # These set the copy's metadata explicitly (from the HEAD's headers).
     rewrite = spec.annotate or route.metadata_directive == "REPLACE" or record
-    if plan.method is CopyMethod.MULTIPART or rewrite:
-        source_head = source_head or _head_source(spec, task)
-        _check_unchanged(route, task, source, source_head.facts)
-        source = _merge(source, source_head.facts)
-        plan = plan_copy(
-            source, threshold=spec.threshold, part_size=task.part_size or spec.part_size
-        )
     notes = annotation(source, spec.globus_task_id) if spec.annotate else {}
     notes.update(provenance_metadata(source))  # carried only where metadata is set explicitly
     if plan.method is CopyMethod.SINGLE:
@@ -203,7 +231,7 @@ def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
             annotation=notes,
         )
     else:
-        assert source_head is not None and plan.part_size is not None
+        assert plan.part_size is not None
         job = MultipartJob(
             task.source_key,
             task.dest_key,
@@ -221,7 +249,7 @@ def _copy(spec: CopySpec, task: ObjectTask) -> ObjectResult:
             return ObjectResult(task.row_id, ObjectState.COPYING, source=source)
         answer = multipart
     return _check_copy(
-        spec, task, source, plan.checksum_algorithm, plan.method, answer, dest is not None
+        spec, task, source, plan.checksum_algorithm, plan.method, answer, dest is not None, declared
     )
 
 
@@ -233,6 +261,7 @@ def _check_copy(
     method: CopyMethod,
     answer: CopyAnswer,
     overwrote: bool,
+    declared: DeclaredCheck | None = None,
 ) -> ObjectResult:
     """Compare what the copy reports (or, when that is not conclusive, a HEAD of the copy)."""
     copied = facts_from_copy(answer, algorithm)
@@ -253,7 +282,47 @@ def _check_copy(
         verified_by=verified_by,
         overwrote=overwrote,
         source_version=None if answer.source_version == "null" else answer.source_version,
+        proof=proof(
+            _proved_by(verified_by, checksum.algorithm if checksum else algorithm), declared
+        ),
     )
+
+
+def _proved_by(method: VerifyMethod, algorithm: str) -> str:
+    """A server-side copy's check, in the words of streamed ones."""
+    if method is VerifyMethod.CHECKSUM:
+        return f"{algorithm.lower()} from source"
+    return "md5 from ETag" if method is VerifyMethod.ETAG else SIZE_ONLY
+
+
+def _declared(
+    route: CopyRoute, task: ObjectTask, source: ObjectFacts, source_head: ObjectHead
+) -> DeclaredCheck | ObjectResult | None:
+    """An MD5 the uploader declared, compared with the source's ETag where that is an MD5 (the
+    bytes never pass through us); a disagreement fails the object before anything is copied."""
+    declared = declared_md5(source_head.metadata)
+    if declared is None:
+        return None
+    check = check_declared_against_etag(declared, source.etag if source.etag_is_md5 else None)
+    if check.matched is False:
+        return _failed(
+            task,
+            source,
+            f"s3://{route.source_bucket}/{task.source_key} disagrees with the MD5 its uploader "
+            f"declared in its metadata ({declared}; its content's MD5, the ETag, is "
+            f"{source.etag}); not copied",
+        )
+    return check
+
+
+def _no_part_copy(error: MultipartFailed) -> bool:
+    """Whether the store refused UploadPartCopy as an operation it does not have."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if error_code(cause) in NO_PART_COPY:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _inspect(
