@@ -5,6 +5,7 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.s3control",
+    "tests.fixtures.stream",
     "tests.fixtures.globus",
     "tests.fixtures.cli",
     "tests.fixtures.notify",

@@ -60,6 +60,7 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
+from aws_copy_pt.s3.streaming import StreamEnd
 from aws_copy_pt.services.copy.cleanup import abort_uploads
 from aws_copy_pt.services.copy.engine import CopyEngine
 from aws_copy_pt.services.copy.parts import ByteBudget, PartBook
@@ -67,7 +68,7 @@ from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
 from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import build_route, route_between, stream_ends
 from aws_copy_pt.services.copy.rows import Arrivals
-from aws_copy_pt.services.copy.stream import DEFAULT_BUDGET, StreamSpec
+from aws_copy_pt.services.copy.stream import PARTS_IN_FLIGHT, STREAM_PART_SIZE, StreamSpec
 from aws_copy_pt.services.copy.worker import CopySpec
 from aws_copy_pt.services.events import move_transfer, record_event
 
@@ -95,7 +96,9 @@ def copy_transfer(
 
     Options read from ``transfer.options``: ``on_conflict`` (overwrite|fail),
     ``delete_staging``, ``annotate`` (default: Globus transfers), ``multipart_threshold`` and
-    ``part_size`` (bytes).
+    ``part_size`` (bytes); streamed transfers: ``stream_budget`` (bytes held in memory at
+    once) and ``flexible_checksums`` (the destination checks ``x-amz-checksum-*``: parts carry a
+    CRC, the upload completes with a ``FULL_OBJECT`` one; default: on AWS only).
     """
     return _run(db, factory, transfer_id, concurrency, progress, stop, None)
 
@@ -132,8 +135,13 @@ def _run(
         _refuse_overlap(session, transfer)
         streams = _decide_route(session, transfer) is RouteKind.STREAM
         route = build_route(factory, transfer.source_bucket, transfer.dest_bucket)
-        ends = stream_ends(factory, transfer.source_bucket, transfer.dest_bucket)
         options = dict(transfer.options or {})
+        ends = stream_ends(
+            factory,
+            transfer.source_bucket,
+            transfer.dest_bucket,
+            dest_flexible=options.get("flexible_checksums"),
+        )
         prefixes = (transfer.source_prefix, transfer.dest_prefix)
         annotate = bool(options.get("annotate", transfer.kind == "globus"))
         task_id = transfer.globus_task_id
@@ -154,7 +162,7 @@ def _run(
             stop=EitherEvent(stop, engine.halt),
             breaker=engine.breaker,
             remember=engine.remember_upload,
-            stream=StreamSpec(*ends, ByteBudget(DEFAULT_BUDGET), PartBook(db)),
+            stream=_stream_spec(db, ends, options),
             streams=streams,
         )
         engine.run(spec, pool, stop, arrivals)
@@ -201,6 +209,16 @@ def _decide_route(session: Session, transfer: Transfer) -> RouteKind:
         transfer.route = decision.kind.value
         session.commit()
     return decision.kind
+
+
+def _stream_spec(
+    db: Database, ends: tuple[StreamEnd, StreamEnd], options: dict[str, Any]
+) -> StreamSpec:
+    """The streamed side of a run: ``part_size`` (bytes per ranged GET and part) and
+    ``stream_budget`` (bytes held in memory at once, all objects together) from the options."""
+    part_size = int(options.get("part_size") or STREAM_PART_SIZE)
+    budget = int(options.get("stream_budget") or part_size * PARTS_IN_FLIGHT)
+    return StreamSpec(*ends, ByteBudget(budget), PartBook(db), part_size)
 
 
 def _optional_int(value: Any) -> int | None:

@@ -9,6 +9,7 @@ credential, endpoint, region and checksum settings.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
@@ -91,10 +92,15 @@ def route_between(
 
 
 def stream_ends(
-    factory: ClientFactory, source: Bucket, dest: Bucket
+    factory: ClientFactory, source: Bucket, dest: Bucket, *, dest_flexible: bool | None = None
 ) -> tuple[StreamEnd, StreamEnd]:
     """The two sides of a streamed copy: the source read with its own credential, the
-    destination written with its own (each client with its endpoint's checksum settings)."""
+    destination written with its own (each client with its endpoint's checksum settings).
+    ``dest_flexible``: whether the destination checks ``x-amz-checksum-*`` and takes
+    ``ChecksumType=FULL_OBJECT`` (None: AWS does, other stores are not trusted to)."""
+    traits = traits_of(dest.endpoint_url)
+    if dest_flexible is not None:
+        traits = replace(traits, flexible_checksums=dest_flexible)
     source_end = StreamEnd(
         lazy_s3_for(factory, source),
         source.name,
@@ -105,7 +111,7 @@ def stream_ends(
         lazy_s3_for(factory, dest),
         dest.name,
         bucket_args(dest),
-        traits_of(dest.endpoint_url),
+        traits,
         write_args={
             k: v
             for k, v in copy_settings(dest).destination_args().items()

@@ -62,7 +62,6 @@ from aws_copy_pt.services.copy.worker import CopySpec, ObjectResult, ObjectTask
 
 STREAM_PART_SIZE = 16 * MiB
 PARTS_IN_FLIGHT = 8
-DEFAULT_BUDGET = STREAM_PART_SIZE * PARTS_IN_FLIGHT
 DEFAULT_DEST_ALGORITHM = "CRC64NVME"
 
 

@@ -24,14 +24,16 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_copy_pt.core.checksums import crc_from_b64, crc_to_b64
 from aws_copy_pt.core.copy_plan import Part, part_size_for, parts
 from aws_copy_pt.errors import AwsCopyPtError
+from aws_copy_pt.s3.copier import head, owner_only
 from aws_copy_pt.s3.digests import InOrder, WholeCrc, crc_of
 from aws_copy_pt.s3.streaming import (
+    Written,
     abort_upload,
     complete_upload,
     create_upload,
@@ -253,7 +255,18 @@ def _complete(job: _Upload, layout: list[Part], size: int) -> Streamed:
     check_written(
         job.stream, job.task, written.etag, _multipart_etag(job, layout), written.checksums, whole
     )
-    return Streamed(written, job.hashing.proof())
+    return Streamed(_as_shown(job, written), job.hashing.proof())
+
+
+def _as_shown(job: _Upload, written: Written) -> Written:
+    """The completed object as the store shows it: the verify stage holds its listing to this
+    ETag (some stores, ``rclone serve s3``, answer Complete with a multipart ETag and then show
+    the object's MD5)."""
+    dest = job.stream.dest
+    shown = head(dest.client, dest.bucket, job.task.dest_key, owner_only(dest.args))
+    if shown is None or shown.facts.etag is None:
+        return written
+    return replace(written, etag=shown.facts.etag)
 
 
 def _multipart_etag(job: _Upload, layout: list[Part]) -> str | None:

@@ -16,7 +16,9 @@ timeouts work as well; its error answers are S3's.) The proxy
 * holds a chosen request at a :class:`Gate` until the test releases it, so a process can be
   killed at an exact point (while its 7th CopyObject is in flight) instead of after a sleep;
 * rewrites chosen answers (:meth:`FaultProxy.rewrite`), to play what a local server cannot
-  (an object of 60 TB, AWS's 403 to a HeadBucket).
+  (an object of 60 TB, AWS's 403 to a HeadBucket; a GCS answer, a flipped byte: ``.rewrites``);
+* plays a store without an operation (501 NotImplemented, as GCS answers UploadPartCopy) and a
+  connection cut halfway through an answer's body.
 
 Faults come from rules (:meth:`FaultProxy.fail`: the next N matching requests) or from chaos
 (:meth:`FaultProxy.chaos`: each matching request with a seeded probability). Chaos never faults
@@ -282,7 +284,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _answer(self, request: ProxyRequest, record: ProxyRecord, fault: FaultKind | None) -> None:
-        if fault is None or fault in ACTED:
+        if fault is None or fault in ACTED or fault is FaultKind.RESET_MID_BODY:
             answer = self.owner.forward(request)
             record.acted = self.owner.tick()
             record.reached_server = True
@@ -291,6 +293,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             record.deleted_keys = deleted_keys(answer.body)
             if fault is None:
                 self._send(request, record, answer)
+                return
+            if fault is FaultKind.RESET_MID_BODY:
+                self._send(request, record, answer, cut=True)
                 return
         record.status = None
         if fault in (FaultKind.RESET, FaultKind.RESET_AFTER):
@@ -303,7 +308,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         else:
             self._send(request, record, _error_answer(request, record, fault))
 
-    def _send(self, request: ProxyRequest, record: ProxyRecord, answer: Answer) -> None:
+    def _send(
+        self, request: ProxyRequest, record: ProxyRecord, answer: Answer, *, cut: bool = False
+    ) -> None:
+        """Send ``answer``; ``cut``: only the first half of its body, then a reset."""
         record.answered = self.owner.tick()  # before the first byte: the client has nothing yet
         self.send_response_only(answer.status)
         length = None
@@ -318,6 +326,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
+        if cut:
+            self.wfile.write(answer.body[: len(answer.body) // 2])
+            self.wfile.flush()
+            self._reset()
+            return
         self.wfile.write(answer.body)
 
     def _reset(self) -> None:
@@ -355,4 +368,5 @@ _ERRORS: dict[FaultKind, tuple[int, str]] = {
     FaultKind.SLOW_DOWN: (503, "SlowDown"),
     FaultKind.INTERNAL_ERROR: (500, "InternalError"),
     FaultKind.ERROR_IN_200: (200, "InternalError"),
+    FaultKind.NOT_IMPLEMENTED: (501, "NotImplemented"),
 }

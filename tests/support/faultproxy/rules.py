@@ -26,6 +26,8 @@ class FaultKind(StrEnum):
     TIMEOUT_AFTER = "timeout after the server acted"
     ERROR_IN_200 = "200 OK with an error body"
     FALSE_SUCCESS = "200 OK but nothing done"
+    NOT_IMPLEMENTED = "501 NotImplemented"  # a store without the operation (GCS: UploadPartCopy)
+    RESET_MID_BODY = "connection reset halfway through the answer's body"
 
 
 # Faults after which the server has acted although the client never heard of it.

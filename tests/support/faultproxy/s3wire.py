@@ -61,15 +61,18 @@ def operation_of(
 
 
 _SIGNING_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+# Standard headers that also say what a request does: its conditions, range and content digest.
+_DESCRIBING = frozenset({"if-match", "if-none-match", "range", "content-md5"})
 
 
 def described_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The x-amz-* headers that say what a request does (lower-case names), not how it is
-    signed; the copy source is URL-decoded (``bucket/key``)."""
+    signed, plus its conditions (``if-match``...), ``range`` and ``content-md5``; the copy source
+    is URL-decoded (``bucket/key``)."""
     found = {
         name: value
         for name, value in headers.items()
-        if name.startswith("x-amz-") and name not in _SIGNING_HEADERS
+        if (name.startswith("x-amz-") and name not in _SIGNING_HEADERS) or name in _DESCRIBING
     }
     if "x-amz-copy-source" in found:
         source = unquote(found["x-amz-copy-source"]).lstrip("/")
