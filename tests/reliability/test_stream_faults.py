@@ -1,0 +1,123 @@
+"""Streamed copies under faults: a source rewritten mid-copy, a body cut short, a kill -9 in the
+middle of a multipart upload. Whatever happens, nothing unverified is completed or recorded
+verified, no multipart upload is left open, and a resume sends nothing the store acknowledged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.stream import StreamWorld, body_of
+from tests.support.faultproxy import FaultKind, ProxyRecord, matching
+
+MiB = 1024 * 1024
+PART = 5 * MiB
+REPO = Path(__file__).resolve().parents[2]
+
+
+def payload(size: int, seed: int = 1) -> bytes:
+    block = hashlib.sha256(f"{seed}".encode()).digest() * 1024
+    return (block * (size // len(block) + 1))[:size]
+
+
+@pytest.mark.parametrize(
+    ("source", "refused"),
+    [("moto", True), ("rclone", False)],
+    ids=["moto-answers-412", "rclone-ignores-if-match"],
+)
+def test_a_source_overwritten_mid_copy_fails_as_changed_and_leaves_nothing(
+    stream_world: StreamWorld, source: str, refused: bool
+) -> None:
+    world = stream_world
+    src, dst = (world.moto, world.rclone) if source == "moto" else (world.rclone, world.moto)
+    proxy = world.through(src)
+    world.register(src, endpoint_url=proxy.endpoint_url)
+    world.register(dst)
+    src.s3.put_object(Bucket=src.bucket, Key="moving.bin", Body=payload(3 * PART))
+    options = {"part_size": PART, "stream_budget": PART}  # one part at a time
+    transfer = world.transfer(src, dst, ["moving.bin"], options=options)
+    gate = proxy.hold(matching("GetObject"), nth=2)
+
+    running = world.copy_in_background(transfer)
+    assert gate.wait(120)
+    src.s3.put_object(Bucket=src.bucket, Key="moving.bin", Body=payload(3 * PART, seed=2))
+    gate.release()
+    report = running.result(timeout=300)
+
+    assert report.verified == 0 and report.failed == 1
+    row = world.rows(transfer)["moving.bin"]
+    assert row.state == "failed" and row.verified_by is None
+    assert "changed during the copy" in (row.last_error or "")
+    assert world.keys(dst) == set()
+    assert world.open_uploads(dst) == []
+    statuses = [r.status for r in proxy.records if r.operation == "GetObject"]
+    assert (412 in statuses) is refused  # rclone answers 200: caught by comparing the ETag
+
+
+@pytest.mark.parametrize("size", [1000, 3 * PART], ids=["small", "multipart"])
+def test_a_connection_reset_mid_body_is_read_again(stream_world: StreamWorld, size: int) -> None:
+    world = stream_world
+    src, dst = world.moto, world.rclone
+    proxy = world.through(src)
+    proxy.fail(matching("GetObject"), FaultKind.RESET_MID_BODY, times=2)
+    world.register(src, endpoint_url=proxy.endpoint_url)
+    world.register(dst)
+    data = payload(size)
+    src.s3.put_object(Bucket=src.bucket, Key="cut.bin", Body=data)
+    transfer = world.transfer(src, dst, ["cut.bin"], options={"part_size": PART})
+
+    report = world.copy(transfer)
+
+    assert report.verified == 1, report.failures
+    assert body_of(dst, "cut.bin") == data
+    assert proxy.faults[FaultKind.RESET_MID_BODY] == 2
+
+
+def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_again(
+    stream_world: StreamWorld,
+) -> None:
+    world = stream_world
+    src, dst = world.rclone, world.moto
+    proxy = world.through(dst)
+    world.register(src)
+    world.register(dst, endpoint_url=proxy.endpoint_url)
+    data = payload(4 * PART + 11)
+    src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
+    options = {"part_size": PART, "stream_budget": PART}  # one part at a time
+    transfer = world.transfer(src, dst, ["big.bin"], options=options)
+    gate = proxy.hold(matching("UploadPart"), nth=3)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.stream_child", str(world.home), str(transfer)],
+        cwd=REPO,
+    )
+    try:
+        assert gate.wait(180), "the child never reached its third part"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(60)
+    finally:
+        gate.release(forward=False)
+    acked = {int(r.query["partNumber"]) for r in proxy.records if _acked_part(r)}
+    assert acked == {1, 2}
+    assert world.rows(transfer)["big.bin"].upload_id  # stored before the first part
+    seen = len(proxy.records)
+
+    report = world.copy(transfer)
+
+    assert report.verified == 1, report.failures
+    assert body_of(dst, "big.bin") == data
+    again = proxy.records[seen:]
+    operations = [r.operation for r in again]
+    assert "ListParts" in operations and "CreateMultipartUpload" not in operations
+    sent = sorted(int(r.query["partNumber"]) for r in again if r.operation == "UploadPart")
+    assert sent == [3, 4, 5]
+    assert world.open_uploads(dst) == []
+
+
+def _acked_part(record: ProxyRecord) -> bool:
+    return record.operation == "UploadPart" and record.succeeded
