@@ -7,6 +7,7 @@ import base64
 import hashlib
 import threading
 import zlib
+from functools import partial
 
 import pytest
 from awscrt import checksums
@@ -70,7 +71,7 @@ def test_ordered_digests_see_parts_in_order_whatever_order_they_are_fed() -> Non
     pieces = [DATA[i : i + 300_000] for i in range(0, len(DATA), 300_000)]
 
     for number in reversed(range(1, len(pieces) + 1)):
-        ordered.feed(number, bytearray(pieces[number - 1]), lambda n=number: done.append(n))
+        ordered.feed(number, bytearray(pieces[number - 1]), partial(done.append, number))
 
     assert ordered.values() == {"MD5": hashlib.md5(DATA).hexdigest()}
     assert sorted(done) == list(range(1, len(pieces) + 1))
