@@ -161,6 +161,16 @@ def cause_code(error: AwsCopyPtError) -> str | None:
 # --- looking -----------------------------------------------------------------------------------
 
 
+def head_lazily(
+    s3: LazyS3, lean: LeanS3 | None, bucket: str, key: str, extra: Mapping[str, Any]
+) -> ObjectHead | None:
+    """:func:`head` the lean way when it can: the boto3 client is built only when needed."""
+    quick = None if lean is None else lean.head(bucket, key, extra)
+    if quick is not None:
+        return head_from_answer(quick)
+    return head(s3.get(), bucket, key, extra)
+
+
 def head(client: S3Client, bucket: str, key: str, extra: Mapping[str, Any]) -> ObjectHead | None:
     """HEAD with checksums; None when the object does not exist."""
     try:

@@ -176,6 +176,21 @@ class LeanS3:
         self._succeeded = True
         return page
 
+    def head(
+        self, bucket: str, key: str, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """HeadObject with checksums, shaped like boto3's answer; None means "ask boto3
+        instead" (a missing object too: boto3 raises its 404)."""
+        headers = {
+            _OWNER_HEADERS[k]: str(v) for k, v in (extra or {}).items() if k in _OWNER_HEADERS
+        }
+        headers["x-amz-checksum-mode"] = "ENABLED"
+        answer = self._request("HeadObject", "HEAD", bucket, key, {}, headers)
+        if answer is None or answer.status != 200:
+            return None
+        self._succeeded = True
+        return head_answer(answer.headers)
+
     @property
     def _given_up(self) -> bool:
         return self._refused >= GIVE_UP_AFTER and not self._succeeded
@@ -311,6 +326,34 @@ class LeanS3:
 
 
 # --- answers -----------------------------------------------------------------------------------
+
+
+# HeadObject answer headers and the names boto3 gives them.
+_HEAD_FIELDS = {
+    "content-type": "ContentType",
+    "content-encoding": "ContentEncoding",
+    "content-disposition": "ContentDisposition",
+    "content-language": "ContentLanguage",
+    "cache-control": "CacheControl",
+    "etag": "ETag",
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
+}
+
+
+def head_answer(headers: Mapping[str, str]) -> dict[str, Any]:
+    """A HeadObject answer's (lower-case) headers as boto3's ``head_object`` returns them."""
+    answer: dict[str, Any] = {"Metadata": {}}
+    for name, value in headers.items():
+        if name.startswith("x-amz-meta-"):
+            answer["Metadata"][name[len("x-amz-meta-") :]] = value
+        elif name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type":
+            answer[f"Checksum{name[len('x-amz-checksum-') :].upper()}"] = value
+        elif name in ("content-length", "x-amz-tagging-count") and value.isdigit():
+            answer["ContentLength" if name == "content-length" else "TagCount"] = int(value)
+        elif name in _HEAD_FIELDS:
+            answer[_HEAD_FIELDS[name]] = value
+    return answer
 
 
 def parse_copy_result(status: int, body: bytes) -> CopyAnswer | None:

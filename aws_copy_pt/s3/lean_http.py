@@ -47,7 +47,7 @@ class Connection:
             status, answer_headers = self._head()
             if status >= 200:
                 break  # 1xx answers (100 Continue) are followed by the real one
-        body = self._body(answer_headers)
+        body = b"" if method == "HEAD" else self._body(answer_headers)
         keep = answer_headers.get("connection", "").lower() != "close"
         return Answer(status, answer_headers, body), keep
 

@@ -9,13 +9,14 @@ longer available) is listed again by a plain ``retry``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aws_copy_pt.core.route import RouteChoice, decide_route
 from aws_copy_pt.core.states import (
     RETRY_VALUES,
     GlobusStatus,
@@ -62,6 +63,7 @@ class TransferSummary:
     copy_bytes: int = 0
     copy_seconds: float | None = None
     copy_bytes_per_second: int | None = None
+    route: str | None = None  # server-side | stream (core.route); None: not decided yet
 
 
 def summarize(transfer: Transfer, phase: CopyPhase | None = None) -> TransferSummary:
@@ -89,6 +91,7 @@ def summarize(transfer: Transfer, phase: CopyPhase | None = None) -> TransferSum
         copy_bytes=phase.bytes if phase else 0,
         copy_seconds=phase.seconds if phase else None,
         copy_bytes_per_second=phase.bytes_per_second if phase else None,
+        route=transfer.route,
     )
 
 
@@ -155,6 +158,8 @@ class TransferDetail:
     staging_left_total: int  # staging objects owed a delete that is not done yet
     staging_left: list[StagingLeft]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
+    route_reason: str | None = None  # why the route (its latest "route" event)
+    verified_by: dict[str, int] = field(default_factory=dict)  # proof -> verified objects
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,42 @@ def transfer_detail(
             for o in session.scalars(owed.order_by(ObjectCopy.id).limit(failure_limit))
         ],
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
+        route_reason=_route_reason(transfer),
+        verified_by=_proofs(session, transfer_id),
     )
+
+
+def _route_reason(transfer: Transfer) -> str | None:
+    """``stream: lab (https://storage.googleapis.com) and archive (AWS) are on different S3
+    services``; None before the route is decided."""
+    if transfer.route is None:
+        return None
+    try:
+        decision = decide_route(
+            transfer.source_bucket.endpoint_url,
+            transfer.dest_bucket.endpoint_url,
+            (transfer.options or {}).get("route") or RouteChoice.AUTO,
+            names=(transfer.source_bucket.name, transfer.dest_bucket.name),
+        )
+    except UsageError:
+        return transfer.route
+    if decision.kind != transfer.route:  # a bucket's endpoint changed since: no reason to give
+        return transfer.route
+    return f"{decision.kind}: {decision.reason}"
+
+
+def _proofs(session: Session, transfer_id: int) -> dict[str, int]:
+    """How many verified objects each check proved ("crc32c from source": 120...)."""
+    rows = session.execute(
+        select(ObjectCopy.verified_by, func.count(ObjectCopy.id))
+        .where(
+            ObjectCopy.transfer_id == transfer_id,
+            ObjectCopy.state == ObjectState.VERIFIED.value,
+            ObjectCopy.verified_by.is_not(None),
+        )
+        .group_by(ObjectCopy.verified_by)
+    ).all()
+    return {str(proof): int(count) for proof, count in rows}
 
 
 def retry_transfer(

@@ -140,7 +140,7 @@ def test_json_output_reports_the_copy(cli: CliRunner, registered: Registered) ->
     result = cli("--json", "copy", f"{world.staging}/j", f"{world.dest}/j", "--delete-staging").ok()
     report = json.loads(result.stdout)["copy"]
     assert (report["state"], report["verified"], report["bytes_copied"]) == ("DONE", 1, 5)
-    assert report["staging_deleted"] == 1 and report["verified_by"] == {"etag": 1}
+    assert report["staging_deleted"] == 1 and report["verified_by"] == {"crc32 from source": 1}
 
 
 def test_an_empty_source_finishes_at_once(cli: CliRunner, registered: Registered) -> None:

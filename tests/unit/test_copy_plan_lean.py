@@ -205,3 +205,28 @@ def test_on_aws_lean_requests_go_where_botocore_sends_its_own(region: str, bucke
     assert sender.copy(params) is not None
     botocore_url, lean_url = urls
     assert lean_url == botocore_url
+
+
+def test_a_lean_head_answer_reads_as_boto3s() -> None:
+    answer = lean.head_answer(
+        {
+            "content-length": "12",
+            "etag": '"9e107d9d372bb6826bd81d3542a419d6"',
+            "content-type": "text/plain",
+            "x-amz-meta-md5sum": "9e107d9d372bb6826bd81d3542a419d6",
+            "x-amz-checksum-crc32c": "n03x6A==",
+            "x-amz-checksum-type": "FULL_OBJECT",
+            "x-amz-tagging-count": "2",
+            "x-amz-server-side-encryption": "aws:kms",
+        }
+    )
+
+    assert answer == {
+        "ContentLength": 12,
+        "ETag": '"9e107d9d372bb6826bd81d3542a419d6"',
+        "ContentType": "text/plain",
+        "Metadata": {"md5sum": "9e107d9d372bb6826bd81d3542a419d6"},
+        "ChecksumCRC32C": "n03x6A==",
+        "TagCount": 2,
+        "ServerSideEncryption": "aws:kms",
+    }

@@ -12,6 +12,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.route import route_option
 from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import ExitCode, RemoteError
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 MAX_FAILURES_SHOWN = 10
 
 
-@click.command(short_help="Copy objects between two registered buckets, server-side, verified.")
+@click.command(short_help="Copy objects between two registered buckets, verified.")
 @click.argument("source", metavar="SRC_BUCKET[/PREFIX]")
 @click.argument("dest", metavar="DEST_BUCKET[/PREFIX]")
 @click.option(
@@ -53,6 +54,7 @@ MAX_FAILURES_SHOWN = 10
     help="Record the source checksum in each copy's metadata (one HEAD more per object).",
 )
 @multipart_threshold_option
+@route_option
 @pass_app
 def command(
     app: AppContext,
@@ -64,11 +66,23 @@ def command(
     delete_staging: bool,
     annotate: bool,
     multipart_threshold: int | None,
+    route: str,
 ) -> int:
     """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
-    DEST_BUCKET[/PREFIX], server-side (the data never passes through this machine), and
-    verify each copy (size, and checksum or ETag). Both buckets must be registered
-    (`aws-copy-pt bucket add`); the destination bucket's credential makes the copies.
+    DEST_BUCKET[/PREFIX] and verify each copy. Both buckets must be registered
+    (`aws-copy-pt bucket add`, with --endpoint-url for a store that is not AWS).
+
+    \b
+    The route (--route, shown by --dry-run and `transfers show`):
+      server-side  both buckets on one S3 service: CopyObject, signed by the destination
+                   bucket's credential; the data never passes through this machine.
+      stream       two services (GCS, MinIO, Ceph, Spaces, AWS): each object is read with
+                   the source bucket's credential and written with the destination's,
+                   in 16 MiB parts with a bounded memory budget; its bytes are hashed on
+                   the way and compared with the source's own checksum (x-amz-checksum,
+                   GCS x-goog-hash, a single-part ETag's MD5) and any md5sum/md5chksum
+                   in its metadata. An interrupted large object resumes from its parts.
+    Each object's record says what proved it (`transfers show ID`).
 
     Identical objects already at the destination are skipped. The copy is recorded as a
     transfer (`aws-copy-pt status`); running the same command again resumes it and retries
@@ -76,9 +90,9 @@ def command(
 
     \b
     Exit status: 0 all copied or skipped (or the transfer was cancelled meanwhile), 2 the
-    destination overlaps the source, 4 some objects failed or were refused (--on-conflict
-    fail; the summary lists them), 7 S3 refused or could not be reached, 130 interrupted
-    (run it again to resume).
+    destination overlaps the source or --route server-side cannot work, 4 some objects
+    failed or were refused (--on-conflict fail; the summary lists them), 7 S3 refused or
+    could not be reached, 130 interrupted (run it again to resume).
 
     \b
     Examples:
@@ -86,6 +100,7 @@ def command(
       aws-copy-pt copy staging/run42 archive/run42 --dry-run
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
       aws-copy-pt copy staging/big archive/big --multipart-threshold 64MiB
+      aws-copy-pt copy gcs-staging/run42 archive/run42 --dry-run   (shows: stream)
     """
     from aws_copy_pt.services.copy.direct import DirectCopy, Location
 
@@ -96,6 +111,7 @@ def command(
         delete_staging=delete_staging,
         annotate=annotate,
         multipart_threshold=multipart_threshold,
+        route=route,
     )
     if dry_run:
         _dry_run(app, request)
@@ -243,6 +259,9 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
+    streamed = plan.route == "stream"
+    whole = "streamed whole (GET, PUT)" if streamed else "single CopyObject"
+    in_parts = "streamed in parts" if streamed else "multipart copies"
     rows = [
         ("objects", f"{plan.objects:,}", render.human_bytes(plan.bytes)),
         ("new", f"{plan.new:,}", ""),
@@ -253,14 +272,15 @@ def _print_plan(app: AppContext, request: DirectCopy, plan: DryRun) -> None:
             "",
         ),
         ("same size, checked while copying", f"{plan.unsure:,}", ""),
-        ("single CopyObject", f"{plan.single:,}", ""),
-        ("multipart copies", f"{plan.multipart:,}", render.human_bytes(plan.multipart_bytes)),
+        (whole, f"{plan.single:,}", ""),
+        (in_parts, f"{plan.multipart:,}", render.human_bytes(plan.multipart_bytes)),
         (
             "over 50 TB (cannot be copied)",
             f"{plan.too_large:,}",
             ", ".join(plan.too_large_examples),
         ),
     ]
+    rows.append(("route", plan.route, plan.route_reason))
     title = f"Dry run: {request.source} -> {request.dest} (nothing copied)"
     render.console(app).print(render.table(title, ("", "Objects", "Bytes"), rows))
 
@@ -283,6 +303,7 @@ def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> 
             f"{copied:,} ({report.multipart_copies:,} multipart), "
             f"{render.human_bytes(report.bytes_copied)}",
         ),
+        ("route", report.route or "-"),
         ("content checked", checks or "-"),
         (
             "time",

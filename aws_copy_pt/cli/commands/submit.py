@@ -35,6 +35,7 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     multipart_threshold: int | None,
+    route: str,
 ) -> None:
     """Submit a Globus transfer from SRC_COLLECTION:PATH into a registered staging
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
@@ -59,6 +60,7 @@ def command(
         delete_staging=delete_staging,
         label=label,
         multipart_threshold=multipart_threshold,
+        route=route,
     )
     with app.session() as session:
         summary = submit_and_watch(

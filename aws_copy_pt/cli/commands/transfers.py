@@ -32,8 +32,10 @@ def command() -> None:
 @click.option("--failures", default=50, show_default=True, help="How many failed objects to list.")
 @pass_app
 def show(app: AppContext, transfer_id: int, failures: int) -> None:
-    """Show transfer ID: its Globus task status and faults, object counts by state, each
-    failed object with its reason, and every event.
+    """Show transfer ID: its Globus task status and faults, its route (server-side, or
+    streamed between two S3 services, and why), object counts by state, what proved the
+    verified objects ("crc32c from source", "md5 from ETag", "size only"...), each failed
+    object with its reason, and every event.
 
     \b
     Examples:
@@ -147,8 +149,10 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         ("Staging collection", d.collection_name or d.collection_id),
         ("From", d.source),
         ("To", f"s3://{s.destination}"),
+        ("Route", d.route_reason or s.route or "decided by its first copy run"),
         ("Options", ", ".join(f"{k}={v}" for k, v in sorted(d.options.items())) or "-"),
         ("Objects", ", ".join(f"{k} {v}" for k, v in sorted(d.object_counts.items())) or "-"),
+        ("Verified by", ", ".join(f"{v:,} {k}" for k, v in sorted(d.verified_by.items())) or "-"),
         ("Last error", s.last_error),
     ]
     out = render.console(app)

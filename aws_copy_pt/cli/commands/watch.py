@@ -8,6 +8,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.route import route_option
 from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
 
@@ -19,7 +20,7 @@ ON_CONFLICT = click.Choice(["overwrite", "fail"])
 
 def copy_options(func: click.decorators.FC) -> click.decorators.FC:
     """Options shared by `watch` and `submit`: how the copy into the destination behaves."""
-    func = multipart_threshold_option(func)
+    func = route_option(multipart_threshold_option(func))
     func = click.option(
         "--delete-staging",
         is_flag=True,
@@ -79,10 +80,12 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     multipart_threshold: int | None,
+    route: str,
 ) -> None:
     """Register Globus task TASK_ID: when it succeeds, every file it delivered into a
-    registered staging collection is copied server-side to BUCKET (a registered bucket),
-    under PREFIX, and verified.
+    registered staging collection is copied to BUCKET (a registered bucket), under PREFIX,
+    and verified: server-side when the staging bucket and BUCKET are on one S3 service, else
+    streamed through this machine (--route; the route is shown by `transfers show`).
 
     \b
     Where each file goes:
@@ -116,6 +119,7 @@ def command(
         delete_staging=delete_staging,
         label=label,
         multipart_threshold=multipart_threshold,
+        route=route,
     )
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)

@@ -168,7 +168,9 @@ def _run(
         engine.run(spec, pool, stop, arrivals)
     if engine.cancel.cancelled:
         abort_uploads(db, route, transfer_id)  # nothing resumes them: stop their billing
-    return engine.finish(listing_complete=None if arrivals is None else arrivals.complete)
+    report = engine.finish(listing_complete=None if arrivals is None else arrivals.complete)
+    report.route = RouteKind.STREAM.value if streams else RouteKind.SERVER_SIDE.value
+    return report
 
 
 def _refuse_overlap(session: Session, transfer: Transfer) -> None:

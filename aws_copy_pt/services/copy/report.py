@@ -76,6 +76,7 @@ class CopyReport:
     # What proved the objects copied (core.checksums.proof): "crc32c from source", "size only"...
     verified_by: Counter[str] = field(default_factory=Counter)
     streamed: int = 0  # objects whose bytes went through this machine (the stream route)
+    route: str | None = None  # the transfer's route (core.route): server-side | stream
     overwritten: int = 0
     staging_deleted: int = 0
     staging_kept: int = 0  # replaced after their copy: kept, their rows failed for a retry
@@ -109,6 +110,7 @@ class CopyReport:
             "multipart_copies": self.multipart_copies,
             "verified_by": dict(self.verified_by),
             "streamed": self.streamed,
+            "route": self.route,
             "overwritten": self.overwritten,
             "staging_deleted": self.staging_deleted,
             "staging_kept": self.staging_kept,

@@ -44,6 +44,7 @@ from aws_copy_pt.s3.copier import (
     copy_single,
     facts_from_copy,
     head,
+    head_lazily,
     owner_only,
 )
 from aws_copy_pt.s3.errors import S3NotFound, error_code, is_systemic
@@ -366,7 +367,9 @@ def _merge(known: ObjectFacts, seen: ObjectFacts) -> ObjectFacts:
 
 def _head_source(spec: CopySpec, task: ObjectTask) -> ObjectHead:
     route = spec.route
-    found = head(route.source_client, route.source_bucket, task.source_key, route.source_args)
+    found = head_lazily(
+        route.source_s3, route.source_lean, route.source_bucket, task.source_key, route.source_args
+    )
     if found is None:
         raise _gone(spec, task)
     return found

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from aws_copy_pt.core.copy_plan import multipart_threshold_problem
 from aws_copy_pt.core.overlap import Place, check_apart
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_collection_path, parse_uuid
+from aws_copy_pt.core.route import RouteChoice, RouteDecision, decide_route, route_choice
 from aws_copy_pt.core.states import TransferState
-from aws_copy_pt.db.models import Collection, Transfer
+from aws_copy_pt.db.models import Bucket, Collection, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, NotFoundError, RemoteError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError
@@ -48,8 +49,10 @@ class WatchOptions:
     delete_staging: bool = False
     label: str | None = None
     multipart_threshold: int | None = None  # bytes; None: the engine's default
+    route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream (core.route)
 
     def __post_init__(self) -> None:
+        route_choice(self.route)
         if self.on_conflict not in ON_CONFLICT_CHOICES:
             raise UsageError(
                 f"on-conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}, "
@@ -64,6 +67,8 @@ class WatchOptions:
         }
         if self.multipart_threshold is not None:
             options["multipart_threshold"] = self.multipart_threshold
+        if self.route != RouteChoice.AUTO:
+            options["route"] = self.route
         return options
 
 
@@ -118,6 +123,7 @@ def watch_task(
     collection = _staging_collection(session, task)
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_bucket.name, dest_prefix))
+    route = _route(collection.bucket, dest_bucket, options)
     faults = int(task.get("faults") or 0)  # asked before writing: no lock held over HTTP
     detail = fault_detail(transfer_client, task_id, faults) if faults else None
     transfer = Transfer(
@@ -131,6 +137,7 @@ def watch_task(
         dest_bucket_id=dest_bucket.id,
         dest_prefix=dest_prefix,
         options=options.as_json(),
+        route=route.kind.value,
     )
     session.add(transfer)
     session.flush()
@@ -143,6 +150,14 @@ def watch_task(
     apply_task(session, transfer, task, now or datetime.now(UTC), detail)
     session.flush()
     return summarize(transfer)
+
+
+def _route(staging: Bucket, dest: Bucket, options: WatchOptions) -> RouteDecision:
+    """The transfer's route (``core.route``); ``--route server-side`` between two S3 services
+    is refused here, before anything is registered."""
+    return decide_route(
+        staging.endpoint_url, dest.endpoint_url, options.route, names=(staging.name, dest.name)
+    )
 
 
 def submit_and_watch(
@@ -176,8 +191,9 @@ def submit_and_watch(
             hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
         )
     dest_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
-    find_bucket(session, dest_name)
+    dest_bucket = find_bucket(session, dest_name)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_name, dest_prefix))
+    _route(collection.bucket, dest_bucket, options)  # refused before anything is submitted
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     task_id = gateway.submit_transfer(
         transfer_client,
