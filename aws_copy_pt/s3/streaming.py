@@ -191,13 +191,18 @@ def put_whole(
     args = {
         "Bucket": end.bucket,
         "Key": key,
-        "Body": bytes(body) if not isinstance(body, bytes) else body,
+        "Body": body,
+        **end.args,
         **end.write_args,
         **headers,
         **_proofs(md5_hex, checksum),
     }
     answer = call("PutObject", end.bucket, key, lambda: end.client.put_object(**args))
-    found = checksum_in(answer, checksum[0]) if checksum else None
+    return _written(answer, checksum[0] if checksum else None)
+
+
+def _written(answer: Mapping[str, Any], algorithm: str | None) -> Written:
+    found = checksum_in(answer, algorithm) if algorithm else None
     return Written(
         normalize_etag(answer.get("ETag")),
         {found.algorithm: found.value} if found else {},
@@ -208,7 +213,13 @@ def put_whole(
 def create_upload(
     end: StreamEnd, key: str, *, headers: Mapping[str, Any], algorithm: str | None
 ) -> str:
-    args: dict[str, Any] = {"Bucket": end.bucket, "Key": key, **end.write_args, **headers}
+    args: dict[str, Any] = {
+        "Bucket": end.bucket,
+        "Key": key,
+        **end.args,
+        **end.write_args,
+        **headers,
+    }
     if algorithm is not None:
         args["ChecksumAlgorithm"] = algorithm
         args["ChecksumType"] = "FULL_OBJECT"
@@ -300,12 +311,7 @@ def complete_upload(
         key,
         lambda: end.client.complete_multipart_upload(**args),
     )
-    found = checksum_in(answer, whole[0]) if whole else None
-    return Written(
-        normalize_etag(answer.get("ETag")),
-        {found.algorithm: found.value} if found else {},
-        answer.get("VersionId"),
-    )
+    return _written(answer, whole[0] if whole else None)
 
 
 def abort_upload(end: StreamEnd, key: str, upload_id: str) -> str | None:

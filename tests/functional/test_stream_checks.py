@@ -10,17 +10,9 @@ import hashlib
 import pytest
 from awscrt import checksums
 
-from tests.fixtures.stream import StreamWorld, body_of
+from tests.fixtures.stream import PART, StreamWorld, body_of, payload
 from tests.support.faultproxy import matching
 from tests.support.faultproxy.rewrites import as_gcs, flip_byte, without_checksums
-
-MiB = 1024 * 1024
-PART = 5 * MiB
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    block = hashlib.sha256(f"{seed}".encode()).digest() * 1024
-    return (block * (size // len(block) + 1))[:size]
 
 
 def crc32c_b64(data: bytes) -> str:
@@ -32,9 +24,7 @@ def test_parts_carry_their_crc_and_the_upload_completes_with_the_full_object_crc
 ) -> None:
     world = stream_world
     src, dst = world.rclone, world.moto
-    proxy = world.through(dst)
-    world.register(src)
-    world.register(dst, endpoint_url=proxy.endpoint_url)
+    proxy = world.connect_via_proxy(src, dst, proxied=dst)
     data = payload(2 * PART + 5)
     src.s3.put_object(Bucket=src.bucket, Key="crc.bin", Body=data, ChecksumAlgorithm="CRC32C")
     options = {"part_size": PART, "flexible_checksums": True}
@@ -66,10 +56,8 @@ def test_parts_carry_their_crc_and_the_upload_completes_with_the_full_object_crc
 def test_a_gcs_source_is_proved_by_its_x_goog_hash(stream_world: StreamWorld, size: int) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     proxy.rewrite(matching(["HeadObject", "GetObject"]), as_gcs)
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
     data = payload(size)
     src.s3.put_object(Bucket=src.bucket, Key="g.bin", Body=data, ChecksumAlgorithm="CRC32C")
     transfer = world.transfer(src, dst, ["g.bin"], options={"part_size": PART})
@@ -87,10 +75,8 @@ def test_a_flipped_byte_fails_verification_and_nothing_is_completed(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     proxy.rewrite(matching("GetObject"), flip_byte(size // 3 % PART))
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
     src.s3.put_object(Bucket=src.bucket, Key="rot.bin", Body=payload(size))
     transfer = world.transfer(src, dst, ["rot.bin"], options={"part_size": PART})
 
@@ -117,10 +103,8 @@ def test_an_md5_declared_in_metadata_is_checked_on_the_stream(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     proxy.rewrite(matching(["HeadObject", "GetObject"]), without_checksums)
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
     good, bad = payload(2 * PART + 3, seed=1), payload(300, seed=2)
     src.s3.put_object(Bucket=src.bucket, Key="good", Body=good, Metadata=declared(good, form))
     src.s3.put_object(Bucket=src.bucket, Key="bad", Body=bad, Metadata=declared(b"other", form))
@@ -141,8 +125,7 @@ def test_an_md5_declared_in_metadata_is_checked_server_side_too(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.other_moto()
-    world.register(src)
-    world.register(dst)
+    world.connect(src, dst)
     good, bad = b"as declared", b"not as declared"
     src.s3.put_object(Bucket=src.bucket, Key="good", Body=good, Metadata=declared(good, "hex"))
     src.s3.put_object(Bucket=src.bucket, Key="bad", Body=bad, Metadata=declared(good, "hex"))

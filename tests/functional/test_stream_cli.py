@@ -10,8 +10,7 @@ from tests.fixtures.stream import StreamWorld, body_of
 
 
 def registered(world: StreamWorld) -> None:
-    world.register(world.rclone)
-    world.register(world.moto)
+    world.connect(world.rclone, world.moto)
     world.rclone.s3.put_object(
         Bucket=world.rclone.bucket, Key="run/a.dat", Body=b"a", ChecksumAlgorithm="CRC32C"
     )

@@ -6,8 +6,6 @@ machine, hashed on the way, and every object's row says what proved it.
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from aws_copy_pt.core.provenance import (
@@ -17,17 +15,9 @@ from aws_copy_pt.core.provenance import (
 )
 from aws_copy_pt.core.route import RouteRefused
 from aws_copy_pt.errors import ExitCode
-from tests.fixtures.stream import StreamWorld, body_of
+from tests.fixtures.stream import PART, StreamWorld, body_of, payload
 from tests.support.faultproxy import FaultKind, ProxyRecord, matching
 from tests.support.faultproxy.rewrites import without_checksums
-
-MiB = 1024 * 1024
-PART = 5 * MiB  # the smallest part S3 (and moto) takes
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    block = hashlib.sha256(f"{seed}".encode()).digest() * 1024  # 32 KiB
-    return (block * (size // len(block) + 1))[:size]
 
 
 def test_small_objects_go_get_then_put_and_carry_headers_metadata_and_provenance(
@@ -35,8 +25,7 @@ def test_small_objects_go_get_then_put_and_carry_headers_metadata_and_provenance
 ) -> None:
     world = stream_world
     src, dst = world.rclone, world.moto
-    world.register(src)
-    world.register(dst)
+    world.connect(src, dst)
     etag = src.s3.put_object(
         Bucket=src.bucket,
         Key="run/a.txt",
@@ -72,10 +61,8 @@ def test_a_large_object_streams_in_ranged_parts_pinned_to_the_source_etag(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     proxy.rewrite(matching(["HeadObject", "GetObject"]), without_checksums)  # a plain store
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
     data = payload(3 * PART + 123)
     etag = src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)["ETag"]
     transfer = world.transfer(src, dst, ["big.bin"], options={"part_size": PART})
@@ -100,9 +87,7 @@ def test_an_object_of_exactly_one_or_two_parts_is_one_put_or_two_parts(
 ) -> None:
     world = stream_world
     src, dst = world.rclone, world.moto
-    proxy = world.through(dst)
-    world.register(src)
-    world.register(dst, endpoint_url=proxy.endpoint_url)
+    proxy = world.connect_via_proxy(src, dst, proxied=dst)
     data = payload(size, seed=size)
     src.s3.put_object(Bucket=src.bucket, Key="edge.bin", Body=data)
     transfer = world.transfer(src, dst, ["edge.bin"], options={"part_size": PART})
@@ -122,9 +107,7 @@ def test_parts_in_flight_are_bounded_by_the_byte_budget_across_objects(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     files = {f"b/{i}.bin": payload(3 * PART, seed=i) for i in range(3)}
     for key, data in files.items():
         src.s3.put_object(Bucket=src.bucket, Key=key, Body=data)
@@ -158,7 +141,7 @@ def test_a_store_refusing_upload_part_copy_gets_that_object_streamed(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.other_moto()
-    proxy = world.through(src)
+    proxy = world.through(src)  # one endpoint for both: the route is server-side
     proxy.fail(matching("UploadPartCopy"), FaultKind.NOT_IMPLEMENTED, times=100)
     world.register(src, endpoint_url=proxy.endpoint_url)
     world.register(dst, endpoint_url=proxy.endpoint_url)
@@ -182,8 +165,7 @@ def test_a_forced_stream_between_two_accounts_of_one_service_carries_tags(
 ) -> None:
     world = stream_world
     src, dst = world.moto, world.other_moto()
-    world.register(src)
-    world.register(dst)
+    world.connect(src, dst)
     src.s3.put_object(Bucket=src.bucket, Key="t.txt", Body=b"tagged", Tagging="project=p1&tier=raw")
     transfer = world.transfer(src, dst, ["t.txt"], options={"route": "stream"})
 
@@ -199,8 +181,7 @@ def test_server_side_between_two_providers_is_refused_with_the_reason(
     stream_world: StreamWorld,
 ) -> None:
     world = stream_world
-    world.register(world.rclone)
-    world.register(world.moto)
+    world.connect(world.rclone, world.moto)
     world.rclone.s3.put_object(Bucket=world.rclone.bucket, Key="x", Body=b"x")
     transfer = world.transfer(world.rclone, world.moto, ["x"], options={"route": "server-side"})
 

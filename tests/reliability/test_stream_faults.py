@@ -4,7 +4,6 @@ verified, no multipart upload is left open, and a resume sends nothing the store
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -13,17 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.stream import StreamWorld, body_of
+from tests.fixtures.stream import PART, StreamWorld, body_of, payload
 from tests.support.faultproxy import FaultKind, ProxyRecord, matching
 
-MiB = 1024 * 1024
-PART = 5 * MiB
 REPO = Path(__file__).resolve().parents[2]
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    block = hashlib.sha256(f"{seed}".encode()).digest() * 1024
-    return (block * (size // len(block) + 1))[:size]
 
 
 @pytest.mark.parametrize(
@@ -36,9 +28,7 @@ def test_a_source_overwritten_mid_copy_fails_as_changed_and_leaves_nothing(
 ) -> None:
     world = stream_world
     src, dst = (world.moto, world.rclone) if source == "moto" else (world.rclone, world.moto)
-    proxy = world.through(src)
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     src.s3.put_object(Bucket=src.bucket, Key="moving.bin", Body=payload(3 * PART))
     options = {"part_size": PART, "stream_budget": PART}  # one part at a time
     transfer = world.transfer(src, dst, ["moving.bin"], options=options)
@@ -64,10 +54,8 @@ def test_a_source_overwritten_mid_copy_fails_as_changed_and_leaves_nothing(
 def test_a_connection_reset_mid_body_is_read_again(stream_world: StreamWorld, size: int) -> None:
     world = stream_world
     src, dst = world.moto, world.rclone
-    proxy = world.through(src)
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
     proxy.fail(matching("GetObject"), FaultKind.RESET_MID_BODY, times=2)
-    world.register(src, endpoint_url=proxy.endpoint_url)
-    world.register(dst)
     data = payload(size)
     src.s3.put_object(Bucket=src.bucket, Key="cut.bin", Body=data)
     transfer = world.transfer(src, dst, ["cut.bin"], options={"part_size": PART})
@@ -84,9 +72,7 @@ def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_a
 ) -> None:
     world = stream_world
     src, dst = world.rclone, world.moto
-    proxy = world.through(dst)
-    world.register(src)
-    world.register(dst, endpoint_url=proxy.endpoint_url)
+    proxy = world.connect_via_proxy(src, dst, proxied=dst)
     data = payload(4 * PART + 11)
     src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
     options = {"part_size": PART, "stream_budget": PART}  # one part at a time
