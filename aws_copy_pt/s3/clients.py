@@ -14,18 +14,27 @@ Endpoints: ``endpoint_url`` comes from the bucket registration; STS uses boto3's
 
 boto3 is imported, and a client built, only when something needs one: importing boto3 and
 building a client cost ~0.2 s of CPU, and a copy of small objects whose every request goes the
-lean way (``s3.lean``) needs neither. :class:`LazyS3` hands a client out on first use, and
-:meth:`ClientFactory.signing_keys` gives the lean path stored keys without a boto3 session.
+fast way (``s3.fast``, on the AWS Common Runtime) needs neither. :class:`LazyS3` hands a client
+out on first use, and :meth:`ClientFactory.signing_keys` gives the fast path stored keys without
+a boto3 session.
+
+The fast path takes its settings from the same places as the boto3 client: the credentials
+(stored keys, a profile's, an assumed role's refreshed by the same botocore object), the trust
+store (:meth:`ClientFactory.ca_bundle`: ``AWS_CA_BUNDLE``, the profile's ``ca_bundle``, else
+botocore's default bundle) and the proxy variables (read by both from the environment).
+``AWS_COPY_PT_FAST_PATH=0`` turns it off: boto3 then sends every request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
@@ -37,7 +46,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sts import STSClient
 
+    from aws_copy_pt.s3.fast import FastS3
+
 DEFAULT_REGION = "us-east-1"
+FAST_PATH_VARIABLE = "AWS_COPY_PT_FAST_PATH"  # "0": boto3 sends every request
 ROLE_SESSION_NAME = "aws-copy-pt"
 _Identity = tuple[str, ...]  # a credential's name and everything that signs as it
 _ClientKey = tuple[_Identity, str, str | None, str]  # credential, region, endpoint, service
@@ -231,6 +243,30 @@ class ClientFactory:
         credentials: SigningKeys | None = self.session(spec).get_credentials()
         return credentials
 
+    def fast_s3(
+        self, spec: CredentialSpec, client: LazyS3, *, region: str | None, endpoint_url: str | None
+    ) -> FastS3 | None:
+        """The fast path for requests ``client`` would send; None when it is switched off
+        (``AWS_COPY_PT_FAST_PATH=0``) or ``spec`` has no credentials."""
+        if not fast_path_enabled():
+            return None
+        keys = self.signing_keys(spec)
+        if keys is None:
+            return None
+        from aws_copy_pt.s3.fast import FastS3
+
+        return FastS3(
+            client, keys, endpoint_url=endpoint_url, region=region, ca_file=self.ca_bundle(spec)
+        )
+
+    def ca_bundle(self, spec: CredentialSpec) -> str:
+        """The CA bundle boto3's clients for ``spec`` verify TLS with."""
+        if spec.kind == "keys" and not spec.role_arn:
+            configured = configured_ca_bundle(None)  # no boto3 session needed for stored keys
+        else:
+            configured = self.session(spec)._session.get_config_variable("ca_bundle")
+        return str(configured) if configured else default_ca_bundle()
+
     def s3_check(
         self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None
     ) -> S3Client:
@@ -319,3 +355,38 @@ def _assumed_role_session(base: boto3.session.Session, spec: CredentialSpec) -> 
     # botocore has no public setter for refreshable credentials; this is the known idiom.
     botocore_session._credentials = credentials  # type: ignore[attr-defined]
     return boto3.session.Session(botocore_session=botocore_session)
+
+
+def fast_path_enabled() -> bool:
+    """False when ``AWS_COPY_PT_FAST_PATH`` says off (0, false, no, off)."""
+    value = os.environ.get(FAST_PATH_VARIABLE, "").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+def configured_ca_bundle(profile: str | None) -> str | None:
+    """``ca_bundle`` as botocore reads it for ``profile`` (None: the session's default one):
+    ``AWS_CA_BUNDLE``, else the profile's ``ca_bundle`` in the AWS config file."""
+    if os.environ.get("AWS_CA_BUNDLE"):
+        return os.environ["AWS_CA_BUNDLE"]
+    from botocore.configloader import load_config
+    from botocore.exceptions import ConfigNotFound, ConfigParseError
+
+    name = profile or os.environ.get("AWS_DEFAULT_PROFILE") or os.environ.get("AWS_PROFILE")
+    path = os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")
+    try:
+        profiles = load_config(path).get("profiles", {})
+    except (ConfigNotFound, ConfigParseError):  # boto3 reads no ca_bundle from it either
+        return None
+    value = profiles.get(name or "default", {}).get("ca_bundle")
+    return str(value) if value else None
+
+
+def default_ca_bundle() -> str:
+    """botocore's bundle when none is configured: certifi's, else the one it ships."""
+    try:
+        import certifi
+    except ImportError:
+        import botocore
+
+        return str(Path(botocore.__file__).parent / "cacert.pem")
+    return str(certifi.where())

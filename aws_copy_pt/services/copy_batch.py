@@ -25,9 +25,7 @@ from aws_copy_pt.s3.copier import (
     RangeListing,
     cause_code,
     delete_staging,
-    head,
     list_range,
-    owner_only,
 )
 from aws_copy_pt.s3.errors import CREDENTIALS_REJECTED
 from aws_copy_pt.services.copy_object import ObjectTask, conflict_message
@@ -151,7 +149,7 @@ def verify_batch(route: CopyRoute, rows: list[Row], delete: bool) -> VerifyOutco
 def _seen(route: CopyRoute, listed: RangeListing, key: str) -> ObjectFacts | None:
     if listed.covers(key):
         return listed.found.get(key)
-    found = head(route.dest_client, route.dest_bucket, key, owner_only(route.dest_args))
+    found = route.head_dest(key)
     return None if found is None else found.facts
 
 

@@ -16,7 +16,11 @@ timeouts work as well; its error answers are S3's.) The proxy
 * holds a chosen request at a :class:`Gate` until the test releases it, so a process can be
   killed at an exact point (while its 7th CopyObject is in flight) instead of after a sleep;
 * rewrites chosen answers (:meth:`FaultProxy.rewrite`), to play what a local server cannot
-  (an object of 6 TiB, AWS's 403 to a HeadBucket).
+  (an object of 6 TiB, AWS's 403 to a HeadBucket);
+* lets a test see, change or answer chosen requests itself (:meth:`FaultProxy.intercept`), as a
+  botocore ``before-send`` hook would, whichever HTTP client sent them;
+* delays chosen answers (:meth:`FaultProxy.delay`): a fixed latency, or time that grows with
+  the bytes a server-side copy moves (the benchmarks model S3's copy rate this way).
 
 Faults come from rules (:meth:`FaultProxy.fail`: the next N matching requests) or from chaos
 (:meth:`FaultProxy.chaos`: each matching request with a seeded probability). Chaos never faults
@@ -50,12 +54,15 @@ from aws_copy_pt.sandbox.faultproxy.rules import (
     FaultBook,
     FaultKind,
     Gate,
+    Pace,
     Predicate,
     ProxyRecord,
     ProxyRequest,
+    Responder,
     Rewrite,
 )
 from aws_copy_pt.sandbox.faultproxy.s3wire import (
+    access_key_of,
     deleted_keys,
     error_body,
     error_code_in,
@@ -143,11 +150,25 @@ class FaultProxy:
         with self._lock:
             self._book.rewrites.append((match, change))
 
+    def intercept(self, match: Predicate, responder: Responder) -> None:
+        """Call ``responder(request)`` for each matching request before it is forwarded: it
+        may change the request's headers, or return an :class:`Answer` sent instead."""
+        with self._lock:
+            self._book.responders.append((match, responder))
+
+    def delay(self, match: Predicate, pace: Pace, *, at_least: bool = False) -> None:
+        """Hold each matching request's answer ``pace(request, answer)`` seconds longer (with
+        ``at_least``: until that long after the request arrived)."""
+        with self._lock:
+            self._book.paces.append((match, pace, at_least))
+
     def clear_faults(self) -> None:
-        """The faults clear: no rule, chaos or rewrite applies any more."""
+        """The faults clear: no rule, chaos, rewrite, responder or delay applies any more."""
         with self._lock:
             self._book.rules.clear()
             self._book.rewrites.clear()
+            self._book.responders.clear()
+            self._book.paces.clear()
             self._book.set_chaos(None)
 
     def hold(self, match: Predicate, *, nth: int = 1) -> Gate:
@@ -183,7 +204,8 @@ class FaultProxy:
                 bucket=request.bucket,
                 key=request.key,
                 query=dict(request.query),
-                lean="lean" in request.headers.get("user-agent", ""),
+                fast=" fast" in request.headers.get("user-agent", ""),
+                access_key=access_key_of(request.headers.get("authorization", "")),
                 started=next(self._ticks),
                 started_at=time.monotonic(),
                 requested_keys=requested_keys(request.body),
@@ -195,6 +217,27 @@ class FaultProxy:
                 record.fault = fault
                 self.faults[fault] += 1
         return record, gate, fault
+
+    def own_answer(self, request: ProxyRequest) -> Answer | None:
+        """What a responder answers instead of the server (None: forward the request)."""
+        with self._lock:
+            responders = [r for match, r in self._book.responders if match(request)]
+        for responder in responders:  # outside the lock: a responder may look at the proxy
+            answer = responder(request)
+            if answer is not None:
+                return answer
+        return None
+
+    def pace(self, request: ProxyRequest, record: ProxyRecord, answer: Answer) -> None:
+        """Wait as the matching delays say before the answer goes out."""
+        with self._lock:
+            paces = [(p, at_least) for match, p, at_least in self._book.paces if match(request)]
+        for pace, at_least in paces:
+            seconds = pace(request, answer)
+            if at_least:
+                seconds -= time.monotonic() - record.started_at
+            if seconds > 0:
+                self.stopping.wait(seconds)
 
     def end(self, record: ProxyRecord) -> None:
         with self._lock:
@@ -278,6 +321,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _answer(self, request: ProxyRequest, record: ProxyRecord, fault: FaultKind | None) -> None:
+        if fault is None and (own := self.owner.own_answer(request)) is not None:
+            record.status = own.status
+            record.error_code = error_code_in(own.body)
+            self._send(request, record, own)
+            return
         if fault is None or fault in ACTED:
             answer = self.owner.forward(request)
             record.acted = self.owner.tick()
@@ -286,6 +334,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             record.error_code = error_code_in(answer.body)
             record.deleted_keys = deleted_keys(answer.body)
             if fault is None:
+                self.owner.pace(request, record, answer)
                 self._send(request, record, answer)
                 return
         record.status = None

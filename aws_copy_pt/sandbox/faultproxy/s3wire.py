@@ -10,6 +10,7 @@ from collections.abc import Mapping
 _TOP_LEVEL_ERROR = re.compile(rb"^\s*(?:<\?xml[^>]*\?>)?\s*<Error>.*?<Code>(.*?)</Code>", re.S)
 _DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
 _REQUESTED_KEY = re.compile(r"<Object>\s*<Key>(.*?)</Key>", re.S)
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # A plausible ETag that matches nothing: what a lying store answers.
 FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()  # noqa: S324
 
@@ -108,3 +109,9 @@ def requested_keys(body: bytes) -> tuple[str, ...]:
         return ()
     text = body.decode(errors="replace")
     return tuple(html.unescape(key) for key in _REQUESTED_KEY.findall(text))
+
+
+def access_key_of(authorization: str) -> str | None:
+    """The access key id a SigV4 ``Authorization`` header names."""
+    found = _CREDENTIAL.search(authorization)
+    return None if found is None else found.group(1)

@@ -1,9 +1,18 @@
-"""Where the lean path sends a bucket's requests, and the region it signs them for.
+"""Where the fast path sends a bucket's requests, the region it signs them for, and when it must
+step aside for boto3.
 
 For a custom endpoint (MinIO, Ceph, a local server...) our clients address buckets path-style,
-so the URL follows from the endpoint alone and no boto3 client is needed. On AWS, and for any
-endpoint with a path or behind a proxy, botocore's endpoint rules decide: a presigned URL runs
-them (virtual-hosted or path style, FIPS, dual-stack) and names the signing region.
+so the URL follows from the endpoint alone and no boto3 client is needed (plain http on a custom
+port too). On AWS, and for any endpoint with a path, botocore's endpoint rules decide: a
+presigned URL runs them (virtual-hosted or path style, FIPS, dual-stack, partitions) and names
+the signing region; it is made once per bucket. Those rules are kept rather than copied: they
+are large and change with new regions and partitions.
+
+Proxies: the CRT reads ``HTTPS_PROXY``/``HTTP_PROXY`` from the environment itself (a CONNECT
+tunnel for https, a forward proxy for http), as boto3 does. Where boto3 would *bypass* the proxy
+(``NO_PROXY``), the fast path steps aside: the CRT's reading of ``NO_PROXY`` has differed from
+botocore's between versions, and such a request must never reach the proxy. It steps aside too
+for proxy kinds not tested with the CRT (an https:// proxy, a proxy with a user name).
 """
 
 from __future__ import annotations
@@ -31,9 +40,8 @@ _SCOPE = re.compile(r"X-Amz-Credential=[^&]*?%2F\d{8}%2F([^%&]+)%2Fs3%2F")
 class Endpoint:
     scheme: str
     host: str  # the Host header (with a non-default port)
-    address: tuple[str, int]  # where to connect
     path_prefix: str  # "/" for virtual-hosted buckets, "/bucket/" for path style
-    region: str
+    region: str  # what requests are signed for
 
 
 class Endpoints:
@@ -55,6 +63,8 @@ class Endpoints:
                     found = replace(self._path_style, path_prefix=f"/{bucket}/")
                 else:
                     found = resolve_endpoint(self._client.get(), bucket)
+                if found is not None and not fast_path_reaches(found.scheme, found.host):
+                    found = None
                 self._resolved[bucket] = found
             return self._resolved[bucket]
 
@@ -62,19 +72,16 @@ class Endpoints:
 def path_style_base(endpoint_url: str | None, region: str | None) -> Endpoint | None:
     """Where a custom endpoint's requests go (path-style: ``/bucket/key``), bucket left out.
 
-    None for AWS, and for an endpoint URL with a path, a query or a proxy in the way.
+    None for AWS, and for an endpoint URL with a path, a query or user info.
     """
     if endpoint_url is None or is_aws_endpoint(endpoint_url):
         return None
     parts = urlsplit(endpoint_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
         return None
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return None
-    if uses_proxy(parts.scheme, parts.netloc):
-        return None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Endpoint(parts.scheme, parts.netloc, (parts.hostname, port), "/", region or "us-east-1")
+    return Endpoint(parts.scheme, parts.netloc, "/", region or "us-east-1")
 
 
 def resolve_endpoint(client: S3Client, bucket: str) -> Endpoint | None:
@@ -86,14 +93,13 @@ def resolve_endpoint(client: S3Client, bucket: str) -> Endpoint | None:
     scope = _SCOPE.search(parts.query)
     if scope is None or parts.scheme not in ("http", "https") or not parts.netloc:
         return None
-    if not parts.path.endswith("/" + _PROBE_KEY) or uses_proxy(parts.scheme, parts.netloc):
+    if not parts.path.endswith("/" + _PROBE_KEY):
         return None
     prefix = parts.path[: -len(_PROBE_KEY)]
     region = scope.group(1)
     host = _regional(parts.hostname or "", region)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return Endpoint(parts.scheme, netloc, (host, port), prefix, region)
+    return Endpoint(parts.scheme, netloc, prefix, region)
 
 
 def _regional(host: str, region: str) -> str:
@@ -107,9 +113,17 @@ def _regional(host: str, region: str) -> str:
     return host[: -len(_GLOBAL)] + f"s3.{region}.amazonaws.com"
 
 
-def uses_proxy(scheme: str, netloc: str) -> bool:
-    """Proxied endpoints stay with botocore, which knows how to tunnel."""
+def fast_path_reaches(scheme: str, netloc: str) -> bool:
+    """Whether the CRT reaches ``scheme://netloc`` the way boto3 does (see the module doc).
+
+    Proxies are read as botocore reads them (``urllib.request``): the scheme's proxy unless
+    ``NO_PROXY`` names the host.
+    """
     proxies = urllib.request.getproxies()
-    if scheme not in proxies:
-        return False
-    return not urllib.request.proxy_bypass(netloc.split(":")[0])
+    proxy = proxies.get(scheme)
+    if not proxy:
+        return True  # both go direct
+    if urllib.request.proxy_bypass(netloc):
+        return False  # boto3 goes direct: the CRT might not
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return parts.scheme == "http" and not parts.username
