@@ -43,6 +43,12 @@ _CONTENT_HEADERS = {
 _CRT_ERRORS = {
     "AWS_ERROR_S3_INTERNAL_ERROR": (500, "InternalError", "We encountered an internal error"),
     "AWS_ERROR_S3_SLOW_DOWN": (503, "SlowDown", "Please reduce your request rate."),
+    "AWS_ERROR_S3_REQUEST_TIME_TOO_SKEWED": (
+        403,
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+    ),
+    "AWS_ERROR_S3_REQUEST_TIMEOUT": (400, "RequestTimeout", "Your socket connection timed out."),
 }
 
 
@@ -167,8 +173,9 @@ def error_from_answer(
 
 
 def error_from_crt(operation: str, crt_error: str) -> ClientError | None:
-    """The ``ClientError`` for a CRT failure that stands for an S3 answer (a 500 or SlowDown
-    after its retries, a "200 OK" with an ``<Error>`` body); None for a transport failure."""
+    """The ``ClientError`` for a CRT failure that stands for an S3 answer the CRT retried and
+    keeps to itself (a 500, SlowDown, a "200 OK" with an ``<Error>`` body, a skewed clock): its
+    code and status, with S3's usual message; None for a transport failure."""
     known = _CRT_ERRORS.get(crt_error)
     if known is None:
         return None

@@ -8,6 +8,12 @@ presigned URL runs them (virtual-hosted or path style, FIPS, dual-stack, partiti
 the signing region; it is made once per bucket. Those rules are kept rather than copied: they
 are large and change with new regions and partitions.
 
+Trust: before the CRT talks to a custom https endpoint it is not told to reach through a proxy,
+one TLS handshake with Python's ``ssl`` and the same CA bundle checks the certificate: s2n (the
+CRT's TLS) delays every refused handshake by 10-30 s ("blinding") and the CRT retries it, so a
+store whose CA is not in the bundle would cost minutes before boto3 reported the same refusal.
+Such an endpoint is left to boto3, which fails at once and says why.
+
 Proxies: the CRT reads ``HTTPS_PROXY``/``HTTP_PROXY`` from the environment itself (a CONNECT
 tunnel for https, a forward proxy for http), as boto3 does. Where boto3 would *bypass* the proxy
 (``NO_PROXY``), the fast path steps aside: the CRT's reading of ``NO_PROXY`` has differed from
@@ -18,6 +24,8 @@ for proxy kinds not tested with the CRT (an https:// proxy, a proxy with a user 
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import threading
 import urllib.request
 from dataclasses import dataclass, replace
@@ -47,8 +55,16 @@ class Endpoint:
 class Endpoints:
     """Each bucket's endpoint, resolved once; None where only boto3 should go."""
 
-    def __init__(self, client: LazyS3, endpoint_url: str | None, region: str | None) -> None:
+    def __init__(
+        self,
+        client: LazyS3,
+        endpoint_url: str | None,
+        region: str | None,
+        *,
+        ca_file: str | None = None,
+    ) -> None:
         self._client = client
+        self._ca_file = ca_file
         self._path_style = path_style_base(endpoint_url, region)
         self._resolved: dict[str, Endpoint | None] = {}
         self._lock = threading.Lock()
@@ -61,12 +77,42 @@ class Endpoints:
                 found: Endpoint | None
                 if self._path_style is not None:
                     found = replace(self._path_style, path_prefix=f"/{bucket}/")
+                    if not self._trusted(found):
+                        found = None
                 else:
                     found = resolve_endpoint(self._client.get(), bucket)
                 if found is not None and not fast_path_reaches(found.scheme, found.host):
                     found = None
                 self._resolved[bucket] = found
             return self._resolved[bucket]
+
+    def _trusted(self, endpoint: Endpoint) -> bool:
+        """A custom https endpoint reached directly: does the CA bundle accept its certificate?
+        (Asked once per endpoint: the path-style base is the same for every bucket.)"""
+        if endpoint.scheme != "https" or urllib.request.getproxies().get("https"):
+            return True
+        return certificate_trusted(endpoint.host, self._ca_file)
+
+
+def certificate_trusted(netloc: str, ca_file: str | None, timeout: float = 10.0) -> bool:
+    """Whether a TLS handshake with ``netloc`` (host[:port]) verifies against ``ca_file``.
+
+    Only a refused certificate says no: an unreachable endpoint is for the requests to report.
+    """
+    host, _, port = (
+        netloc.rpartition(":") if netloc.rsplit(":", 1)[-1].isdigit() else (netloc, "", "")
+    )
+    context = ssl.create_default_context(cafile=ca_file)
+    try:
+        with (
+            socket.create_connection((host.strip("[]"), int(port or 443)), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=host.strip("[]")),
+        ):
+            return True
+    except ssl.SSLCertVerificationError:
+        return False
+    except OSError:
+        return True
 
 
 def path_style_base(endpoint_url: str | None, region: str | None) -> Endpoint | None:

@@ -65,7 +65,7 @@ class FastS3:
         region: str | None,
         ca_file: str | None,
     ) -> None:
-        self._endpoints = Endpoints(client, endpoint_url, region)
+        self._endpoints = Endpoints(client, endpoint_url, region, ca_file=ca_file)
         self._keys = keys
         self._ca_file = ca_file
         self._senders: dict[str, Sender] = {}
