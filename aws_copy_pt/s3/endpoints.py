@@ -99,14 +99,13 @@ def certificate_trusted(netloc: str, ca_file: str | None, timeout: float = 10.0)
 
     Only a refused certificate says no: an unreachable endpoint is for the requests to report.
     """
-    host, _, port = (
-        netloc.rpartition(":") if netloc.rsplit(":", 1)[-1].isdigit() else (netloc, "", "")
-    )
+    parts = urlsplit(f"//{netloc}")
+    host = parts.hostname or netloc
     context = ssl.create_default_context(cafile=ca_file)
     try:
         with (
-            socket.create_connection((host.strip("[]"), int(port or 443)), timeout=timeout) as sock,
-            context.wrap_socket(sock, server_hostname=host.strip("[]")),
+            socket.create_connection((host, parts.port or 443), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=host),
         ):
             return True
     except ssl.SSLCertVerificationError:
