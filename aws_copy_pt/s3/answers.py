@@ -156,18 +156,19 @@ def error_from_answer(
             root = None
         if root is not None and root.tag.rpartition("}")[2] == "Error":
             error = {child.tag.rpartition("}")[2]: child.text or "" for child in root}
-    if not error.get("Code"):
+    bodiless = not error.get("Code")
+    if bodiless:
         # botocore's answer for an error without a body (a HEAD): the status is the code.
         error = {"Code": str(status), "Message": http.client.responses.get(status, "")}
     error.setdefault("Message", "")
     lowered = {name.lower(): value for name, value in headers.items()}
-    metadata = {
-        "RequestId": error.pop("RequestId", lowered.get("x-amz-request-id", "")),
-        "HostId": error.pop("HostId", lowered.get("x-amz-id-2", "")),
-        "HTTPStatusCode": status,
-        "HTTPHeaders": lowered,
-        "RetryAttempts": 0,
-    }
+    error.pop("RequestId", None)  # botocore takes these from the headers alone
+    error.pop("HostId", None)
+    metadata: dict[str, Any] = {"HTTPStatusCode": status, "HTTPHeaders": lowered}
+    for field, header in (("RequestId", "x-amz-request-id"), ("HostId", "x-amz-id-2")):
+        if header in lowered or bodiless:
+            metadata[field] = lowered.get(header, "")
+    metadata["RetryAttempts"] = 0
     response: Any = {"Error": error, "ResponseMetadata": metadata}
     return ClientError(response, operation)
 
