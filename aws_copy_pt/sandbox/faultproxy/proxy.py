@@ -92,7 +92,7 @@ class FaultProxy:
         self._book = FaultBook()
         self.faults: Counter[FaultKind] = Counter()
         self.stopping = threading.Event()
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), _handler_for(self))
+        self._server = _Server((LOOPBACK, 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -256,6 +256,10 @@ class FaultProxy:
             connection.close()
         with self._lock:
             return self._book.rewrite(request, answer)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # clients that open hundreds of connections at once (s5cmd: 256)
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
