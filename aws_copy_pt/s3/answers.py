@@ -165,9 +165,9 @@ def error_from_answer(
     error.pop("RequestId", None)  # botocore takes these from the headers alone
     error.pop("HostId", None)
     metadata: dict[str, Any] = {"HTTPStatusCode": status, "HTTPHeaders": lowered}
-    for field, header in (("RequestId", "x-amz-request-id"), ("HostId", "x-amz-id-2")):
+    for name, header in (("RequestId", "x-amz-request-id"), ("HostId", "x-amz-id-2")):
         if header in lowered or bodiless:
-            metadata[field] = lowered.get(header, "")
+            metadata[name] = lowered.get(header, "")
     metadata["RetryAttempts"] = 0
     response: Any = {"Error": error, "ResponseMetadata": metadata}
     return ClientError(response, operation)
