@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
+import http.client
 import importlib.util
 import os
 import re
@@ -51,13 +53,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlsplit
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from aws_copy_pt.sandbox.faultproxy import Answer, FaultProxy, ProxyRequest, matching
 from aws_copy_pt.sandbox.s3server import (
     Account,
     LocalS3Server,
-    MotoS3Server,
     RcloneS3Server,
     find_rclone_binary,
 )
@@ -359,31 +364,109 @@ def rclone_scene(count: int, size: int, workdir: Path, per_folder: int = 0) -> I
 
 
 @contextmanager
-def moto_scene(sizes: list[int], workdir: Path) -> Iterator[Scene]:
-    """One object per size under ``p/`` on moto, staged as 64 MiB parts."""
-    with MotoS3Server() as server:
-        account = server.accounts().staging
-        client = server.client(account)
-        client.create_bucket(Bucket="src-bench")
+def large_scene(sizes: list[int], workdir: Path) -> Iterator[Scene]:
+    """One object per size under ``p/`` on ``rclone serve s3`` (written to its folder)."""
+    with RcloneS3Server(root=workdir / "data", access_key_id=BENCH_KEY_ID) as server:
         expected = {}
         for size in sizes:
             key = f"p/big-{size // MiB}MiB.bin"
-            upload = client.create_multipart_upload(Bucket="src-bench", Key=key)["UploadId"]
-            digest, parts, chunk = hashlib.md5(usedforsecurity=False), [], 64 * MiB
-            for number, start in enumerate(range(0, size, chunk), 1):
-                body = os.urandom(min(chunk, size - start))
-                digest.update(body)
-                answer = client.upload_part(
-                    Bucket="src-bench", Key=key, UploadId=upload, PartNumber=number, Body=body
-                )
-                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-            client.complete_multipart_upload(
-                Bucket="src-bench", Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
-            )
+            path = server.root / "src-bench" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.md5(usedforsecurity=False)
+            with path.open("wb") as out:
+                for start in range(0, size, 64 * MiB):
+                    chunk = os.urandom(min(64 * MiB, size - start))
+                    digest.update(chunk)
+                    out.write(chunk)
             expected[key] = (size, digest.hexdigest())
         yield Scene(
-            server, account, "src-bench", len(sizes), sum(sizes), expected, workdir / "home"
+            server, server.account, "src-bench", len(sizes), sum(sizes), expected, workdir / "home"
         )
+
+
+def part_copies(proxy: FaultProxy, scene: Scene) -> None:
+    """``rclone serve s3`` answers UploadPartCopy without storing anything, and moto reads the
+    whole source object for every part (its cost grows with parts x size): the proxy makes each
+    part itself, as a ranged GetObject and an UploadPart with the same keys. Where rclone
+    differs from S3 otherwise (no tags, content-MD5 ETags for multipart objects), the proxy
+    answers as S3 does."""
+    assert isinstance(scene.server, RcloneS3Server)
+    root, upstream = scene.server.root, urlsplit(scene.server.endpoint_url)
+    keys = Credentials(scene.account.access_key_id, scene.account.secret_access_key)
+
+    def copy_part(request: ProxyRequest) -> Answer:
+        """The part's bytes go from the source file to rclone by ``sendfile``: no Python
+        copying, so the server's own work is what is measured."""
+        source = unquote(request.headers["x-amz-copy-source"]).lstrip("/").partition("?")[0]
+        path = root / source
+        ranged = request.headers.get("x-amz-copy-source-range", "")
+        first, _, last = ranged.removeprefix("bytes=").partition("-")
+        start = int(first) if last else 0
+        count = int(last) - start + 1 if last else path.stat().st_size
+        target = f"/{request.bucket}/{request.key}?partNumber={request.query['partNumber']}"
+        target += f"&uploadId={request.query['uploadId']}"
+        signed = AWSRequest("PUT", scene.server.endpoint_url + quote(target, safe="/?&=%"))
+        signed.headers["Content-Length"] = str(count)
+        _UnsignedPayload(keys, "s3", scene.region).add_auth(signed)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=600)
+        try:
+            connection.putrequest("PUT", quote(target, safe="/?&=%"), skip_accept_encoding=True)
+            for name, value in signed.headers.items():
+                if name.lower() != "host":
+                    connection.putheader(name, value)
+            connection.endheaders()
+            with path.open("rb") as data:
+                connection.sock.sendfile(data, offset=start, count=count)
+            answer = connection.getresponse()
+            answer.read()
+            etag = answer.getheader("ETag") or ""
+        finally:
+            connection.close()
+        body = f"<CopyPartResult><ETag>{html.escape(etag)}</ETag></CopyPartResult>"
+        return Answer(answer.status, [("Content-Type", "application/xml")], body.encode())
+
+    proxy.intercept(matching("UploadPartCopy"), copy_part)
+    # rclone keeps no tags and answers GetObjectTagging with a 500: none, then.
+    no_tags = b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet/></Tagging>'
+    proxy.intercept(matching("GetObjectTagging"), lambda _: Answer(200, [], no_tags))
+    # rclone lists (and HEADs) every object with the MD5 of its content; S3 gives a multipart
+    # object the ETag CompleteMultipartUpload answered, which copy tools compare with.
+    completed: dict[tuple[str | None, str | None], str] = {}
+
+    def remember(request: ProxyRequest, answer: Answer) -> Answer:
+        found = re.search(rb"<ETag>(.*?)</ETag>", answer.body)
+        if found:
+            etag = html.unescape(found.group(1).decode()).strip('"')
+            completed[(request.bucket, request.key)] = etag
+        return answer
+
+    def as_s3_lists(request: ProxyRequest, answer: Answer) -> Answer:
+        if request.operation == "HeadObject":
+            etag = completed.get((request.bucket, request.key))
+            headers = [
+                (k, f'"{etag}"' if etag and k.lower() == "etag" else v) for k, v in answer.headers
+            ]
+            return Answer(answer.status, headers, answer.body)
+        body = answer.body.decode()
+        mine = {key: etag for (bucket, key), etag in completed.items() if bucket == request.bucket}
+        for key, etag in mine.items():
+            body = re.sub(
+                rf"(<Key>{re.escape(str(key))}</Key>.*?<ETag>)[^<]*(</ETag>)",
+                lambda m, etag=etag: f"{m.group(1)}&quot;{etag}&quot;{m.group(2)}",
+                body,
+                flags=re.S,
+            )
+        return Answer(answer.status, answer.headers, body.encode())
+
+    proxy.rewrite(matching("CompleteMultipartUpload"), remember)
+    proxy.rewrite(matching(("ListObjectsV2", "HeadObject")), as_s3_lists)
+
+
+class _UnsignedPayload(S3SigV4Auth):
+    """SigV4 with ``UNSIGNED-PAYLOAD`` over http too (the body is sent by ``sendfile``)."""
+
+    def _should_sha256_sign_payload(self, request: AWSRequest) -> bool:
+        return False
 
 
 @contextmanager
@@ -521,13 +604,15 @@ def slow_answers(
 def bandwidth(
     workdir: Path, gib: int, tools: list[str], repeat: int, bytes_per_second: float
 ) -> str:
-    with moto_scene([gib * 1024 * MiB], workdir) as scene, proxied(scene) as paced:
+    with large_scene([gib * 1024 * MiB], workdir) as scene, proxied(scene) as paced:
         assert paced.proxy is not None
         sizes = {key: size for key, (size, _) in scene.expected.items()}
+        part_copies(paced.proxy, paced)
         copy_rate(paced.proxy, sizes, bytes_per_second)
         runs = compare(paced, tools, repeat, full_verify=True, empty_after=True)
     title = (
-        f"one {gib} GiB object, moto behind a proxy answering each CopyObject/UploadPartCopy "
+        f"one {gib} GiB object, rclone serve s3 behind a proxy answering each CopyObject/"
+        "UploadPartCopy "
         f"at {bytes_per_second / 1e6:g} MB/s per request ({COPY_RATE_SOURCE}), median of {repeat}"
     )
     return table(title, runs)

@@ -16,7 +16,9 @@ client that has talked to ``127.0.0.1:9000`` sends a request for ``127.0.0.1:910
 * Retries: the CRT's ``ADAPTIVE`` mode, as botocore's ``adaptive`` (which the boto3 clients
   use): exponential back-off with jitter, a retry token bucket, and client-side rate limiting
   once S3 throttles, with 8 attempts as boto3's. It retries 5xx, ``SlowDown``, a "200 OK" with an
-  ``<Error>`` body and broken connections; a request is never retried by both.
+  ``<Error>`` body, a skewed clock and broken connections. Its final error answer is raised, not
+  retried again by boto3 (throttling never doubles); only a request with no answer at all is
+  handed to boto3.
 * In flight: at most :data:`MAX_IN_FLIGHT` requests at once (a window shared by all callers);
   callers are worker threads, so their number bounds it first.
 * Time: an answer not complete after :data:`ANSWER_TIMEOUT` seconds is cancelled (botocore's
@@ -179,9 +181,11 @@ class Sender:
         host: str,
         target: str,
         headers: Iterable[tuple[str, str]],
+        read: tuple[bool, bool] = (True, True),
     ) -> Reply:
         """One request; raises botocore's ``ClientError`` for an error answer, :class:`NoAnswer`
-        for none."""
+        for none. ``read``: whether the answer's headers and body are wanted (each is one more
+        call into Python from the CRT's threads)."""
         setting = _Setting(scheme == "https", host, self._ca_file, _proxy_environment(), RETRIES)
         client = _client(setting)
         fields = [("Host", host), ("User-Agent", USER_AGENT), *headers]
@@ -195,13 +199,13 @@ class Sender:
                 request=request,
                 operation_name=operation,
                 signing_config=self._signing,
-                on_headers=outcome.on_headers,
-                on_body=outcome.on_body,
+                on_headers=outcome.on_headers if read[0] else None,
+                on_body=outcome.on_body if read[1] else None,
                 on_done=outcome.on_done,
             )
-            if not outcome.done.wait(ANSWER_TIMEOUT):
+            if not outcome.done.acquire(timeout=ANSWER_TIMEOUT):
                 pending.cancel()
-                outcome.done.wait()
+                outcome.done.acquire()
                 raise NoAnswer(f"no answer to {operation} within {ANSWER_TIMEOUT:g} s")
         return outcome.result(operation)
 
@@ -212,7 +216,8 @@ class _Outcome:
     __slots__ = ("body", "done", "error", "error_body", "error_headers", "headers", "status")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = threading.Lock()  # held until the CRT is done: lighter than an Event
+        self.done.acquire()
         self.status = 0
         self.headers: list[tuple[str, str]] = []
         self.body: list[bytes] = []
@@ -237,7 +242,7 @@ class _Outcome:
         self.error, self.error_headers, self.error_body = error, error_headers, error_body
         if status_code:
             self.status = status_code
-        self.done.set()
+        self.done.release()
 
     def result(self, operation: str) -> Reply:
         if self.error is None:

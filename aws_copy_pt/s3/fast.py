@@ -133,6 +133,9 @@ class FastS3:
         query: Mapping[str, str],
         headers: list[tuple[str, str]],
     ) -> Reply | None:
+        read = {"ListObjectsV2": (False, True), "HeadObject": (True, False)}.get(
+            operation, (True, True)
+        )
         if self.off:
             return None
         endpoint = self._endpoints.get(bucket)
@@ -155,6 +158,7 @@ class FastS3:
                 host=endpoint.host,
                 target=target,
                 headers=headers,
+                read=read,
             )
         except NoAnswer as exc:
             log.debug("%s got no answer through the CRT (%s); boto3 repeats it", operation, exc)

@@ -328,6 +328,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if fault is None and (own := self.owner.own_answer(request)) is not None:
             record.status = own.status
             record.error_code = error_code_in(own.body)
+            self.owner.pace(request, record, own)
             self._send(request, record, own)
             return
         if fault is None or fault in ACTED:
