@@ -544,27 +544,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wanted = args.only or scenario_names
     tools = ["aws-copy-pt", "s5cmd", "rclone", "aws"]
-    tables: list[str] = []
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
     compile_tool()
     swept = [f"aws-copy-pt c={n}" for n in args.latency_concurrency]
-    scenarios: dict[str, Callable[[Path], list[str]]] = {
-        "small": lambda d: [small(d, n, tools, args.repeat) for n in args.objects or [3000, 5000]],
-        "latency": lambda d: [
-            slow_answers(d, args.latency_objects, [*tools, *swept], args.repeat, args.latency_ms)
+    jobs: dict[str, list[Callable[[Path], str]]] = {
+        "small": [
+            lambda d, n=n: small(d, n, tools, args.repeat) for n in args.objects or [3000, 5000]
         ],
-        "bandwidth": lambda d: [
-            bandwidth(d, gib, tools, args.bandwidth_repeat, args.copy_rate_mbps * 1e6)
+        "latency": [
+            lambda d: slow_answers(
+                d, args.latency_objects, [*tools, *swept], args.repeat, args.latency_ms
+            )
+        ],
+        "bandwidth": [
+            lambda d, gib=gib: bandwidth(
+                d, gib, tools, args.bandwidth_repeat, args.copy_rate_mbps * 1e6
+            )
             for gib in args.bandwidth_gib or [1, 4]
         ],
-        "plan": lambda d: [plan(d, args.plan_objects)],
+        "plan": [lambda d: plan(d, args.plan_objects)],
     }
     for name in wanted:
         print(f"{name}:", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory(prefix="acp-bench-") as tmp:
-            for result in scenarios[name](Path(tmp)):
-                print(result + "\n", flush=True)
-                tables.append(result)
+        for job in jobs[name]:
+            with tempfile.TemporaryDirectory(prefix="acp-bench-") as tmp:
+                print(job(Path(tmp)) + "\n", flush=True)
     return 0
 
 
