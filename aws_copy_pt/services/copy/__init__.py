@@ -3,7 +3,7 @@
 The pipeline, one module per stage (in the order an object meets them):
 
 ============ ======================================================================================
-``route``    the clients, credentials and request path (lean or boto3) for two registered buckets
+``route``    the clients, credentials and request path (the CRT or boto3) for two registered buckets
 ``rows``     read the transfer's object rows in batches of contiguous source keys; write in bulk
 ``plan``     per batch: list the staging and destination ranges (one request per 1,000 objects
              instead of a HEAD each); what the listings already decide is decided there
