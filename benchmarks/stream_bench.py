@@ -5,8 +5,8 @@ aws-copy-pt streams: ranged GETs from one, uploads into the other).
 Not a test (pytest never runs it)::
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/stream_bench.py                  # both scenarios
-    .venv/bin/python benchmarks/stream_bench.py --only large --large-mib 256
+    .venv/bin/python -m benchmarks.stream_bench       # both scenarios, from the checkout
+    .venv/bin/python -m benchmarks.stream_bench --only large --large-mib 256
 
 Scenarios:
 
@@ -37,7 +37,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from copy_bench import (  # the sibling benchmark (run as a script: its folder is on the path)
+from aws_copy_pt.sandbox.s3server import LocalS3Server, RcloneS3Server, find_rclone_binary
+from benchmarks.copy_bench import (
     BENCH_KEY_ID,
     SCRIPTS,
     Run,
@@ -48,8 +49,6 @@ from copy_bench import (  # the sibling benchmark (run as a script: its folder i
     table,
     verify,
 )
-
-from aws_copy_pt.sandbox.s3server import LocalS3Server, RcloneS3Server, find_rclone_binary
 
 MiB = 1024 * 1024
 BUDGET_MIB = 128  # the stream route's default byte budget

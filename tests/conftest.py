@@ -11,4 +11,6 @@ pytest_plugins = [
     "tests.fixtures.notify",
     "tests.fixtures.pipeline",
     "tests.fixtures.wizard",
+    "tests.fixtures.http_proxy",
+    "tests.fixtures.tls_front",
 ]

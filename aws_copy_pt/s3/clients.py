@@ -12,20 +12,20 @@ them.
 Endpoints: ``endpoint_url`` comes from the bucket registration; STS uses boto3's own
 ``AWS_ENDPOINT_URL_STS`` variable when set (tests point it at the local server).
 
-S3 Control (Batch Operations jobs) is reached in one way for AWS and one for the sandbox, chosen
-here and nowhere else (:func:`s3control_route`). botocore puts the account id in front of the
-S3 Control host (``{AccountId}.s3-control.{region}.amazonaws.com``) even with ``endpoint_url``,
-so a loopback stand-in cannot be named as an endpoint. Instead, when ``AWS_COPY_PT_S3CONTROL_URL``
-is set (only the sandbox sets it: ``demo``, tests, benchmarks) the client talks plain HTTP to the
-AWS host name *through* that URL as an HTTP proxy, and the stand-in answers the proxied request
-itself. Only this one client uses the proxy (no process-wide ``HTTP_PROXY``), the variable holds
-no secret, and it must name a loopback address, so signed requests never leave the machine.
-Unset, the client is the ordinary HTTPS one for the region.
+S3 Control (Batch Operations jobs) clients are built here too, on the route that
+``s3.control_route`` chooses (AWS, or the sandbox's loopback stand-in).
 
 boto3 is imported, and a client built, only when something needs one: importing boto3 and
 building a client cost ~0.2 s of CPU, and a copy of small objects whose every request goes the
-lean way (``s3.lean``) needs neither. :class:`LazyS3` hands a client out on first use, and
-:meth:`ClientFactory.signing_keys` gives the lean path stored keys without a boto3 session.
+fast way (``s3.fast``, on the AWS Common Runtime) needs neither. :class:`LazyS3` hands a client
+out on first use, and :meth:`ClientFactory.signing_keys` gives the fast path stored keys without
+a boto3 session.
+
+The fast path takes its settings from the same places as the boto3 client: the credentials
+(stored keys, a profile's, an assumed role's refreshed by the same botocore object), the trust
+store (:meth:`ClientFactory.ca_bundle`, read as botocore reads it by ``s3.environment``) and the
+proxy variables (read by both from the environment). ``AWS_COPY_PT_FAST_PATH=0`` turns it off:
+boto3 then sends every request.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
-from urllib.parse import urlsplit
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
-from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.log import register_secret
+from aws_copy_pt.s3.control_route import S3CONTROL_URL_ENV, s3control_route
+from aws_copy_pt.s3.environment import configured_ca_bundle, default_ca_bundle, fast_path_enabled
 
 if TYPE_CHECKING:
     import boto3
@@ -51,9 +51,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3control import S3ControlClient
     from mypy_boto3_sts import STSClient
 
+    from aws_copy_pt.s3.fast import FastS3
+
 DEFAULT_REGION = "us-east-1"
-S3CONTROL_URL_ENV = "AWS_COPY_PT_S3CONTROL_URL"
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 ROLE_SESSION_NAME = "aws-copy-pt"
 _Identity = tuple[str, ...]  # a credential's name and everything that signs as it
 _ClientKey = tuple[_Identity, str, str | None, str]  # credential, region, endpoint, service
@@ -181,31 +181,6 @@ def s3_config(endpoint_url: str | None, *, max_pool_connections: int = 64) -> Co
     )
 
 
-def s3control_route(region: str, control_url: str | None) -> tuple[str | None, Config]:
-    """``endpoint_url`` and configuration of an S3 Control client for ``region``.
-
-    ``control_url`` (normally ``$AWS_COPY_PT_S3CONTROL_URL``) names a local stand-in, used as
-    the HTTP proxy of this client alone; None means AWS itself.
-    """
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60
-    )
-    if not control_url:
-        return None, config
-    parts = urlsplit(control_url)
-    if parts.scheme != "http" or (parts.hostname or "") not in _LOOPBACK_HOSTS:
-        raise ConfigError(
-            f"{S3CONTROL_URL_ENV} must be an http:// URL on this machine (127.0.0.1), "
-            f"not {control_url!r}",
-            hint=f"unset {S3CONTROL_URL_ENV} to use AWS S3 Control itself",
-        )
-    return f"http://s3-control.{region}.amazonaws.com", config.merge(
-        Config(proxies={"http": control_url})
-    )
-
-
 class ClientFactory:
     """Builds and caches boto3 sessions and clients; safe to share between threads."""
 
@@ -271,6 +246,30 @@ class ClientFactory:
             return StaticKeys(keys)
         credentials: SigningKeys | None = self.session(spec).get_credentials()
         return credentials
+
+    def fast_s3(
+        self, spec: CredentialSpec, client: LazyS3, *, region: str | None, endpoint_url: str | None
+    ) -> FastS3 | None:
+        """The fast path for requests ``client`` would send; None when it is switched off
+        (``AWS_COPY_PT_FAST_PATH=0``) or ``spec`` has no credentials."""
+        if not fast_path_enabled():
+            return None
+        keys = self.signing_keys(spec)
+        if keys is None:
+            return None
+        from aws_copy_pt.s3.fast import FastS3
+
+        return FastS3(
+            client, keys, endpoint_url=endpoint_url, region=region, ca_file=self.ca_bundle(spec)
+        )
+
+    def ca_bundle(self, spec: CredentialSpec) -> str:
+        """The CA bundle boto3's clients for ``spec`` verify TLS with."""
+        if spec.kind == "keys" and not spec.role_arn:
+            configured = configured_ca_bundle(None)  # no boto3 session needed for stored keys
+        else:
+            configured = self.session(spec)._session.get_config_variable("ca_bundle")
+        return str(configured) if configured else default_ca_bundle()
 
     def s3_check(
         self, spec: CredentialSpec, *, region: str | None, endpoint_url: str | None = None

@@ -28,13 +28,15 @@ from aws_copy_pt.core.copy_plan import (
 )
 from aws_copy_pt.core.provenance import provenance_in
 from aws_copy_pt.errors import AwsCopyPtError
+from aws_copy_pt.s3.answers import CopyAnswer
+from aws_copy_pt.s3.arguments import settings_for, source_settings_for
 from aws_copy_pt.s3.errors import S3CredentialsRejected, error_code, translate
-from aws_copy_pt.s3.lean import CopyAnswer, LeanS3
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from aws_copy_pt.s3.clients import LazyS3
+    from aws_copy_pt.s3.fast import FastS3
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 class CopyRoute:
     """Two registered buckets, the clients that reach them, and what every copy applies.
 
-    The clients are built on first use: copies that all go the lean way never need one.
+    The boto3 clients are built on first use: copies that all go the fast way (``s3.fast``)
+    never need one.
     """
 
     source_bucket: str
@@ -66,8 +69,8 @@ class CopyRoute:
     source_args: dict[str, Any]  # ExpectedBucketOwner / RequestPayer for staging requests
     metadata_directive: str = "COPY"
     tagging_directive: str = "COPY"
-    dest_lean: LeanS3 | None = None  # the fast path for CopyObject and destination listings
-    source_lean: LeanS3 | None = None  # the fast path for staging listings
+    dest_fast: FastS3 | None = None  # CopyObject, HEAD and listings of the destination
+    source_fast: FastS3 | None = None  # HEAD and listings of staging
     source_endpoint: str | None = None  # the staging bucket's --endpoint-url; None: AWS
 
     @property
@@ -80,13 +83,16 @@ class CopyRoute:
 
     def lister(self, *, source: bool) -> Lister:
         if source:
-            return Lister(
-                self.source_s3,
-                self.source_bucket,
-                owner_only(self.source_args),
-                self.source_lean,
-            )
-        return Lister(self.dest_s3, self.dest_bucket, owner_only(self.dest_args), self.dest_lean)
+            return Lister(self.source_s3, self.source_bucket, self.source_args, self.source_fast)
+        return Lister(self.dest_s3, self.dest_bucket, self.dest_args, self.dest_fast)
+
+    def head_source(self, key: str) -> ObjectHead | None:
+        """HEAD a staging object (None: it does not exist)."""
+        return head(self.source_s3, self.source_bucket, key, self.source_args, self.source_fast)
+
+    def head_dest(self, key: str) -> ObjectHead | None:
+        """HEAD a destination object (None: it does not exist)."""
+        return head(self.dest_s3, self.dest_bucket, key, self.dest_args, self.dest_fast)
 
     def name_credential(self, error: BaseException) -> None:
         """Put the registered credential's name into ``error``'s hint, if it is a rejection of
@@ -94,19 +100,13 @@ class CopyRoute:
         name_credential(error, self.source_bucket, self.source_s3)
         name_credential(error, self.dest_bucket, self.dest_s3)
 
-    @property
-    def source_owner(self) -> str | None:
-        owner = self.source_args.get("ExpectedBucketOwner")
-        return None if owner is None else str(owner)
-
-    def source_pin(self, source_key: str, etag: str | None) -> dict[str, Any]:
-        """CopySource plus the ETag pin and the expected source owner."""
+    def source_pin(self, operation: str, source_key: str, etag: str | None) -> dict[str, Any]:
+        """CopySource plus the ETag pin and what ``operation`` carries of the source's settings
+        (its expected owner)."""
         pin: dict[str, Any] = {"CopySource": {"Bucket": self.source_bucket, "Key": source_key}}
         if etag:
             pin["CopySourceIfMatch"] = quoted_etag(etag)
-        if self.source_owner:
-            pin["ExpectedSourceBucketOwner"] = self.source_owner
-        return pin
+        return {**pin, **source_settings_for(operation, self.source_args)}
 
 
 @dataclass(frozen=True)
@@ -128,11 +128,6 @@ class RangeListing:
 
     def covers(self, key: str) -> bool:
         return self.covered_to is not None and key <= self.covered_to
-
-
-def owner_only(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters every request to a bucket carries (not the write settings)."""
-    return {k: v for k, v in args.items() if k in ("ExpectedBucketOwner", "RequestPayer")}
 
 
 def call(operation: str, bucket: str, key: str | None, request: Callable[[], T]) -> T:
@@ -161,22 +156,21 @@ def cause_code(error: AwsCopyPtError) -> str | None:
 # --- looking -----------------------------------------------------------------------------------
 
 
-def head_lazily(
-    s3: LazyS3, lean: LeanS3 | None, bucket: str, key: str, extra: Mapping[str, Any]
+def head(
+    client: LazyS3,
+    bucket: str,
+    key: str,
+    settings: Mapping[str, Any],
+    fast: FastS3 | None = None,
 ) -> ObjectHead | None:
-    """:func:`head` the lean way when it can: the boto3 client is built only when needed."""
-    quick = None if lean is None else lean.head(bucket, key, extra)
-    if quick is not None:
-        return head_from_answer(quick)
-    return head(s3.get(), bucket, key, extra)
-
-
-def head(client: S3Client, bucket: str, key: str, extra: Mapping[str, Any]) -> ObjectHead | None:
-    """HEAD with checksums; None when the object does not exist."""
+    """HEAD with checksums (the fast way when it can); None when the object does not exist."""
+    extra = settings_for("HeadObject", settings)
     try:
-        answer: Mapping[str, Any] = client.head_object(
-            Bucket=bucket, Key=key, ChecksumMode="ENABLED", **extra
-        )
+        answer: Mapping[str, Any] | None = None if fast is None else fast.head(bucket, key, extra)
+        if answer is None:
+            answer = client.get().head_object(
+                Bucket=bucket, Key=key, ChecksumMode="ENABLED", **extra
+            )
     except ClientError as exc:
         if error_code(exc) in _NOT_FOUND:
             return None
@@ -231,24 +225,31 @@ def facts_from_copy(answer: CopyAnswer, algorithm: str) -> ObjectFacts:
 
 @dataclass(frozen=True)
 class Lister:
-    """Lists one bucket: lean when it can, boto3 otherwise."""
+    """Lists one bucket: the fast way when it can, boto3 otherwise."""
 
     client: LazyS3
     bucket: str
-    extra: Mapping[str, Any]  # ExpectedBucketOwner / RequestPayer
-    lean: LeanS3 | None = None
+    settings: Mapping[str, Any]  # the bucket's (ListObjectsV2 takes its owner and payer)
+    fast: FastS3 | None = None
 
     def page(
         self, prefix: str, start_after: str | None, token: str | None
     ) -> tuple[list[Mapping[str, Any]], str | None]:
         """One page: its objects (boto3 ``Contents`` shape) and the token of the next one."""
-        if self.lean is not None:
-            lean = self.lean.list_objects(
-                self.bucket, prefix=prefix, start_after=start_after, token=token, extra=self.extra
+        extra = settings_for("ListObjectsV2", self.settings)
+        fast = self.fast
+        if fast is not None:
+            listed = call(
+                "ListObjectsV2",
+                self.bucket,
+                None,
+                lambda: fast.list_objects(
+                    self.bucket, prefix=prefix, start_after=start_after, token=token, extra=extra
+                ),
             )
-            if lean is not None:
-                return list(lean.contents), lean.next_token
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, **self.extra}
+            if listed is not None:
+                return list(listed.contents), listed.next_token
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, **extra}
         if start_after:
             kwargs["StartAfter"] = start_after
         if token:
@@ -321,8 +322,8 @@ def copy_single(
     params: dict[str, Any] = {
         "Bucket": route.dest_bucket,
         "Key": dest_key,
-        **route.source_pin(source_key, etag),
-        **route.dest_args,
+        **route.source_pin("CopyObject", source_key, etag),
+        **settings_for("CopyObject", route.dest_args),
         "ChecksumAlgorithm": algorithm,
     }
     if route.tagging_directive != "COPY":
@@ -331,8 +332,9 @@ def copy_single(
         params["MetadataDirective"] = "REPLACE"
         params.update(replacement.content)
         params["Metadata"] = carried_metadata(route, replacement, annotation)
-    if route.dest_lean is not None:
-        answer = route.dest_lean.copy(params)
+    fast = route.dest_fast
+    if fast is not None:
+        answer = call("CopyObject", route.dest_bucket, dest_key, lambda: fast.copy(params))
         if answer is not None:
             return answer
     result: Mapping[str, Any] = call(

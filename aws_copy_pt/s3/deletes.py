@@ -32,7 +32,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aws_copy_pt.core.copy_plan import common_prefix, quoted_etag
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.copier import CopyRoute, call, head, list_range, owner_only
+from aws_copy_pt.s3.arguments import settings_for
+from aws_copy_pt.s3.copier import CopyRoute, call, list_range
 from aws_copy_pt.s3.errors import error_code
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,10 @@ def conditional_deletes(route: CopyRoute, prefix: str) -> bool:
 def _probe(route: CopyRoute, key: str) -> bool | None:
     try:
         route.source_client.delete_object(
-            Bucket=route.source_bucket, Key=key, IfMatch=_PROBE_ETAG, **route.source_args
+            Bucket=route.source_bucket,
+            Key=key,
+            IfMatch=_PROBE_ETAG,
+            **settings_for("DeleteObject", route.source_args),
         )
     except ClientError as exc:
         code = error_code(exc)
@@ -151,7 +155,7 @@ def _unchanged(
                 etag = None if found is None else found.etag
                 present = found is not None
             else:
-                seen = head(route.source_client, route.source_bucket, item.key, _owner(route))
+                seen = route.head_source(item.key)
                 etag, present = (None, False) if seen is None else (seen.facts.etag, True)
         except AwsCopyPtError as exc:
             outcome.errors[item.key] = str(exc)
@@ -165,10 +169,6 @@ def _unchanged(
     return keep
 
 
-def _owner(route: CopyRoute) -> dict[str, Any]:
-    return owner_only(route.source_args)
-
-
 def _delete_chunk(route: CopyRoute, items: list[BoundDelete], outcome: DeleteOutcome) -> None:
     objects: Any = [_identifier(item) for item in items]
 
@@ -176,7 +176,7 @@ def _delete_chunk(route: CopyRoute, items: list[BoundDelete], outcome: DeleteOut
         return route.source_client.delete_objects(
             Bucket=route.source_bucket,
             Delete={"Objects": objects, "Quiet": False},
-            **route.source_args,
+            **settings_for("DeleteObjects", route.source_args),
         )
 
     try:

@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 
 from aws_copy_pt.core.copy_plan import Checksum, Part, normalize_etag, parts
 from aws_copy_pt.errors import AwsCopyPtError, RemoteError
+from aws_copy_pt.s3.answers import CopyAnswer
+from aws_copy_pt.s3.arguments import settings_for
 from aws_copy_pt.s3.copier import (
     CopyRoute,
     ObjectHead,
@@ -34,7 +36,6 @@ from aws_copy_pt.s3.copier import (
     cause_code,
     checksum_in,
 )
-from aws_copy_pt.s3.lean import CopyAnswer
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def abort_strays(route: CopyRoute, dest_key: str) -> None:
     starts and after one completes. This key is about to be (or was just) overwritten by us, so
     an upload to it is ours to abort. A failure to list or abort is logged, never fatal.
     """
-    owner = _dest_owner_args(route)
+    owner = settings_for("ListMultipartUploads", route.dest_args)
     try:
         answer = call(
             "ListMultipartUploads",
@@ -136,7 +137,7 @@ def abort_strays(route: CopyRoute, dest_key: str) -> None:
 
 def abort(route: CopyRoute, dest_key: str, upload_id: str) -> str | None:
     """Abort an upload; returns its id when that failed (it still costs money)."""
-    owner = _dest_owner_args(route)
+    owner = settings_for("AbortMultipartUpload", route.dest_args)
     try:
         call(
             "AbortMultipartUpload",
@@ -158,7 +159,7 @@ def _create(route: CopyRoute, job: MultipartJob) -> str:
     args: dict[str, Any] = {
         "Bucket": route.dest_bucket,
         "Key": job.dest_key,
-        **route.dest_args,
+        **settings_for("CreateMultipartUpload", route.dest_args),
         **job.source.content,
         "Metadata": carried_metadata(route, job.source, job.annotation),
         "ChecksumAlgorithm": job.algorithm,
@@ -185,7 +186,9 @@ def _source_tags(route: CopyRoute, job: MultipartJob) -> str | None:
         route.source_bucket,
         job.source_key,
         lambda: route.source_client.get_object_tagging(
-            Bucket=route.source_bucket, Key=job.source_key, **_owner_only(route.source_args)
+            Bucket=route.source_bucket,
+            Key=job.source_key,
+            **settings_for("GetObjectTagging", route.source_args),
         ),
     )
     tags = [(tag["Key"], tag["Value"]) for tag in answer.get("TagSet", [])]
@@ -200,7 +203,10 @@ def _resume(route: CopyRoute, job: MultipartJob) -> dict[int, dict[str, Any]] | 
     expected = {part.number: part.size for part in _parts(job)}
     paginator = route.dest_client.get_paginator("list_parts")
     pages = paginator.paginate(
-        Bucket=route.dest_bucket, Key=job.dest_key, UploadId=upload_id, **_dest_owner_args(route)
+        Bucket=route.dest_bucket,
+        Key=job.dest_key,
+        UploadId=upload_id,
+        **settings_for("ListParts", route.dest_args),
     )
     try:
         for page in call("ListParts", route.dest_bucket, job.dest_key, lambda: list(pages)):
@@ -265,8 +271,8 @@ def _copy_part(
             UploadId=upload_id,
             PartNumber=part.number,
             CopySourceRange=part.byte_range,
-            **route.source_pin(job.source_key, job.source.facts.etag),
-            **_dest_owner_args(route),
+            **route.source_pin("UploadPartCopy", job.source_key, job.source.facts.etag),
+            **settings_for("UploadPartCopy", route.dest_args),
         ),
     )
     result = answer.get("CopyPartResult", {})
@@ -292,7 +298,7 @@ def _complete(
         "Key": job.dest_key,
         "UploadId": upload_id,
         "MultipartUpload": {"Parts": [done[number] for number in sorted(done)]},
-        **_dest_owner_args(route),
+        **settings_for("CompleteMultipartUpload", route.dest_args),
     }
     answer: Mapping[str, Any] = call(
         "CompleteMultipartUpload",
@@ -310,11 +316,3 @@ def _complete(
 def _parts(job: MultipartJob) -> list[Part]:
     assert job.source.facts.size is not None
     return list(parts(job.source.facts.size, job.part_size))
-
-
-def _dest_owner_args(route: CopyRoute) -> dict[str, Any]:
-    return _owner_only(route.dest_args)
-
-
-def _owner_only(args: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in args.items() if k in ("ExpectedBucketOwner", "RequestPayer")}

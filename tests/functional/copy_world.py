@@ -5,6 +5,10 @@ account B (222222222222, eu-west-1). As in production, both are registered with 
 credential: A's principal makes the copies into B's bucket (moto allows cross-account writes by
 default, where AWS would need B's bucket policy). The raw harness clients (``staging_s3``,
 ``dest_s3``) set the scene and look at the result as each bucket's owner.
+
+The product reaches moto through a fault proxy (its buckets are registered with the proxy's
+endpoint), so :meth:`CopyWorld.hook` sees and may answer its requests whichever HTTP client sent
+them: the fast path's CRT or boto3.
 """
 
 from __future__ import annotations
@@ -12,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from sqlalchemy import select
 
 from aws_copy_pt.core.states import TransferState
@@ -27,6 +30,7 @@ from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
 from aws_copy_pt.services.copy import CopyReport, copy_transfer
 from aws_copy_pt.services.setup.buckets import s3_client_for
 from tests.fixtures.s3 import BucketFactory
+from tests.support.faultproxy import Answer, FaultProxy, ProxyRequest, matching
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -45,6 +49,7 @@ class CopyWorld:
     dest: str
     staging_s3: S3Client
     dest_s3: S3Client
+    proxy: FaultProxy
 
     def put(self, key: str, body: bytes = b"x", **extra: Any) -> dict[str, Any]:
         """Stage an object (as Globus would) and return its HEAD."""
@@ -117,9 +122,22 @@ class CopyWorld:
             return s3_client_for(self.factory, bucket)
 
     def hook(self, bucket: str, operation: str, handler: Callable[..., Any]) -> None:
-        """Run ``handler(request=...)`` before every ``operation`` the engine sends to ``bucket``
-        (lean or boto3); a returned AWSResponse answers instead of the server."""
-        self.product_client(bucket).meta.events.register(f"before-send.s3.{operation}", handler)
+        """Run ``handler(request=...)`` (a :class:`HookedRequest`) before every ``operation``
+        the engine sends to ``bucket``; a returned :class:`Answer` answers instead of the
+        server, and changed headers are sent as changed."""
+
+        def respond(request: ProxyRequest) -> Answer | None:
+            url = f"{self.proxy.endpoint_url}{request.raw_target}"
+            headers = cast(dict[str, str], request.headers)
+            hooked = HookedRequest(request.method, url, headers, request.body)
+            answer: Answer | None = handler(request=hooked)
+            return answer
+
+        self.proxy.intercept(matching(operation, bucket=bucket), respond)
+
+    def unhook(self) -> None:
+        """No hook applies any more: requests go to the server as sent."""
+        self.proxy.clear_faults()
 
     def dest_head(self, key: str) -> dict[str, Any]:
         return dict(self.dest_s3.head_object(Bucket=self.dest, Key=key, ChecksumMode="ENABLED"))
@@ -145,10 +163,22 @@ class CopyWorld:
         return int(session.scalars(select(Bucket.id).where(Bucket.name == name)).one())
 
 
+@dataclass
+class HookedRequest:
+    """A request as :meth:`CopyWorld.hook` shows it; ``headers`` (lower-case names) may be
+    changed before it goes on."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
 @pytest.fixture
 def copy_world(
     s3_server: MotoS3Server, bucket_factory: BucketFactory, tmp_path: Path
 ) -> Iterator[CopyWorld]:
+    proxy = FaultProxy(s3_server.endpoint_url).start()
     accounts = s3_server.accounts()
     staging = bucket_factory(accounts.staging, STAGING_REGION, prefix="staging")
     dest = bucket_factory(accounts.destination, DEST_REGION, prefix="dest")
@@ -168,7 +198,7 @@ def copy_world(
                 Bucket(
                     name=name,
                     credential=credential,
-                    endpoint_url=s3_server.endpoint_url,
+                    endpoint_url=proxy.endpoint_url,
                     region=region,
                 )
             )
@@ -181,31 +211,23 @@ def copy_world(
         dest=dest,
         staging_s3=s3_server.client(accounts.staging, STAGING_REGION),
         dest_s3=s3_server.client(accounts.destination, DEST_REGION),
+        proxy=proxy,
     )
     yield world
     db.close()
+    proxy.stop()
 
 
-def headers_of(request: Any) -> dict[str, str]:
-    """A request's headers, lower-cased, as text (botocore keeps bytes, the lean path text)."""
-    return {
-        k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
-    }
+def headers_of(request: HookedRequest) -> dict[str, str]:
+    """A hooked request's headers (lower-case names)."""
+    return dict(request.headers)
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.body
+def s3_answer(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Answer:
+    """A crafted S3 answer for a hook."""
+    return Answer(status, list((headers or {}).items()), body)
 
 
-def s3_answer(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> AWSResponse:
-    """A crafted S3 answer for a before-send hook."""
-    return AWSResponse("http://hooked", status, headers or {}, _Raw(body))  # type: ignore[arg-type]
-
-
-def s3_error(status: int, code: str, message: str = "") -> AWSResponse:
+def s3_error(status: int, code: str, message: str = "") -> Answer:
     body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
-    return s3_answer(status, body)
+    return s3_answer(status, body, {"content-type": "application/xml"})

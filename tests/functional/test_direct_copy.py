@@ -211,21 +211,21 @@ class CountingFactory(ClientFactory):
         return super().s3(spec, region=region, endpoint_url=endpoint_url)
 
 
-def test_a_copy_that_goes_the_lean_way_builds_no_boto3_client(
+def test_a_copy_that_goes_the_fast_way_builds_no_boto3_client(
     registered: Registered, app_home: Path
 ) -> None:
     world = registered
     for name in ("1", "2", "3"):
-        world.stage(f"lean/{name}", name.encode())
+        world.stage(f"fast/{name}", name.encode())
     db = open_database(Home(app_home))
     factory = CountingFactory()
     request = DirectCopy(
-        Location.parse(f"{world.staging}/lean"), Location.parse(f"{world.dest}/lean")
+        Location.parse(f"{world.staging}/fast"), Location.parse(f"{world.dest}/fast")
     )
     report = run_copy(db, factory, request)
     db.close()
     assert (report.state, report.verified) == ("DONE", 3)
-    assert world.dest_objects() == {"lean/1": b"1", "lean/2": b"2", "lean/3": b"3"}
+    assert world.dest_objects() == {"fast/1": b"1", "fast/2": b"2", "fast/3": b"3"}
     assert factory.built == []
 
 

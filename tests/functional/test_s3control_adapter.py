@@ -12,7 +12,7 @@ import pytest
 
 from aws_copy_pt.core.batch_manifest import client_request_token
 from aws_copy_pt.errors import ConfigError, UsageError
-from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec, s3control_route
+from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec
 from aws_copy_pt.s3.control import (
     BatchJobNotFound,
     BatchJobStatusConflict,
@@ -23,6 +23,7 @@ from aws_copy_pt.s3.control import (
     list_jobs,
     update_job_status,
 )
+from aws_copy_pt.s3.control_route import s3control_route
 from aws_copy_pt.s3.errors import S3AccessDenied
 from tests.fixtures.s3control import BatchWorld
 

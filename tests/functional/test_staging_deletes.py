@@ -131,9 +131,7 @@ def test_a_staging_delete_that_fails_stays_owed_is_shown_and_a_retry_finishes_it
     assert all("needs s3:DeleteObject" in str(left.why) for left in detail.staging_left)
     assert "could not be deleted" in str(detail.summary.last_error)
 
-    world.product_client(world.staging).meta.events.unregister(
-        "before-send.s3.DeleteObjects", denied
-    )
+    world.unhook()
     with world.db.session() as session:
         retry_transfer(session, transfer)
     again = world.copy(transfer)

@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 
 from aws_copy_pt.s3 import clients as s3_clients
-from aws_copy_pt.services.copy import route as copy_route
+from aws_copy_pt.s3 import crt
 from tests.reliability.audit import (
     check_deletes_after_verification,
     check_landed,
@@ -84,7 +84,7 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return config.merge(Config(read_timeout=1, connect_timeout=1))
 
     monkeypatch.setattr(s3_clients, "s3_config", quick)
-    monkeypatch.setattr(copy_route, "LEAN_TIMEOUT", 1.0)
+    monkeypatch.setattr(crt, "ANSWER_TIMEOUT", 1.0)
     yield
 
 

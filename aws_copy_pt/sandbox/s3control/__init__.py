@@ -15,7 +15,7 @@ botocore prefixes the account id to the S3 Control host even when given ``endpoi
 HTTP *proxy* instead: the client keeps the AWS host name, over plain HTTP
 (``endpoint_url=http://s3-control.<region>.amazonaws.com``), with ``Config(proxies={"http":
 <stand-in url>})``; the request arrives with an absolute-URI target and the stand-in answers it
-itself. :func:`aws_copy_pt.s3.clients.s3control_route` is the one place that builds this, from
+itself. :func:`aws_copy_pt.s3.control_route.s3control_route` is the one place that builds this, from
 ``AWS_COPY_PT_S3CONTROL_URL`` (what :meth:`S3ControlStandIn.env` returns; sandbox only, no
 secret, loopback only); unset, clients reach AWS normally. The proxy applies to that one client,
 so S3 and Globus traffic stay direct. A child process gets the same route from the variable.

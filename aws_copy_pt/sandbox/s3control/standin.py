@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from aws_copy_pt.s3.clients import S3CONTROL_URL_ENV, s3control_route
+from aws_copy_pt.s3.control_route import S3CONTROL_URL_ENV, s3control_route
 from aws_copy_pt.sandbox.s3server import DEFAULT_REGION, Account
 
 from .jobs import STATUSES, TERMINAL, Job, Settings, State, TaskFailure

@@ -3,8 +3,9 @@
 The pipeline, one module per stage (in the order an object meets them):
 
 ============ ======================================================================================
-``route``    the clients, credentials and request path (lean or boto3) for two registered buckets,
-             and the transfer's route (``core.route``): server-side, or streamed between two stores
+``route``    the clients, credentials and request path (the CRT or boto3) for two registered
+             buckets, and the transfer's route (``core.route``): server-side, or streamed between
+             two stores
 ``rows``     read the transfer's object rows in batches of contiguous source keys; write in bulk
 ``plan``     per batch: list the staging and destination ranges (one request per 1,000 objects
              instead of a HEAD each); what the listings already decide is decided there

@@ -17,15 +17,13 @@ from aws_copy_pt.core.route import RouteChoice, RouteDecision, decide_route, tra
 from aws_copy_pt.db.models import Bucket
 from aws_copy_pt.s3.clients import ClientFactory, CredentialSpec, LazyS3
 from aws_copy_pt.s3.copier import CopyRoute, Lister
-from aws_copy_pt.s3.lean import LeanS3
+from aws_copy_pt.s3.fast import FastS3
 from aws_copy_pt.s3.streaming import StreamEnd
 from aws_copy_pt.services.setup.buckets import copy_settings, lazy_s3_for
 
-LEAN_TIMEOUT = 300.0  # a large CopyObject can take minutes before S3 answers
-
 
 def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRoute:
-    """Clients, settings and lean request paths for copies from ``source`` to ``dest``."""
+    """Clients, settings and fast request paths for copies from ``source`` to ``dest``."""
     dest_settings = copy_settings(dest)
     dest_args = dest_settings.destination_args()
     source_args = bucket_args(source)
@@ -42,8 +40,8 @@ def build_route(factory: ClientFactory, source: Bucket, dest: Bucket) -> CopyRou
         source_args=source_args,
         metadata_directive=dest_settings.metadata_directive,
         tagging_directive=dest_settings.tagging_directive,
-        dest_lean=lean_for(factory, dest, dest_s3),
-        source_lean=lean_for(factory, source, source_s3),
+        dest_fast=fast_for(factory, dest, dest_s3),
+        source_fast=fast_for(factory, source, source_s3),
         source_endpoint=None if is_aws_endpoint(source.endpoint_url) else source.endpoint_url,
     )
 
@@ -59,23 +57,15 @@ def bucket_args(bucket: Bucket) -> dict[str, Any]:
 
 
 def lister_for(factory: ClientFactory, bucket: Bucket) -> Lister:
-    """Lists ``bucket`` with its own credential (lean when possible)."""
+    """Lists ``bucket`` with its own credential (the fast way when possible)."""
     client = lazy_s3_for(factory, bucket)
-    return Lister(client, bucket.name, bucket_args(bucket), lean_for(factory, bucket, client))
+    return Lister(client, bucket.name, bucket_args(bucket), fast_for(factory, bucket, client))
 
 
-def lean_for(factory: ClientFactory, bucket: Bucket, client: LazyS3) -> LeanS3 | None:
-    """The lean request path for ``client``, signing with the bucket's credential."""
-    credentials = factory.signing_keys(CredentialSpec.from_row(bucket.credential))
-    if credentials is None:
-        return None
-    return LeanS3(
-        client,
-        credentials,
-        timeout=LEAN_TIMEOUT,
-        endpoint_url=bucket.endpoint_url,
-        region=bucket.region,
-    )
+def fast_for(factory: ClientFactory, bucket: Bucket, client: LazyS3) -> FastS3 | None:
+    """The fast request path beside ``client``, signing with the bucket's credential."""
+    spec = CredentialSpec.from_row(bucket.credential)
+    return factory.fast_s3(spec, client, region=bucket.region, endpoint_url=bucket.endpoint_url)
 
 
 def route_between(

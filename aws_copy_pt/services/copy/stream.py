@@ -43,7 +43,7 @@ from aws_copy_pt.core.copy_plan import (
 from aws_copy_pt.core.provenance import provenance_metadata
 from aws_copy_pt.core.states import ObjectState
 from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused, RemoteError
-from aws_copy_pt.s3.copier import head, owner_only
+from aws_copy_pt.s3.copier import head
 from aws_copy_pt.s3.digests import crc_of, digest_of
 from aws_copy_pt.s3.streaming import (
     SourceObject,
@@ -173,7 +173,7 @@ def _decide(
 
 
 def _head_dest(stream: StreamSpec, key: str) -> ObjectFacts | None:
-    found = head(stream.dest.client, stream.dest.bucket, key, owner_only(stream.dest.args))
+    found = head(stream.dest.s3, stream.dest.bucket, key, stream.dest.args)
     return None if found is None else found.facts
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aws_copy_pt.core.checksums import crc_from_b64, crc_to_b64
 from aws_copy_pt.core.copy_plan import Part, part_size_for, parts
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.copier import head, owner_only
+from aws_copy_pt.s3.copier import head
 from aws_copy_pt.s3.digests import InOrder, WholeCrc, crc_of
 from aws_copy_pt.s3.streaming import (
     Written,
@@ -263,7 +263,7 @@ def _as_shown(job: _Upload, written: Written) -> Written:
     ETag (some stores, ``rclone serve s3``, answer Complete with a multipart ETag and then show
     the object's MD5)."""
     dest = job.stream.dest
-    shown = head(dest.client, dest.bucket, job.task.dest_key, owner_only(dest.args))
+    shown = head(dest.s3, dest.bucket, job.task.dest_key, dest.args)
     if shown is None or shown.facts.etag is None:
         return written
     return replace(written, etag=shown.facts.etag)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aws_copy_pt.core.copy_plan import ObjectFacts
 from aws_copy_pt.errors import AwsCopyPtError
-from aws_copy_pt.s3.copier import CopyRoute, RangeListing, head, owner_only
+from aws_copy_pt.s3.copier import CopyRoute, RangeListing
 from aws_copy_pt.services.copy.plan import range_listing
 from aws_copy_pt.services.copy.rows import Row
 
@@ -42,7 +42,7 @@ def verify_batch(route: CopyRoute, rows: list[Row]) -> VerifyOutcome:
 def _seen(route: CopyRoute, listed: RangeListing, key: str) -> ObjectFacts | None:
     if listed.covers(key):
         return listed.found.get(key)
-    found = head(route.dest_client, route.dest_bucket, key, owner_only(route.dest_args))
+    found = route.head_dest(key)
     return None if found is None else found.facts
 
 

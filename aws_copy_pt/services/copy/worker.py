@@ -37,18 +37,15 @@ from aws_copy_pt.core.copy_plan import (
 from aws_copy_pt.core.provenance import needs_provenance, provenance_metadata
 from aws_copy_pt.core.states import ObjectState
 from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused, RemoteError
+from aws_copy_pt.s3.answers import CopyAnswer
 from aws_copy_pt.s3.copier import (
     CopyRoute,
     ObjectHead,
     cause_code,
     copy_single,
     facts_from_copy,
-    head,
-    head_lazily,
-    owner_only,
 )
 from aws_copy_pt.s3.errors import S3NotFound, error_code, is_systemic
-from aws_copy_pt.s3.lean import CopyAnswer
 from aws_copy_pt.s3.multipart import (
     MultipartFailed,
     MultipartJob,
@@ -366,10 +363,7 @@ def _merge(known: ObjectFacts, seen: ObjectFacts) -> ObjectFacts:
 
 
 def _head_source(spec: CopySpec, task: ObjectTask) -> ObjectHead:
-    route = spec.route
-    found = head_lazily(
-        route.source_s3, route.source_lean, route.source_bucket, task.source_key, route.source_args
-    )
+    found = spec.route.head_source(task.source_key)
     if found is None:
         raise _gone(spec, task)
     return found
@@ -384,8 +378,7 @@ def _gone(spec: CopySpec, task: ObjectTask) -> S3NotFound:
 
 
 def _head_dest(spec: CopySpec, task: ObjectTask) -> ObjectFacts | None:
-    route = spec.route
-    found = head(route.dest_client, route.dest_bucket, task.dest_key, owner_only(route.dest_args))
+    found = spec.route.head_dest(task.dest_key)
     return None if found is None else found.facts
 
 

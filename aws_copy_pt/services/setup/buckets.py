@@ -313,7 +313,8 @@ def _write_test(row: Bucket, factory: ClientFactory) -> tuple[WriteTest, str | N
     The put proves what copies need (s3:PutObject, the ACL, the KMS key). The destination
     policy grants no s3:DeleteObject, so a marker that cannot be deleted is reported, not fatal.
     """
-    from aws_copy_pt.s3.copier import call, owner_only
+    from aws_copy_pt.s3.arguments import settings_for
+    from aws_copy_pt.s3.copier import call
     from aws_copy_pt.s3.errors import S3AccessDenied
 
     client = _check_client(row, factory, row.region)
@@ -321,7 +322,7 @@ def _write_test(row: Bucket, factory: ClientFactory) -> tuple[WriteTest, str | N
     where: dict[str, Any] = {"Bucket": row.name, "Key": key}
     args = copy_settings(row).destination_args()
     args.pop("StorageClass", None)  # a marker never belongs in an archive tier
-    body, owner = b"aws-copy-pt write test\n", owner_only(args)
+    body, owner = b"aws-copy-pt write test\n", settings_for("DeleteObject", args)
     call("PutObject", row.name, key, lambda: client.put_object(**where, Body=body, **args))
     try:
         call("DeleteObject", row.name, key, lambda: client.delete_object(**where, **owner))

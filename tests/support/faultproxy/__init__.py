@@ -9,9 +9,11 @@ from .rules import (
     Chaos,
     FaultKind,
     Gate,
+    Pace,
     Predicate,
     ProxyRecord,
     ProxyRequest,
+    Responder,
     matching,
 )
 
@@ -22,8 +24,10 @@ __all__ = [
     "FaultKind",
     "FaultProxy",
     "Gate",
+    "Pace",
     "Predicate",
     "ProxyRecord",
     "ProxyRequest",
+    "Responder",
     "matching",
 ]

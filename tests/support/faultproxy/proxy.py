@@ -1,7 +1,7 @@
 """A fault-injecting HTTP proxy in front of a local S3 server, for reliability tests and benchmarks.
 
 Register buckets with the proxy's ``endpoint_url`` instead of the server's and every request the
-product sends - from this process or from a daemon subprocess, through boto3 or the lean path -
+product sends - from this process or from a daemon subprocess, through boto3 or the CRT -
 passes through it. (It forwards any HTTP: in front of the Globus stand-in, its gates, resets and
 timeouts work as well; its error answers are S3's.) The proxy
 
@@ -18,7 +18,11 @@ timeouts work as well; its error answers are S3's.) The proxy
 * rewrites chosen answers (:meth:`FaultProxy.rewrite`), to play what a local server cannot
   (an object of 60 TB, AWS's 403 to a HeadBucket; a GCS answer, a flipped byte: ``.rewrites``);
 * plays a store without an operation (501 NotImplemented, as GCS answers UploadPartCopy) and a
-  connection cut halfway through an answer's body.
+  connection cut halfway through an answer's body;
+* lets a test see, change or answer chosen requests itself (:meth:`FaultProxy.intercept`), as a
+  botocore ``before-send`` hook would, whichever HTTP client sent them;
+* delays chosen answers (:meth:`FaultProxy.delay`): a fixed latency, or time that grows with
+  the bytes a server-side copy moves (the benchmarks model S3's copy rate this way).
 
 Faults come from rules (:meth:`FaultProxy.fail`: the next N matching requests) or from chaos
 (:meth:`FaultProxy.chaos`: each matching request with a seeded probability). Chaos never faults
@@ -31,47 +35,37 @@ listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import itertools
-import select
-import socket
-import struct
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+from tests.support.faultproxy.handler import HOP_BY_HOP, ProxyServer, handler_for
 from tests.support.faultproxy.rules import (
-    ACTED,
     Answer,
     Chaos,
     FaultBook,
     FaultKind,
     Gate,
+    Pace,
     Predicate,
     ProxyRecord,
     ProxyRequest,
+    Responder,
     Rewrite,
 )
 from tests.support.faultproxy.s3wire import (
-    deleted_keys,
+    access_key_of,
     described_headers,
-    error_body,
-    error_code_in,
-    fake_success_body,
     requested_bounds,
     requested_keys,
 )
 
 LOOPBACK = "127.0.0.1"
-HANG_LIMIT_SECONDS = 60.0  # a held request is dropped after this, whatever the client does
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "expect", "te"}
-)
 
 
 class FaultProxy:
@@ -89,7 +83,7 @@ class FaultProxy:
         self._book = FaultBook()
         self.faults: Counter[FaultKind] = Counter()
         self.stopping = threading.Event()
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), _handler_for(self))
+        self._server = ProxyServer((LOOPBACK, 0), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -147,11 +141,25 @@ class FaultProxy:
         with self._lock:
             self._book.rewrites.append((match, change))
 
+    def intercept(self, match: Predicate, responder: Responder) -> None:
+        """Call ``responder(request)`` for each matching request before it is forwarded: it
+        may change the request's headers, or return an :class:`Answer` sent instead."""
+        with self._lock:
+            self._book.responders.append((match, responder))
+
+    def delay(self, match: Predicate, pace: Pace, *, at_least: bool = False) -> None:
+        """Hold each matching request's answer ``pace(request, answer)`` seconds longer (with
+        ``at_least``: until that long after the request arrived)."""
+        with self._lock:
+            self._book.paces.append((match, pace, at_least))
+
     def clear_faults(self) -> None:
-        """The faults clear: no rule, chaos or rewrite applies any more."""
+        """The faults clear: no rule, chaos, rewrite, responder or delay applies any more."""
         with self._lock:
             self._book.rules.clear()
             self._book.rewrites.clear()
+            self._book.responders.clear()
+            self._book.paces.clear()
             self._book.set_chaos(None)
 
     def hold(self, match: Predicate, *, nth: int = 1) -> Gate:
@@ -187,7 +195,8 @@ class FaultProxy:
                 bucket=request.bucket,
                 key=request.key,
                 query=dict(request.query),
-                lean="lean" in request.headers.get("user-agent", ""),
+                fast=" fast" in request.headers.get("user-agent", ""),
+                access_key=access_key_of(request.headers.get("authorization", "")),
                 started=next(self._ticks),
                 started_at=time.monotonic(),
                 requested_keys=requested_keys(request.body),
@@ -202,6 +211,27 @@ class FaultProxy:
                 self.faults[fault] += 1
         return record, gate, fault
 
+    def own_answer(self, request: ProxyRequest) -> Answer | None:
+        """What a responder answers instead of the server (None: forward the request)."""
+        with self._lock:
+            responders = [r for match, r in self._book.responders if match(request)]
+        for responder in responders:  # outside the lock: a responder may look at the proxy
+            answer = responder(request)
+            if answer is not None:
+                return answer
+        return None
+
+    def pace(self, request: ProxyRequest, record: ProxyRecord, answer: Answer) -> None:
+        """Wait as the matching delays say before the answer goes out."""
+        with self._lock:
+            paces = [(p, at_least) for match, p, at_least in self._book.paces if match(request)]
+        for pace, at_least in paces:
+            seconds = pace(request, answer)
+            if at_least:
+                seconds -= time.monotonic() - record.started_at
+            if seconds > 0:
+                self.stopping.wait(seconds)
+
     def end(self, record: ProxyRecord) -> None:
         with self._lock:
             record.finished = next(self._ticks)
@@ -210,7 +240,7 @@ class FaultProxy:
         """Send ``request`` to the server and return its (possibly rewritten) answer."""
         connection = http.client.HTTPConnection(*self.upstream, timeout=self.upstream_timeout)
         try:
-            headers = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
+            headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
             headers["content-length"] = str(len(request.body))
             connection.request(request.method, request.raw_target, request.body, headers)
             response = connection.getresponse()
@@ -219,154 +249,3 @@ class FaultProxy:
             connection.close()
         with self._lock:
             return self._book.rewrite(request, answer)
-
-
-def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(_ProxyHandler):
-        owner = proxy
-
-    return Handler
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as S3 clients expect
-    owner: FaultProxy
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: object) -> None:
-        return  # the request log replaces access logs
-
-    def _serve(self) -> None:
-        request = self._read_request()
-        record, gate, fault = self.owner.begin(request)
-        try:
-            if gate is not None and not gate.hold(self.owner.stopping):
-                self._drop()
-            else:
-                self._answer(request, record, fault)
-        except (OSError, http.client.HTTPException):
-            # The client went away (killed, or gave up), or the server did: drop the connection.
-            self.close_connection = True
-        finally:
-            self.owner.end(record)
-
-    def _read_request(self) -> ProxyRequest:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body = self._read_chunked()
-        else:
-            body = self.rfile.read(int(headers.get("content-length") or 0))
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return ProxyRequest(self.command, unquote(parts.path), query, headers, body, self.path)
-
-    def _read_chunked(self) -> bytes:
-        chunks = []
-        while size := int(self.rfile.readline(1024).split(b";")[0], 16):
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-            pass
-        return b"".join(chunks)
-
-    def _answer(self, request: ProxyRequest, record: ProxyRecord, fault: FaultKind | None) -> None:
-        if fault is None or fault in ACTED or fault is FaultKind.RESET_MID_BODY:
-            answer = self.owner.forward(request)
-            record.acted = self.owner.tick()
-            record.reached_server = True
-            record.server_status = record.status = answer.status
-            record.error_code = error_code_in(answer.body)
-            record.deleted_keys = deleted_keys(answer.body)
-            if fault is None:
-                self._send(request, record, answer)
-                return
-            if fault is FaultKind.RESET_MID_BODY:
-                self._send(request, record, answer, cut=True)
-                return
-        record.status = None
-        if fault in (FaultKind.RESET, FaultKind.RESET_AFTER):
-            self._reset()
-        elif fault in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER):
-            self._hang()
-        elif fault is FaultKind.FALSE_SUCCESS:
-            record.status = 200
-            self._send(request, record, Answer(200, [], fake_success_body(request.operation)))
-        else:
-            self._send(request, record, _error_answer(request, record, fault))
-
-    def _send(
-        self, request: ProxyRequest, record: ProxyRecord, answer: Answer, *, cut: bool = False
-    ) -> None:
-        """Send ``answer``; ``cut``: only the first half of its body, then a reset."""
-        record.answered = self.owner.tick()  # before the first byte: the client has nothing yet
-        self.send_response_only(answer.status)
-        length = None
-        for name, value in answer.headers:
-            if name.lower() == "content-length":
-                length = value
-            elif name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
-        if request.method == "HEAD":
-            self.send_header("Content-Length", length or "0")
-            self.end_headers()
-            return
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if cut:
-            self.wfile.write(answer.body[: len(answer.body) // 2])
-            self.wfile.flush()
-            self._reset()
-            return
-        self.wfile.write(answer.body)
-
-    def _reset(self) -> None:
-        """Close with RST, as a crashed server or a broken middlebox does."""
-        self.close_connection = True
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _hang(self) -> None:
-        """Answer nothing until the client gives up (closes) or the limit is reached."""
-        self.close_connection = True
-        deadline = time.monotonic() + HANG_LIMIT_SECONDS
-        while time.monotonic() < deadline and not self.owner.stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
-            if readable:  # closed by the client (or, unexpectedly, written to): stop holding
-                return
-
-
-def _error_answer(request: ProxyRequest, record: ProxyRecord, fault: FaultKind) -> Answer:
-    status, code = _ERRORS[fault]
-    if request.method == "HEAD":  # no body: S3 answers a HEAD with its status alone
-        status = 500 if status == 200 else status
-        record.status = status
-        return Answer(status, [], b"")
-    record.status, record.error_code = status, code
-    return Answer(status, [("Content-Type", "application/xml")], error_body(code))
-
-
-_ERRORS: dict[FaultKind, tuple[int, str]] = {
-    FaultKind.SLOW_DOWN: (503, "SlowDown"),
-    FaultKind.INTERNAL_ERROR: (500, "InternalError"),
-    FaultKind.ERROR_IN_200: (200, "InternalError"),
-    FaultKind.NOT_IMPLEMENTED: (501, "NotImplemented"),
-}

@@ -78,7 +78,8 @@ class ProxyRecord:
     bucket: str | None
     key: str | None
     query: Mapping[str, str]
-    lean: bool  # sent by the product's lean path rather than boto3
+    fast: bool  # sent by the product's fast path (the CRT) rather than boto3
+    access_key: str | None  # the access key id that signed it
     started: int
     started_at: float  # time.monotonic()
     finished: int | None = None  # the handler was done (may be after the client moved on)
@@ -112,6 +113,8 @@ class ProxyRecord:
 
 Predicate = Callable[[ProxyRequest], bool]
 Rewrite = Callable[[ProxyRequest, Answer], Answer]
+Responder = Callable[[ProxyRequest], "Answer | None"]  # may change the request's headers
+Pace = Callable[[ProxyRequest, Answer], float]  # seconds to hold an answer
 
 
 def matching(
@@ -183,6 +186,8 @@ class FaultBook:
     gates: list[Gate] = field(default_factory=list)
     rules: list[_Rule] = field(default_factory=list)
     rewrites: list[tuple[Predicate, Rewrite]] = field(default_factory=list)
+    responders: list[tuple[Predicate, Responder]] = field(default_factory=list)
+    paces: list[tuple[Predicate, Pace, bool]] = field(default_factory=list)
     chaos: Chaos | None = None
     faulted: Counter[str] = field(default_factory=Counter)  # faults per request identity
     rng: random.Random = field(default_factory=random.Random)

@@ -13,6 +13,7 @@ _DELETED_KEY = re.compile(r"<Deleted>\s*<Key>(.*?)</Key>", re.S)
 _REQUESTED_KEY = re.compile(r"<Object>\s*<Key>(.*?)</Key>", re.S)
 _REQUESTED_OBJECT = re.compile(r"<Object>(.*?)</Object>", re.S)
 _ELEMENT = re.compile(r"<(Key|ETag|VersionId)>(.*?)</\1>", re.S)
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # A plausible ETag that matches nothing: what a lying store answers.
 FAKE_ETAG = hashlib.md5(b"aws-copy-pt fault proxy: nothing was copied").hexdigest()
 
@@ -148,3 +149,9 @@ def requested_bounds(body: bytes) -> dict[str, str | None]:
         else:
             bounds[fields["Key"]] = None
     return bounds
+
+
+def access_key_of(authorization: str) -> str | None:
+    """The access key id a SigV4 ``Authorization`` header names."""
+    found = _CREDENTIAL.search(authorization)
+    return None if found is None else found.group(1)

@@ -1,0 +1,243 @@
+"""The fast path: CopyObject, ListObjectsV2 and HeadObject for one principal, sent by the CRT.
+
+The copy engine's hot requests carry no body: one CopyObject (or HeadObject) per object and one
+ListObjectsV2 per 1,000. :class:`FastS3` writes them from boto3-style parameters (headers from
+``s3.arguments``), sends them through ``s3.crt`` and reads the answers into boto3's shapes
+(``s3.answers``). Everything else (multipart, deletes, the control plane) stays with boto3.
+
+A method returns None where boto3 should send the request instead: a parameter this path does
+not write, a header value with CR/LF or outside ASCII, an endpoint the CRT must not reach
+(``s3.endpoints``: ``NO_PROXY`` with a proxy set), or no answer at all (``crt.NoAnswer``:
+boto3 then repeats the request under its own timeouts and retries). An error answer raises the
+``ClientError`` botocore would have raised. Answers that boto3 handles differently (a redirect
+to another region, a signature the store refuses although no request here ever succeeded) turn
+this path off for the principal: boto3 follows redirects, and names rejected keys itself.
+
+The boto3 client is built only when something needs it: for a custom endpoint the request URL
+follows from the endpoint alone; on AWS one presigned URL per bucket names it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from aws_copy_pt.s3.answers import (
+    CopyAnswer,
+    ListPage,
+    head_answer,
+    parse_copy_result,
+    parse_list_page,
+)
+from aws_copy_pt.s3.arguments import HEADERS, METADATA_PREFIX
+from aws_copy_pt.s3.crt import CrtSender, NoAnswer, Reply
+from aws_copy_pt.s3.endpoints import Endpoints
+from aws_copy_pt.s3.errors import error_code
+
+if TYPE_CHECKING:
+    from aws_copy_pt.s3.clients import LazyS3, SigningKeys
+
+log = logging.getLogger(__name__)
+
+# Error codes after which boto3 takes over for good (see the module doc).
+_REDIRECTS = frozenset(
+    {"PermanentRedirect", "TemporaryRedirect", "301", "307", "AuthorizationHeaderMalformed"}
+)
+_REFUSED_SIGNATURE = frozenset({"SignatureDoesNotMatch"})
+
+
+class FastS3:
+    """The fast path for one bucket principal (credentials, region, endpoint)."""
+
+    def __init__(
+        self,
+        client: LazyS3,
+        keys: SigningKeys,
+        *,
+        endpoint_url: str | None,
+        region: str | None,
+        ca_file: str | None,
+    ) -> None:
+        self._endpoints = Endpoints(client, endpoint_url, region, ca_file=ca_file)
+        self._keys = keys
+        self._ca_file = ca_file
+        self._senders: dict[str, CrtSender] = {}
+        self._lock = threading.Lock()
+        self._succeeded = False
+        self.off = False  # boto3 sends everything from now on
+
+    # --- the three operations ------------------------------------------------------------------
+
+    def copy(self, params: Mapping[str, Any]) -> CopyAnswer | None:
+        """CopyObject with boto3-style ``params``; None means "ask boto3 instead"."""
+        headers = copy_headers(params)
+        if headers is None:
+            return None
+        reply = self._send("CopyObject", "PUT", params["Bucket"], params["Key"], {}, headers)
+        if reply is None:
+            return None
+        parsed = parse_copy_result(reply.body)
+        if parsed is None:
+            log.debug("CopyObject answered 200 without a CopyObjectResult; boto3 repeats it")
+            return None
+        sse = reply.header("x-amz-server-side-encryption")
+        version = reply.header("x-amz-copy-source-version-id")
+        return CopyAnswer(parsed.etag, parsed.checksums, sse, version)
+
+    def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        start_after: str | None = None,
+        token: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ListPage | None:
+        """One ListObjectsV2 page; None means "ask boto3 instead"."""
+        query = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
+        if start_after:
+            query["start-after"] = start_after
+        if token:
+            query["continuation-token"] = token
+        headers = parameter_headers(extra or {})
+        if headers is None:
+            return None
+        reply = self._send("ListObjectsV2", "GET", bucket, None, query, headers)
+        return None if reply is None else parse_list_page(reply.body)
+
+    def head(
+        self, bucket: str, key: str, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """HeadObject with checksums, as boto3's ``head_object`` answers; None means "ask
+        boto3 instead". A missing object raises botocore's 404 ``ClientError``."""
+        headers = parameter_headers({"ChecksumMode": "ENABLED", **(extra or {})})
+        if headers is None:
+            return None
+        reply = self._send("HeadObject", "HEAD", bucket, key, {}, headers)
+        return None if reply is None else head_answer(dict(reply.headers))
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        bucket: str,
+        key: str | None,
+        query: Mapping[str, str],
+        headers: list[tuple[str, str]],
+    ) -> Reply | None:
+        read = {"ListObjectsV2": (False, True), "HeadObject": (True, False)}.get(
+            operation, (True, True)
+        )
+        if self.off:
+            return None
+        endpoint = self._endpoints.get(bucket)
+        if endpoint is None:
+            return None
+        if key is None:
+            path = endpoint.path_prefix.rstrip("/") or "/"
+        else:
+            path = endpoint.path_prefix + quote(key, safe="/~")
+        encoded = "&".join(
+            f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())
+        )
+        target = f"{path}?{encoded}" if encoded else path
+        sender = self._sender(endpoint.region)
+        try:
+            reply = sender.send(
+                operation,
+                method,
+                scheme=endpoint.scheme,
+                host=endpoint.host,
+                target=target,
+                headers=headers,
+                read=read,
+            )
+        except NoAnswer as exc:
+            log.debug("%s got no answer through the CRT (%s); boto3 repeats it", operation, exc)
+            return None
+        except ClientError as exc:
+            if self._hand_over(exc):
+                log.info("%s: %s; boto3 sends this principal's requests", operation, exc)
+                return None
+            raise
+        self._succeeded = True
+        return reply
+
+    def _hand_over(self, error: ClientError) -> bool:
+        code = error_code(error)
+        if code in _REDIRECTS or (code in _REFUSED_SIGNATURE and not self._succeeded):
+            self.off = True
+        return self.off
+
+    def _sender(self, region: str) -> CrtSender:
+        sender = self._senders.get(region)
+        if sender is None:
+            with self._lock:
+                sender = self._senders.get(region)
+                if sender is None:
+                    sender = CrtSender(self._keys, region, ca_file=self._ca_file)
+                    self._senders[region] = sender
+        return sender
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def copy_headers(params: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """CopyObject's headers for boto3-style ``params``; None where this path cannot write them."""
+    rest: dict[str, Any] = {}
+    headers: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if name in ("Bucket", "Key"):
+            continue
+        if name == "CopySource":
+            if not isinstance(value, dict) or set(value) != {"Bucket", "Key"}:
+                return None  # a version id or an ARN: boto3 knows how to write those
+            headers.append((HEADERS[name], quote(f"{value['Bucket']}/{value['Key']}", safe="/~")))
+        elif name == "Metadata":
+            headers += [(METADATA_PREFIX + k, v) for k, v in value.items()]
+        else:
+            rest[name] = value
+    more = parameter_headers(rest)
+    if more is None or not _writable(headers):
+        return None
+    return headers + more
+
+
+def parameter_headers(params: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """Headers for header-bound ``params``; None if one is unknown or cannot be written."""
+    headers: list[tuple[str, str]] = []
+    for name, value in params.items():
+        header, rendered = HEADERS.get(name), _render(value)
+        if header is None or rendered is None:
+            return None
+        headers.append((header, rendered))
+    return headers if _writable(headers) else None
+
+
+def _writable(headers: list[tuple[str, str]]) -> bool:
+    """Printable ASCII only: no CR/LF (header injection) and nothing botocore would encode."""
+    return all(
+        (name + value).isascii() and "\r" not in value and "\n" not in value and name.isprintable()
+        for name, value in headers
+    )
+
+
+def _render(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):  # naive: UTC, as botocore takes it
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return format_datetime(utc, usegmt=True)
+    return None
