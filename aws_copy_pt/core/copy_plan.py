@@ -338,17 +338,24 @@ def conflict_action(
 
 
 def outcome_state(
-    *, verified: int, skipped: int, failed: int, remaining: int, ended_early: bool
+    *,
+    verified: int,
+    skipped: int,
+    failed: int,
+    remaining: int,
+    ended_early: bool,
+    left_out: int = 0,
 ) -> TransferState | None:
     """Where a copy run leaves its transfer; None: it stays COPYING (stopped on request).
 
-    All objects verified or skipped: DONE. None of them: FAILED. Otherwise PARTIAL. A run that
-    ended early on a systemic failure counts its untried objects as not done.
+    All objects verified or skipped: DONE, unless Globus left files out of the task
+    (``left_out``): PARTIAL. None of them: FAILED. Otherwise PARTIAL. A run that ended early on
+    a systemic failure counts its untried objects as not done.
     """
     if remaining and not ended_early:
         return None
     if failed + remaining == 0:
-        return TransferState.DONE
+        return TransferState.PARTIAL if left_out else TransferState.DONE
     if verified + skipped == 0:
         return TransferState.FAILED
     return TransferState.PARTIAL

@@ -55,8 +55,9 @@ TRANSFER_STATE_MEANINGS: dict[TransferState, str] = {
     TransferState.COPYING: "Objects are being copied server-side and verified.",
     TransferState.DONE: "Every delivered object is in the destination and verified.",
     TransferState.PARTIAL: (
-        "Some objects failed to copy or verify; `aws-copy-pt transfers show ID` lists them and "
-        "`aws-copy-pt transfers retry ID` tries them again."
+        "Some objects failed to copy or verify, or Globus skipped files (skip_source_errors); "
+        "`aws-copy-pt transfers show ID` lists them and `aws-copy-pt transfers retry ID` tries "
+        "failed objects again (skipped files must be sent again with Globus)."
     ),
     TransferState.FAILED: (
         "The Globus task failed, or no object could be copied; see `aws-copy-pt transfers show "
@@ -108,6 +109,7 @@ TRANSFER_TRANSITIONS: dict[TransferState, frozenset[TransferState]] = {
             TransferState.COPYING,
             TransferState.NEEDS_LOGIN,
             TransferState.DONE,
+            TransferState.PARTIAL,  # Globus skipped every file of the task
             TransferState.FAILED,
             TransferState.CANCELLED,
         }

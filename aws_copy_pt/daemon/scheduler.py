@@ -1,7 +1,8 @@
 """The daemon's work loop on APScheduler 3.
 
 Three kinds of job share a small thread pool, so Globus polling goes on while a copy runs:
-- ``poll``: one batched status call for every watched task, then listing of finished tasks; it
+- ``poll``: the follow rules' new tasks (at most every ``FOLLOW_SECONDS``, or ``--max-poll`` if
+  shorter), one batched status call for every watched task, then listing of finished tasks; it
   reschedules itself for the earliest ``next_poll_at`` (adaptive, see core/poll_timing);
 - ``copy-<id>``: one job per transfer in COPYING, started as soon as it is ready;
 - ``notify``: turns outcome events into notifications and delivers the outbox.
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 60.0
 NOTIFY_SECONDS = 60.0
 COPY_SCAN_SECONDS = 30.0
+FOLLOW_SECONDS = 60.0
 
 
 class DaemonLoop:
@@ -45,6 +47,7 @@ class DaemonLoop:
         self._stop = stop
         self._exit_when_idle = exit_when_idle
         self._running_copies: set[int] = set()
+        self._follow_every = min(FOLLOW_SECONDS, workers.max_poll_seconds)
         self._lock = threading.Lock()
         self.report = cycle.CycleReport()
         self._scheduler = BackgroundScheduler(
@@ -97,6 +100,9 @@ class DaemonLoop:
             return
         report = cycle.CycleReport()
         try:
+            cycle.apply_follow_rules(
+                self._db, self._workers, report, min_interval=self._follow_every
+            )
             cycle.poll_and_list(self._db, self._workers, report)
         except Exception:  # a scheduler job must never die silently
             log.exception("poll job failed; retrying in %s s", IDLE_POLL_SECONDS)
@@ -104,6 +110,8 @@ class DaemonLoop:
         self.report.errors.extend(report.errors)
         self._start_copies()
         delay = cycle.seconds_until_next_poll(self._db, default=IDLE_POLL_SECONDS)
+        if cycle.follows_tasks(self._db):
+            delay = min(delay, self._follow_every)
         if report.needs_login:
             delay = max(delay, IDLE_POLL_SECONDS)
         if not self._stop.is_set():

@@ -1,4 +1,4 @@
-"""One pass of the unattended workflow: poll Globus, list what arrived, copy, notify.
+"""One pass of the unattended workflow: follow rules, poll Globus, list what arrived, copy, notify.
 
 ``run --once`` calls :func:`run_cycle` once; the daemon runs the same steps as separate
 scheduler jobs (see ``daemon/scheduler.py``). Everything is rebuilt from the database, which is
@@ -33,7 +33,7 @@ from aws_copy_pt.db.models import Event, Setting, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode, NeedsLoginError
 
 if TYPE_CHECKING:
-    from aws_copy_pt.globus.gateway import TransferClient
+    from aws_copy_pt.globus.gateway import TimersClient, TransferClient
     from aws_copy_pt.s3.clients import ClientFactory
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Workers:
     progress: Callable[[Any], None] | None = None
     min_poll_seconds: float = MIN_DELAY
     max_poll_seconds: float = MAX_DELAY
+    timers_client: Callable[[], TimersClient] | None = None  # for follow rules with a timer
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,37 @@ def state_counts(db: Database) -> Counter[str]:
         return Counter(session.scalars(select(Transfer.state)))
 
 
+def apply_follow_rules(
+    db: Database, workers: Workers, report: CycleReport, *, min_interval: float = 0.0
+) -> None:
+    """Turn the new tasks of the active follow rules into watched transfers."""
+    from aws_copy_pt.services.watch.follow import active_rules_exist, follow_new_tasks
+
+    if not active_rules_exist(db):
+        return
+    try:
+        found = follow_new_tasks(
+            db, workers.transfer_client, workers.timers_client, min_interval=min_interval
+        )
+    except NeedsLoginError as exc:
+        report.needs_login = True
+        report.errors.append(exc.message)
+        return
+    except AwsCopyPtError as exc:
+        log.warning("following new Globus tasks failed, retried next pass: %s", exc)
+        report.errors.append(exc.message)
+        return
+    report.needs_login = report.needs_login or found.needs_login is not None
+    report.errors.extend(found.errors)
+
+
+def follows_tasks(db: Database) -> bool:
+    """Whether some follow rule is active (the daemon then polls at least every minute)."""
+    from aws_copy_pt.services.watch.follow import active_rules_exist
+
+    return active_rules_exist(db)
+
+
 def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
     """Poll every watched Globus task in one batch, then list the ones that finished."""
     # A direct copy left in LISTING was interrupted inside `aws-copy-pt copy`, which resumes it.
@@ -157,9 +189,11 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
 def run_cycle(
     db: Database, workers: Workers, *, stop: threading.Event | None = None
 ) -> CycleReport:
-    """One full pass: poll all, list what finished, copy what is ready, notify; then report."""
+    """One full pass: register what follow rules find, poll all, list what finished, copy what
+    is ready, notify; then report."""
     stop = stop or threading.Event()
     report = CycleReport()
+    apply_follow_rules(db, workers, report)
     poll_and_list(db, workers, report)
     if not stop.is_set():
         copy_ready(db, workers, report, stop)

@@ -9,7 +9,7 @@ longer available) is listed again by a plain ``retry``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer
+from aws_copy_pt.services.watch.skipped import SkippedByGlobus, skipped_count, skipped_files
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class TransferDetail:
     failures_total: int
     failures: list[FailedObject]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
+    globus_skipped_total: int = 0  # files the Globus task left out (skip_source_errors)
+    globus_skipped: list[SkippedByGlobus] = field(default_factory=list)  # the first ones
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,8 @@ def transfer_detail(
             for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))
         ],
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
+        globus_skipped_total=skipped_count(session, transfer_id),
+        globus_skipped=skipped_files(session, transfer_id, limit=failure_limit),
     )
 
 
@@ -230,6 +235,14 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
         transfer.listing_marker = None
         move_transfer(session, transfer, TransferState.LISTING, "retry: list the task again")
         return RetryResult(transfer.id, before, transfer.state, 0)
+    left_out = skipped_count(session, transfer.id)
+    if left_out:
+        raise UsageError(
+            f"transfer {transfer.id} has no failed object: it is PARTIAL because Globus skipped "
+            f"{left_out} file(s), which never reached staging",
+            hint=f"`aws-copy-pt transfers show {transfer.id}` lists them; send them again with "
+            "Globus (e.g. `aws-copy-pt submit`)",
+        )
     raise UsageError(
         f"transfer {transfer.id} has no failed object that a retry could fix",
         hint=f"`aws-copy-pt transfers show {transfer.id}` lists the failures and their reasons",
