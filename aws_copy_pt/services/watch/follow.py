@@ -43,6 +43,7 @@ from aws_copy_pt.core.follow import (
 )
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import FollowedTask, FollowRule, Transfer
+from aws_copy_pt.db.transactions import begin_writing
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import GlobusCallError
@@ -174,6 +175,7 @@ def _record(
     report: FollowReport,
 ) -> None:
     with db.session() as session:
+        begin_writing(session)  # so that one task's savepoint rolls back only that task
         rows = {
             r.id: r
             for r in session.scalars(

@@ -125,12 +125,13 @@ def _list_collection_rule(
             return
         last = gateway.parse_time(page[-1].get("request_time"))
         if last is None or last <= cursor:
+            # offset + limit may not pass 1,000: the rest of this second cannot be listed
             rule.error = (
                 f"Globus lists over {TASK_LIST_MAX} tasks requested at {filter_time(cursor)}; "
-                "tasks after the first 1,000 of that second cannot be listed"
+                "tasks after the first 1,000 of that second were not followed"
             )
-            rule.newest = cursor + timedelta(seconds=1)
-            return
+            last = cursor + timedelta(seconds=1)
+            rule.newest = max(rule.newest or last, last)
         cursor = last  # the next window starts at the last request time seen (inclusive)
 
 
