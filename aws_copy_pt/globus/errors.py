@@ -67,8 +67,10 @@ class TimersLoginError(NeedsLoginError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            f"the stored Globus login does not allow Globus Timers ({detail})",
-            hint="run `aws-copy-pt login` again to allow Timers",
+            f"the stored Globus login does not allow Globus Timers ({detail}): run "
+            "`aws-copy-pt login` again to allow Timers",
+            hint="run `aws-copy-pt login` in a terminal: while a follow rule reads a timer, "
+            "it asks Globus for Timers too",
         )
 
 

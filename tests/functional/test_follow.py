@@ -16,7 +16,8 @@ from aws_copy_pt.db.models import FollowedTask, FollowRule, Transfer
 from aws_copy_pt.globus import clients
 from aws_copy_pt.sandbox.globus_standin import LOGIN_SCOPES, TIMERS_SCOPE, GlobusStandIn
 from aws_copy_pt.services.watch import follow as follow_service
-from aws_copy_pt.services.watch.follow import FollowReport, follow_new_tasks
+from aws_copy_pt.services.watch.follow import follow_new_tasks
+from aws_copy_pt.services.watch.follow_find import FollowReport
 from aws_copy_pt.services.watch.follow_rules import (
     RuleRequest,
     add_rule,
