@@ -221,6 +221,14 @@ def retry_transfer(
 
 
 def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
+    left_out = skipped_count(session, transfer.id)
+    if left_out:
+        raise UsageError(
+            f"transfer {transfer.id} has no failed object: it is PARTIAL because Globus skipped "
+            f"{left_out} file(s), which never reached staging",
+            hint=f"`aws-copy-pt transfers show {transfer.id}` lists them; send them again with "
+            "Globus (e.g. `aws-copy-pt submit`)",
+        )
     recorded = session.scalar(
         select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer.id)
     )
@@ -235,14 +243,6 @@ def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
         transfer.listing_marker = None
         move_transfer(session, transfer, TransferState.LISTING, "retry: list the task again")
         return RetryResult(transfer.id, before, transfer.state, 0)
-    left_out = skipped_count(session, transfer.id)
-    if left_out:
-        raise UsageError(
-            f"transfer {transfer.id} has no failed object: it is PARTIAL because Globus skipped "
-            f"{left_out} file(s), which never reached staging",
-            hint=f"`aws-copy-pt transfers show {transfer.id}` lists them; send them again with "
-            "Globus (e.g. `aws-copy-pt submit`)",
-        )
     raise UsageError(
         f"transfer {transfer.id} has no failed object that a retry could fix",
         hint=f"`aws-copy-pt transfers show {transfer.id}` lists the failures and their reasons",
