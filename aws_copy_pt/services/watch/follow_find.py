@@ -101,9 +101,8 @@ def find_tasks(
             rule.error = exc.message
     for task_id, timers in pending.items():
         found.setdefault(task_id, FoundTask(None)).timers |= timers
-    _read_documents(
-        client, [tid for tid, f in found.items() if f.doc is None or tid in pending], found, report
-    )
+    # Timer runs' tasks and pending tasks that no list of this pass has just shown.
+    _read_documents(client, [tid for tid, f in found.items() if f.doc is None], found, report)
     report.listed = sum(f.doc is not None for f in found.values())
     return found
 
