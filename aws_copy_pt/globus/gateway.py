@@ -40,18 +40,12 @@ TASK_LIST_MAX = 1000  # the most task_list answers (offset + limit), whatever th
 
 
 @dataclass(frozen=True)
-class SuccessfulTransfersPage:
-    """One page of a finished task's successful transfers."""
+class MarkerPage:
+    """One page of a finished task's file list: its successful transfers (each with
+    source_path and destination_path), or the files it skipped (also error_code, is_directory,
+    error_details)."""
 
-    entries: list[dict[str, Any]]  # each with source_path and destination_path
-    next_marker: str | None  # None: this was the last page
-
-
-@dataclass(frozen=True)
-class SkippedErrorsPage:
-    """One page of the files a finished ``skip_source_errors`` task left out."""
-
-    entries: list[dict[str, Any]]  # source_path, destination_path, error_code, is_directory...
+    entries: list[dict[str, Any]]
     next_marker: str | None  # None: this was the last page
 
 
@@ -133,32 +127,29 @@ def error_events(client: TransferClient, task_id: str, count: int) -> list[dict[
 
 def successful_transfers(
     client: TransferClient, task_id: str, *, marker: str | None = None
-) -> SuccessfulTransfersPage:
+) -> MarkerPage:
     """One page of what a finished task delivered, from ``marker`` (None: the first page)."""
     with _calling(f"listing the files task {task_id} delivered"):
-        page = client.task_successful_transfers(
-            task_id, marker=globus_sdk.MISSING if marker is None else marker
-        )
-        following = page.get("next_marker")
-        return SuccessfulTransfersPage(
-            [dict(entry) for entry in page["DATA"]],
-            None if following is None else str(following),
-        )
+        return _marker_page(client.task_successful_transfers(task_id, marker=_marker(marker)))
 
 
 def skipped_errors(
     client: TransferClient, task_id: str, *, marker: str | None = None
-) -> SkippedErrorsPage:
+) -> MarkerPage:
     """One page of the files a finished task skipped under ``skip_source_errors``."""
     with _calling(f"listing the files task {task_id} skipped"):
-        page = client.task_skipped_errors(
-            task_id, marker=globus_sdk.MISSING if marker is None else marker
-        )
-        following = page.get("next_marker")
-        return SkippedErrorsPage(
-            [dict(entry) for entry in page["DATA"]],
-            None if following is None else str(following),
-        )
+        return _marker_page(client.task_skipped_errors(task_id, marker=_marker(marker)))
+
+
+def _marker(marker: str | None) -> Any:
+    return globus_sdk.MISSING if marker is None else marker
+
+
+def _marker_page(page: Any) -> MarkerPage:
+    following = page.get("next_marker")
+    return MarkerPage(
+        [dict(entry) for entry in page["DATA"]], None if following is None else str(following)
+    )
 
 
 def submit_transfer(
