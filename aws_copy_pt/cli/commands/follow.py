@@ -258,7 +258,9 @@ def _row(rule: RuleView) -> tuple[object, ...]:
 
 
 def _follows(rule: RuleView) -> str:
-    text = f"{rule.collection_name or rule.collection_id}{rule.path or ''}"
+    text = rule.collection_name or rule.collection_id
+    if rule.path:
+        text += f" below {rule.path}"
     if rule.label_match:
         text += f", label {rule.label_match!r}"
     if rule.timer_id:
