@@ -2,8 +2,8 @@
 
 The first run walks through the screens in :data:`SCREENS`; each can go back to the previous
 one. Which screen comes first is read from the database (see ``wizard.state``), so a run that
-was interrupted resumes at the first screen whose rows are missing. Once a transfer exists the
-main menu takes over.
+was interrupted resumes at the first screen whose rows are missing. Once a transfer (or a follow
+rule) exists the main menu takes over.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ SCREENS = (
     Screen("AWS credentials", aws_credentials.run, lambda s: bool(s.credentials)),
     Screen("Staging collection", staging.run, lambda s: bool(s.collections)),
     Screen("Destination bucket", destination.run, lambda s: bool(s.destinations)),
-    Screen("Transfer to watch", transfer.run, lambda s: bool(s.transfers)),
-    Screen("Keep watching", watching.run, lambda s: bool(s.transfers)),
+    Screen("Transfer to watch", transfer.run, lambda s: s.watching),
+    Screen("Keep watching", watching.run, lambda s: s.watching),
 )
 
 

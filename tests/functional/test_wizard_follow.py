@@ -23,3 +23,16 @@ def test_the_transfer_step_of_the_set_up_adds_a_follow_rule_into_the_chosen_dest
     with sqlite3.connect(world.home / "aws-copy-pt.db") as db:
         rules = db.execute("SELECT name, timer_id, dest_prefix FROM follow_rules").fetchall()
     assert rules == [(f"follow-{world.dest_bucket}", None, "")]
+
+
+def test_with_a_follow_rule_the_next_run_opens_the_main_menu(wizard_world: WizardWorld) -> None:
+    world = wizard_world
+    world.set_up(through="destination")
+    world.run(answer("top", "hands", "", "", "Nothing")).finish()
+
+    run = world.run(answer("Quit"))
+
+    assert run.finish() == ExitCode.OK
+    shown = run.screen.text()
+    assert "Step " not in shown
+    assert "0 active transfer(s)" in shown

@@ -124,6 +124,10 @@ def list_rules(session: Session) -> list[RuleView]:
     return [_view(session, rule, rules, taken) for rule in rules]
 
 
+def count_rules(session: Session) -> int:
+    return int(session.scalar(select(func.count(FollowRule.id))) or 0)
+
+
 def remove_rule(session: Session, name: str) -> RuleView:
     """Forget a rule; the transfers it registered stay (and finish) as they are."""
     rule = get_rule(session, name)
