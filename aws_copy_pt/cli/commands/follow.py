@@ -124,6 +124,8 @@ def add(
         return
     rule = added.rule
     render.info(app, f"Follow rule {rule.name} added: {_follows(rule)} -> s3://{rule.destination}.")
+    if added.timer_name:
+        render.info(app, f"Timer {rule.timer_id} is {added.timer_name!r} at Globus Timers.")
     render.info(app, f"Tasks requested from {_when(rule.since)} UTC on are followed.")
     for note in rule.shadowed_by:
         render.note(

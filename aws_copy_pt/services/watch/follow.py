@@ -2,13 +2,13 @@
 
 A pass (``run --once``; in the daemon, the poll job at most once a minute) works in three steps:
 
-1. **Find** (Globus calls, no database lock held). A collection rule lists the TRANSFER tasks
-   requested since its high-water mark, oldest first: one ``task_list`` call filtered on the
-   server by type and request time (``LIST_OVERLAP`` before the mark, so a task whose submission
-   committed late is not missed). A full page (Globus answers 1,000 at most) continues from
-   the last request time seen, never by offset. A timer rule reads the timer's runs newest
-   first, page by page, down to the newest run already seen; their task documents come in one
-   ``task_list`` call by id, together with the tasks still pending (below).
+1. **Find** (``follow_find``: Globus calls, no database lock held). A collection rule lists the
+   TRANSFER tasks requested since its high-water mark, oldest first: one ``task_list`` call
+   filtered on the server by type and request time (``LIST_OVERLAP`` before the mark, so a
+   task whose submission committed late is not missed). A full page (Globus answers 1,000 at
+   most) continues from the last request time seen, never by offset. A timer rule reads the
+   timer's runs newest first, page by page, down to the newest run already seen; their task
+   documents come in one ``task_list`` call by id, together with the tasks still pending.
 2. **Decide** (``core.follow``). The first rule created that matches takes a task. A rule with
    ``--path`` needs the files a task delivered, which Globus lists only once it has finished:
    a running task waits as *pending* and is re-read each pass (1,000 per call). A task that had
@@ -92,7 +92,7 @@ def active_rules_exist(db: Database) -> bool:
         return session.scalar(select(FollowRule.id).where(~FollowRule.paused).limit(1)) is not None
 
 
-# --- 2. decide ---------------------------------------------------------------------------------
+# --- deciding (step 2) ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _delivered_paths(
     return tuple(paths)
 
 
-# --- 3. record ---------------------------------------------------------------------------------
+# --- recording (step 3) -----------------------------------------------------------------------
 
 
 def _record(
@@ -214,7 +214,7 @@ def _apply(
     if rule is None:  # a pending task that no rule takes after all
         if row is not None:
             row.decision = FollowOutcome.NONE.value
-            row.reason = "its files are not below the folder of any rule that matches it"
+            row.reason = "no active rule takes it (its files are not below a rule's --path)"
         return
     outcome, transfer_id, reason = decision.outcome.value, None, None
     if decision.outcome is FollowOutcome.PENDING:
