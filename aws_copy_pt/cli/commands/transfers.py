@@ -33,7 +33,8 @@ def command() -> None:
 @pass_app
 def show(app: AppContext, transfer_id: int, failures: int) -> None:
     """Show transfer ID: its Globus task status and faults, object counts by state, each
-    failed object with its reason, and every event.
+    failed object with its reason, the files Globus skipped (a task sent with
+    skip_source_errors), and every event.
 
     \b
     Examples:
@@ -151,6 +152,8 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         ("Objects", ", ".join(f"{k} {v}" for k, v in sorted(d.object_counts.items())) or "-"),
         ("Last error", s.last_error),
     ]
+    if d.globus_skipped_total:
+        rows.insert(-1, ("Skipped by Globus", f"{d.globus_skipped_total} file(s), never delivered"))
     out = render.console(app)
     out.print(render.table(f"Transfer {s.id}", ("", ""), rows))
     if d.failures:
@@ -166,6 +169,15 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
             for o in d.staging_left
         ]
         out.print(render.table(title, ("Staging key", "Why"), left_rows))
+    if d.globus_skipped:
+        title = f"Files Globus skipped ({len(d.globus_skipped)} of {d.globus_skipped_total})"
+        skipped_rows = [
+            (f.source_path, f.destination_path, f.error_code, f.error_details)
+            for f in d.globus_skipped
+        ]
+        out.print(
+            render.table(title, ("Source path", "Destination path", "Code", "Why"), skipped_rows)
+        )
     event_rows = [
         (
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
