@@ -20,17 +20,21 @@ def batch_workers(
     max_poll_seconds: float | None = None,
 ) -> Workers:
     """Workers for unattended passes: never prompt; missing Globus login raises NeedsLoginError."""
-    from aws_copy_pt.globus.clients import batch_transfer_client
+    from aws_copy_pt.globus.clients import batch_timers_client, batch_transfer_client
     from aws_copy_pt.s3.clients import ClientFactory
 
     def transfer_client() -> Any:
         return batch_transfer_client(db)
+
+    def timers_client() -> Any:
+        return batch_timers_client(db)
 
     workers = Workers(
         transfer_client=transfer_client,
         # Object copies and multipart part copies each run ``concurrency`` workers.
         s3=ClientFactory(max_pool_connections=max(64, 2 * (concurrency or 0))),
         concurrency=concurrency,
+        timers_client=timers_client,
     )
     if min_poll_seconds is not None:
         workers.min_poll_seconds = min_poll_seconds

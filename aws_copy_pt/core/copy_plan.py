@@ -376,17 +376,20 @@ def outcome_state(
     remaining: int,
     ended_early: bool,
     owed: int = 0,
+    left_out: int = 0,
 ) -> TransferState | None:
     """Where a copy run leaves its transfer; None: it stays COPYING (stopped on request).
 
     All objects verified or skipped: DONE. None of them: FAILED. Otherwise PARTIAL. A run that
-    ended early on a systemic failure counts its untried objects as not done. Staging objects
-    still ``owed`` a delete (it failed) keep a transfer from DONE: PARTIAL, for a retry.
+    ended early on a systemic failure counts its untried objects as not done. Two things keep
+    a transfer whose objects are all done from DONE (PARTIAL instead): staging objects still
+    ``owed`` a delete (it failed; a retry sends it), and files Globus left out of the task
+    (``left_out``, skip_source_errors; only Globus can send them again).
     """
     if remaining and not ended_early:
         return None
     if failed + remaining == 0:
-        return TransferState.PARTIAL if owed else TransferState.DONE
+        return TransferState.PARTIAL if owed or left_out else TransferState.DONE
     if verified + skipped == 0:
         return TransferState.FAILED
     return TransferState.PARTIAL

@@ -123,6 +123,8 @@ class TransferFacts:
     globus_status: str | None = None
     last_error: str | None = None
     object_counts: Mapping[str, int] = field(default_factory=dict)  # ObjectState value -> n
+    globus_skipped: int = 0  # files the Globus task left out (skip_source_errors)
+    globus_skipped_paths: tuple[str, ...] = ()  # the first few of them
 
     def count(self, state: ObjectState) -> int:
         return self.object_counts.get(state.value, 0)
@@ -158,6 +160,11 @@ def transfer_notification(exact: TransferFacts, *, host: str, at: datetime) -> N
     if facts.globus_task_id:
         status = f" ({facts.globus_status})" if facts.globus_status else ""
         lines.append(f"Globus task: {facts.globus_task_id}{status}")
+    if facts.globus_skipped:
+        lines.append(f"Skipped by Globus ({facts.globus_skipped}):")
+        lines += [f"  {path}" for path in facts.globus_skipped_paths]
+        if facts.globus_skipped > len(facts.globus_skipped_paths):
+            lines.append(f"  … and {facts.globus_skipped - len(facts.globus_skipped_paths)} more")
     if facts.last_error and facts.state != TransferState.DONE:
         lines.append(f"Last error:  {facts.last_error}")
     lines += ["", "Next:", *(f"  {step}" for step in steps), "", _signature(host, at)]
@@ -175,6 +182,10 @@ def transfer_notification(exact: TransferFacts, *, host: str, at: datetime) -> N
             "failed": facts.count(ObjectState.FAILED),
             "skipped": facts.count(ObjectState.SKIPPED),
             "pending": _unfinished(facts),
+        },
+        "globus_skipped": {
+            "count": exact.globus_skipped,
+            "paths": list(exact.globus_skipped_paths),
         },
         "error": exact.last_error,
         "next": steps,
@@ -197,6 +208,7 @@ def _shown(facts: TransferFacts) -> TransferFacts:
         globus_task_id=shown(facts.globus_task_id),
         globus_status=shown(facts.globus_status),
         last_error=shown(facts.last_error),
+        globus_skipped_paths=tuple(visible(path) for path in facts.globus_skipped_paths),
     )
 
 
@@ -236,6 +248,16 @@ def what_happened(facts: TransferFacts) -> str:
             return "The Globus task delivered no files, so there was nothing to copy."
         case TransferState.DONE:
             return f"All {total} objects are in s3://{facts.destination} and verified."
+        case TransferState.PARTIAL if facts.globus_skipped:
+            delivered = (
+                f"{failed} of {total} delivered objects failed to copy or verify."
+                if failed
+                else f"All {total} delivered objects are in s3://{facts.destination} and verified."
+            )
+            return (
+                f"Globus skipped {facts.globus_skipped} file(s) of the task (skip_source_errors): "
+                f"they never reached staging and are not in s3://{facts.destination}. {delivered}"
+            )
         case TransferState.PARTIAL:
             return (
                 f"{failed} of {total} objects failed to copy or verify; {verified} are in "
@@ -262,6 +284,11 @@ def next_steps(facts: TransferFacts, *, host: str) -> list[str]:
     """Commands the reader can run next, each with a shell comment saying why (paste-safe)."""
     show = f"aws-copy-pt transfers show {facts.id}"
     match facts.state:
+        case TransferState.PARTIAL if facts.globus_skipped and not facts.count(ObjectState.FAILED):
+            return [
+                f"{show}    # which files Globus skipped, and why",
+                "send those files again with Globus (aws-copy-pt submit, or the Globus web app)",
+            ]
         case TransferState.PARTIAL:
             return [
                 f"{show}    # which objects failed, and why",
@@ -297,6 +324,8 @@ def _subject(facts: TransferFacts, name: str) -> str:
     match facts.state:
         case TransferState.DONE:
             return f"aws-copy-pt: {name} done, {total} objects verified"
+        case TransferState.PARTIAL if facts.globus_skipped:
+            return f"aws-copy-pt: {name} partial, Globus skipped {facts.globus_skipped} file(s)"
         case TransferState.PARTIAL:
             return f"aws-copy-pt: {name} partly failed, {failed} of {total} objects failed"
         case TransferState.FAILED:

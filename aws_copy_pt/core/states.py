@@ -57,8 +57,10 @@ TRANSFER_STATE_MEANINGS: dict[TransferState, str] = {
     TransferState.DONE: "Every delivered object is in the destination and verified.",
     TransferState.PARTIAL: (
         "Some objects failed to copy or verify, were refused (--on-conflict fail), or changed "
-        "in staging after their copy, or staging objects could not be deleted; `aws-copy-pt "
-        "transfers show ID` lists them and `aws-copy-pt transfers retry ID` tries them again."
+        "in staging after their copy, or staging objects could not be deleted, or Globus "
+        "skipped files (skip_source_errors); `aws-copy-pt transfers show ID` lists them and "
+        "`aws-copy-pt transfers retry ID` tries them again (skipped files must be sent again "
+        "with Globus)."
     ),
     TransferState.FAILED: (
         "The Globus task failed, or no object could be copied; see `aws-copy-pt transfers show "
@@ -113,6 +115,7 @@ TRANSFER_TRANSITIONS: dict[TransferState, frozenset[TransferState]] = {
             TransferState.COPYING,
             TransferState.NEEDS_LOGIN,
             TransferState.DONE,
+            TransferState.PARTIAL,  # Globus skipped every file of the task
             TransferState.FAILED,
             TransferState.CANCELLED,
         }

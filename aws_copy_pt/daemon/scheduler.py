@@ -1,10 +1,12 @@
 """The daemon's work loop on APScheduler 3.
 
 Three kinds of job share a small thread pool, so Globus polling goes on while a copy runs:
-- ``poll``: one batched status call for every watched task, then listing of finished tasks; it
+- ``poll``: the follow rules' new tasks (at most every ``FOLLOW_SECONDS``, or ``--max-poll`` if
+  shorter), one batched status call for every watched task, then listing of finished tasks; it
   reschedules itself for the earliest ``next_poll_at`` (adaptive, see core/poll_timing), never
-  later than ``max_poll_seconds``; with nothing to watch it looks again after
-  ``min_poll_seconds``, and after a failed login after ``max_poll_seconds``;
+  later than ``max_poll_seconds`` (nor than the next follow pass while a rule is active); with
+  nothing to watch it looks again after ``min_poll_seconds``, and after a failed login after
+  ``max_poll_seconds``;
 - ``copy-<id>``: one job per transfer in COPYING, started as soon as it is ready;
 - ``notify``: turns outcome events into notifications and delivers the outbox.
 No job is persisted by APScheduler: on start, work is rebuilt from the transfers table.
@@ -26,13 +28,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES, TransferState
 from aws_copy_pt.db.engine import Database
-from aws_copy_pt.services import cycle
+from aws_copy_pt.services import cycle, news
 
 log = logging.getLogger(__name__)
 
 NOTIFY_SECONDS = 60.0
 COPY_SCAN_SECONDS = 30.0
 WAKE_CHECK_SECONDS = 1.0
+FOLLOW_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class DaemonLoop:
         self._wake = wake
         self._on_schedule = on_schedule
         self._running_copies: set[int] = set()
+        self._follow_every = min(FOLLOW_SECONDS, workers.max_poll_seconds)
         self._lock = threading.Lock()  # guards _running_copies
         self._poll_lock = threading.Lock()  # guards the poll job's schedule and the fields below
         self._polling = False
@@ -87,7 +91,7 @@ class DaemonLoop:
 
     def run(self) -> cycle.CycleReport:
         now = datetime.now(UTC)
-        since = cycle.newest_event_id(self._db)
+        since = news.newest_event_id(self._db)
         self._scheduler.add_job(self._poll, id="poll", next_run_time=now)
         self._scheduler.add_job(
             self._start_copies,
@@ -113,8 +117,8 @@ class DaemonLoop:
             self._scheduler.shutdown(wait=True)
             cycle.notify_outcomes(self._db)
             self.report.states = cycle.state_counts(self._db)
-            self.report.attention = cycle.needing_attention(self._db)
-            self.report.record_changes(cycle.changes_since(self._db, since))
+            self.report.attention = news.needing_attention(self._db)
+            self.report.record_changes(news.changes_since(self._db, since))
             log.info("daemon stopped")
         return self.report
 
@@ -148,6 +152,9 @@ class DaemonLoop:
         report = cycle.CycleReport()
         delay = self._workers.max_poll_seconds
         try:
+            cycle.apply_follow_rules(
+                self._db, self._workers, report, min_interval=self._follow_every
+            )
             cycle.poll_and_list(self._db, self._workers, report)
             self._start_copies()
             delay = self._next_delay(report)
@@ -164,6 +171,8 @@ class DaemonLoop:
         shortest, longest = self._workers.min_poll_seconds, self._workers.max_poll_seconds
         # Nothing watched: look again soon (cheap: no Globus call until a task is watched).
         delay = cycle.seconds_until_next_poll(self._db, default=shortest)
+        if cycle.follows_tasks(self._db):
+            delay = min(delay, self._follow_every)
         if report.needs_login:
             delay = longest  # asking Globus sooner cannot help; `login` wakes the daemon
         return min(delay, longest)

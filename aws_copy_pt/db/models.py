@@ -314,3 +314,67 @@ class PendingNotification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- follow rules and files Globus skipped (issue #19) -----------------------------------------
+
+
+class FollowRule(Base):
+    """A rule that turns new Globus tasks into a staging collection into watched transfers."""
+
+    __tablename__ = "follow_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="RESTRICT"))
+    path: Mapped[str | None] = mapped_column(String(4096))  # a collection folder, "/a/b/"
+    label_match: Mapped[str | None] = mapped_column(String(200))
+    timer_id: Mapped[str | None] = mapped_column(String(36))
+    dest_bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="RESTRICT"))
+    dest_prefix: Mapped[str] = mapped_column(String(1024), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime]  # tasks requested (timer runs made) before this are not followed
+    high_water: Mapped[datetime | None]  # newest request time listed (run time, for timers)
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    collection: Mapped[Collection] = relationship()
+    dest_bucket: Mapped[Bucket] = relationship()
+
+
+class FollowedTask(Base):
+    """A Globus task some follow rule matched, decided once: registered, skipped or pending."""
+
+    __tablename__ = "followed_tasks"
+    __table_args__ = (Index("ix_followed_tasks_rule_decision", "rule_id", "decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    globus_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("follow_rules.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(20))  # core.follow.FollowOutcome values, "watched"
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id", ondelete="SET NULL"))
+    also_matched: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"rules": [ids]}
+    timers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"ids": [timer ids]}
+    request_time: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GlobusSkippedFile(Base):
+    """A file a ``skip_source_errors`` task left out (task_skipped_errors): never delivered,
+    so never copied; its transfer ends PARTIAL."""
+
+    __tablename__ = "globus_skipped_files"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "source_path", name="uq_globus_skipped_files_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"))
+    source_path: Mapped[str] = mapped_column(Text)
+    destination_path: Mapped[str | None] = mapped_column(Text)
+    is_directory: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    error_details: Mapped[str | None] = mapped_column(Text)

@@ -20,7 +20,7 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.login_flows import LoginFlowManager
-from globus_sdk.scopes import GCSCollectionScopes, Scope, TransferScopes
+from globus_sdk.scopes import GCSCollectionScopes, Scope, TimersScopes, TransferScopes
 from globus_sdk.token_storage import TokenValidationError
 from globus_sdk.transport import RetryConfig
 
@@ -28,7 +28,13 @@ from aws_copy_pt.core.paths import PathError, parse_uuid
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Setting
 from aws_copy_pt.errors import ConfigError
-from aws_copy_pt.globus.errors import Failure, classify, login_error
+from aws_copy_pt.globus.errors import (
+    Failure,
+    TimersLoginError,
+    classify,
+    describe,
+    login_error,
+)
 from aws_copy_pt.globus.login import FallbackLoginFlow, LoginPrompter, RefuseLoginFlow
 from aws_copy_pt.globus.token_storage import DatabaseTokenStorage
 
@@ -36,6 +42,7 @@ APP_NAME = "aws-copy-pt"
 CLIENT_ID_ENV = "AWS_COPY_PT_GLOBUS_CLIENT_ID"
 CLIENT_ID_SETTING = "globus.client_id"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
+TIMERS_RESOURCE_SERVER = TimersScopes.resource_server
 # Calls give up quickly: the next pass retries, so a Globus outage must not hold a pass for
 # minutes in the SDK's backoff (its default is 5 retries, up to 10 s apart), nor keep a person
 # waiting offline.
@@ -169,6 +176,36 @@ def batch_transfer_client(
     configured raises ``ConfigError`` at once.
     """
     return transfer_client(batch_app(db, resolve_client_id(db, explicit=client_id, env=env)))
+
+
+class UnattendedTimersClient(globus_sdk.TimersClient):
+    """A TimersClient whose token failures, before any request (no Timers token stored) or
+    from Timers (401), raise ``TimersLoginError``: log in again, allowing Timers."""
+
+    def request(self, *args: Any, **kwargs: Any) -> globus_sdk.GlobusHTTPResponse:
+        try:
+            return super().request(*args, **kwargs)
+        except (globus_sdk.GlobusError, TokenValidationError) as exc:
+            if classify(exc) is Failure.LOGIN:
+                raise TimersLoginError(describe(exc)) from exc
+            raise
+
+
+def timers_client(app: globus_sdk.UserApp) -> UnattendedTimersClient:
+    """A TimersClient on ``app`` (this also adds the Timers scope to what ``app`` logs in for)."""
+    return UnattendedTimersClient(app=app, retry_config=RetryConfig(max_retries=BATCH_MAX_RETRIES))
+
+
+def batch_timers_client(
+    db: Database, *, client_id: str | None = None, env: Mapping[str, str] | None = None
+) -> globus_sdk.TimersClient:
+    """A TimersClient for unattended use from the stored login (follow rules with a timer)."""
+    return timers_client(batch_app(db, resolve_client_id(db, explicit=client_id, env=env)))
+
+
+def timers_scopes() -> list[str]:
+    """The scope a login asks for when some follow rule reads a Globus Timer."""
+    return [str(TimersScopes.timer)]
 
 
 def data_access_scopes(collection_ids: Iterable[str]) -> list[str]:

@@ -74,6 +74,19 @@ class GlobusCallError(RemoteError):
         self.http_status = http_status
 
 
+class TimersLoginError(NeedsLoginError):
+    """The stored login carries no (working) Globus Timers token: it predates a follow rule
+    with a timer, or was made without Timers. Only a new login helps (exit 5)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the stored Globus login does not allow Globus Timers ({detail}): run "
+            "`aws-copy-pt login` again to allow Timers",
+            hint="run `aws-copy-pt login` in a terminal: while a follow rule reads a timer, "
+            "it asks Globus for Timers too",
+        )
+
+
 def classify(exc: BaseException) -> Failure:
     """Sort a Globus-related exception into what the caller should do about it."""
     if isinstance(exc, GlobusCallError):

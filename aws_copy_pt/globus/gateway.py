@@ -1,10 +1,12 @@
-"""Every call aws-copy-pt makes to Globus Transfer and Auth, and what its failures mean.
+"""Every call aws-copy-pt makes to Globus Transfer, Timers and Auth, and what its failures mean.
 
-Services hold a :data:`TransferClient` (built by ``globus.clients``) or a :data:`UserApp` as
-an opaque handle and pass it to the functions here; they never touch the SDK themselves. Each
-function answers plain data (Globus's documents as dicts) or raises one of our errors:
+Services hold a :data:`TransferClient` or :data:`TimersClient` (built by ``globus.clients``)
+or a :data:`UserApp` as an opaque handle and pass it to the functions here; they never touch
+the SDK themselves. Each function answers plain data (Globus's documents as dicts) or raises
+one of our errors:
 
-* ``NeedsLoginError`` (or ``ConsentRequiredError``) when only ``aws-copy-pt login`` helps;
+* ``NeedsLoginError`` (or ``ConsentRequiredError``, or ``TimersLoginError`` from Timers) when
+  only ``aws-copy-pt login`` helps;
 * ``GlobusCallError`` (a ``RemoteError``) otherwise. Its message is ready for the user and names
   what was being done; ``failure`` (``globus.errors.Failure``) tells transient failures from
   refusals for callers that decide on it (the poller, the lister); ``description`` is Globus's
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import globus_sdk
@@ -28,18 +31,38 @@ from aws_copy_pt.globus import clients
 from aws_copy_pt.globus.errors import Failure, call_error, classify, describe
 
 TransferClient = globus_sdk.TransferClient
+TimersClient = globus_sdk.TimersClient
 UserApp = globus_sdk.UserApp
 SyncLevel = Literal["exists", "size", "mtime", "checksum"]
 
 MAX_ERROR_EVENTS = 10
+TASK_LIST_MAX = 1000  # the most task_list answers (offset + limit), whatever the filter
 
 
 @dataclass(frozen=True)
-class SuccessfulTransfersPage:
-    """One page of a finished task's successful transfers."""
+class MarkerPage:
+    """One page of a finished task's file list: its successful transfers (each with
+    source_path and destination_path), or the files it skipped (also error_code, is_directory,
+    error_details)."""
 
-    entries: list[dict[str, Any]]  # each with source_path and destination_path
+    entries: list[dict[str, Any]]
     next_marker: str | None  # None: this was the last page
+
+
+@dataclass(frozen=True)
+class TimerRun:
+    """One run of a Globus Timer: the Transfer task it submitted (None if none was made)."""
+
+    task_id: str | None
+    ran_at: datetime | None
+    details: dict[str, Any]  # the run's task document as Timers reports it (may be partial)
+
+
+@dataclass(frozen=True)
+class TimerRunsPage:
+    name: str | None
+    runs: list[TimerRun]  # newest first
+    next_page: str | None  # pass as ``page`` for older runs; None: no more
 
 
 @contextmanager
@@ -72,6 +95,20 @@ def recent_transfer_tasks(
         return [dict(document) for document in response["DATA"]]
 
 
+def tasks_requested_since(
+    client: TransferClient, start: str, *, limit: int = TASK_LIST_MAX
+) -> list[dict[str, Any]]:
+    """TRANSFER tasks requested at or after ``start`` (task_list's time format, UTC), oldest
+    first: at most ``limit`` of them (one call; Globus answers 1,000 at most)."""
+    with _calling("listing the tasks requested since " + start):
+        response = client.task_list(
+            limit=limit,
+            orderby="request_time ASC",
+            filter={"type": "TRANSFER", "request_time": [start, ""]},
+        )
+        return [dict(document) for document in response["DATA"]]
+
+
 def get_task(client: TransferClient, task_id: str) -> dict[str, Any]:
     """One task's document."""
     with _calling(f"looking up task {task_id}"):
@@ -90,17 +127,29 @@ def error_events(client: TransferClient, task_id: str, count: int) -> list[dict[
 
 def successful_transfers(
     client: TransferClient, task_id: str, *, marker: str | None = None
-) -> SuccessfulTransfersPage:
+) -> MarkerPage:
     """One page of what a finished task delivered, from ``marker`` (None: the first page)."""
     with _calling(f"listing the files task {task_id} delivered"):
-        page = client.task_successful_transfers(
-            task_id, marker=globus_sdk.MISSING if marker is None else marker
-        )
-        following = page.get("next_marker")
-        return SuccessfulTransfersPage(
-            [dict(entry) for entry in page["DATA"]],
-            None if following is None else str(following),
-        )
+        return _marker_page(client.task_successful_transfers(task_id, marker=_marker(marker)))
+
+
+def skipped_errors(
+    client: TransferClient, task_id: str, *, marker: str | None = None
+) -> MarkerPage:
+    """One page of the files a finished task skipped under ``skip_source_errors``."""
+    with _calling(f"listing the files task {task_id} skipped"):
+        return _marker_page(client.task_skipped_errors(task_id, marker=_marker(marker)))
+
+
+def _marker(marker: str | None) -> Any:
+    return globus_sdk.MISSING if marker is None else marker
+
+
+def _marker_page(page: Any) -> MarkerPage:
+    following = page.get("next_marker")
+    return MarkerPage(
+        [dict(entry) for entry in page["DATA"]], None if following is None else str(following)
+    )
 
 
 def submit_transfer(
@@ -145,6 +194,46 @@ def search_collections(client: TransferClient, scope: str, *, limit: int) -> lis
     with _calling("listing your recent collections"):
         response = client.endpoint_search(filter_scope=scope, limit=limit)
         return [dict(item) for item in response["DATA"]]
+
+
+# --- Timers --------------------------------------------------------------------------------
+
+
+def timer_runs(client: TimersClient, timer_id: str, *, page: str | None = None) -> TimerRunsPage:
+    """A page of a Globus Timer's runs, newest first (``page`` from the previous page)."""
+    params = {} if page is None else {"results_pt": page}
+    with _calling(f"reading the runs of Globus timer {timer_id}"):
+        job = client.get_job(timer_id, query_params=params)
+        results = job.get("results") or {}
+        return TimerRunsPage(
+            name=job.get("name"),
+            runs=[_timer_run(result) for result in results.get("data") or []],
+            next_page=results.get("page_next") or None,
+        )
+
+
+def _timer_run(result: dict[str, Any]) -> TimerRun:
+    """A run's task id is its ``resource_id``; older runs carry it only in ``data.details``."""
+    data = result.get("data") or {}
+    details = data.get("details") if isinstance(data, dict) else None
+    details = dict(details) if isinstance(details, dict) else {}
+    task_id = result.get("resource_id") or details.get("task_id")
+    return TimerRun(
+        task_id=str(task_id) if task_id else None,
+        ran_at=parse_time(result.get("ran_at") or result.get("start_timestamp")),
+        details=details,
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Globus time (ISO 8601, "Z" or an offset; UTC when none), or None."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""One pass of the unattended workflow: poll Globus, list what arrived, copy, notify.
+"""One pass of the unattended workflow: follow rules, poll Globus, list what arrived, copy, notify.
 
 ``run --once`` calls :func:`run_cycle` once; the daemon runs the same steps as separate
 scheduler jobs (see ``daemon/scheduler.py``). Everything is rebuilt from the database, which is
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from aws_copy_pt.core.messages import NOTIFIABLE_STATES, globus_activity_url
+from aws_copy_pt.core.messages import NOTIFIABLE_STATES
 from aws_copy_pt.core.poll_timing import MAX_DELAY, MIN_DELAY, TaskProgress, next_poll_delay
 from aws_copy_pt.core.states import (
     ACTIVE_TRANSFER_STATES,
@@ -31,9 +31,16 @@ from aws_copy_pt.core.states import (
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Event, Setting, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, ExitCode, NeedsLoginError
+from aws_copy_pt.services.news import (
+    Attention,
+    Change,
+    changes_since,
+    needing_attention,
+    newest_event_id,
+)
 
 if TYPE_CHECKING:
-    from aws_copy_pt.globus.gateway import TransferClient
+    from aws_copy_pt.globus.gateway import TimersClient, TransferClient
     from aws_copy_pt.s3.clients import ClientFactory
     from aws_copy_pt.services.copy.report import CopyReport
 
@@ -53,38 +60,7 @@ class Workers:
     progress: Callable[[Any], None] | None = None
     min_poll_seconds: float = MIN_DELAY
     max_poll_seconds: float = MAX_DELAY
-
-
-@dataclass(frozen=True)
-class Attention:
-    """A transfer a person has to look at, and what to do about it."""
-
-    transfer_id: int
-    state: str
-    label: str | None
-    last_error: str | None
-    globus_task_id: str | None = None
-
-    @property
-    def next_step(self) -> str:
-        if self.state == TransferState.NEEDS_LOGIN:
-            return "aws-copy-pt login"
-        if self.state == TransferState.GLOBUS_INACTIVE and self.globus_task_id:
-            return globus_activity_url(self.globus_task_id)
-        return f"aws-copy-pt transfers show {self.transfer_id}"
-
-
-@dataclass(frozen=True)
-class Change:
-    """Something a pass did or met that a person should hear about: a state change, a new
-    Globus fault, a failed notification. Quiet passes have none."""
-
-    transfer_id: int | None
-    label: str | None
-    kind: str  # "state", or the event kind (globus_fault, staging, notify_failed, ...)
-    from_state: str | None
-    to_state: str | None
-    message: str
+    timers_client: Callable[[], TimersClient] | None = None  # for follow rules with a timer
 
 
 @dataclass
@@ -156,6 +132,37 @@ def state_counts(db: Database) -> Counter[str]:
         return Counter(session.scalars(select(Transfer.state)))
 
 
+def apply_follow_rules(
+    db: Database, workers: Workers, report: CycleReport, *, min_interval: float = 0.0
+) -> None:
+    """Turn the new tasks of the active follow rules into watched transfers."""
+    from aws_copy_pt.services.watch.follow import active_rules_exist, follow_new_tasks
+
+    if not active_rules_exist(db):
+        return
+    try:
+        found = follow_new_tasks(
+            db, workers.transfer_client, workers.timers_client, min_interval=min_interval
+        )
+    except NeedsLoginError as exc:
+        report.needs_login = True
+        report.errors.append(exc.message)
+        return
+    except AwsCopyPtError as exc:
+        log.warning("following new Globus tasks failed, retried next pass: %s", exc)
+        report.errors.append(exc.message)
+        return
+    report.needs_login = report.needs_login or found.needs_login is not None
+    report.errors.extend(found.errors)
+
+
+def follows_tasks(db: Database) -> bool:
+    """Whether some follow rule is active (the daemon then polls at least every minute)."""
+    from aws_copy_pt.services.watch.follow import active_rules_exist
+
+    return active_rules_exist(db)
+
+
 def poll_and_list(db: Database, workers: Workers, report: CycleReport) -> None:
     """Poll every watched Globus task in one batch, then list the ones that finished."""
     # A direct copy left in LISTING was interrupted inside `aws-copy-pt copy`, which resumes it.
@@ -209,10 +216,12 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
 def run_cycle(
     db: Database, workers: Workers, *, stop: threading.Event | None = None
 ) -> CycleReport:
-    """One full pass: poll all, list what finished, copy what is ready, notify; then report."""
+    """One full pass: register what follow rules find, poll all, list what finished, copy what
+    is ready, notify; then report."""
     stop = stop or threading.Event()
     report = CycleReport()
     since = newest_event_id(db)
+    apply_follow_rules(db, workers, report)
     poll_and_list(db, workers, report)
     if not stop.is_set():
         copy_ready(db, workers, report, stop)
@@ -221,69 +230,6 @@ def run_cycle(
     report.attention = needing_attention(db)
     report.record_changes(changes_since(db, since))
     return report
-
-
-ATTENTION_STATES = frozenset(
-    {
-        TransferState.PARTIAL,
-        TransferState.FAILED,
-        TransferState.NEEDS_LOGIN,
-        TransferState.GLOBUS_INACTIVE,
-    }
-)
-# Events that are news for whoever reads a pass's output (cron mail); the rest (a transfer
-# registered, a notification sent, a copy resumed) is history for `transfers show`.
-NEWS_EVENT_KINDS = frozenset(
-    {
-        "state",
-        "globus_fault",
-        "globus_missing",
-        "listing",
-        "staging",
-        "conflict",
-        "copy",
-        "notify_failed",
-        "notify_gave_up",
-    }
-)
-
-
-def newest_event_id(db: Database) -> int:
-    with db.session() as session:
-        return int(session.scalar(select(func.max(Event.id))) or 0)
-
-
-def changes_since(db: Database, event_id: int) -> list[Change]:
-    """The news recorded after event ``event_id``, oldest first."""
-    with db.session() as session:
-        rows = session.execute(
-            select(Event, Transfer.label)
-            .outerjoin(Transfer, Transfer.id == Event.transfer_id)
-            .where(Event.id > event_id, Event.kind.in_(NEWS_EVENT_KINDS))
-            .order_by(Event.id)
-        )
-        return [
-            Change(e.transfer_id, label, e.kind, e.from_state, e.to_state, e.message)
-            for e, label in rows
-        ]
-
-
-def needing_attention(db: Database) -> list[Attention]:
-    """Transfers that wait for a person: failed objects, a failed or suspended task, a lapsed
-    login."""
-    with db.session() as session:
-        rows = session.execute(
-            select(
-                Transfer.id,
-                Transfer.state,
-                Transfer.label,
-                Transfer.last_error,
-                Transfer.globus_task_id,
-            )
-            .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
-            .order_by(Transfer.id)
-        )
-        return [Attention(r.id, r.state, r.label, r.last_error, r.globus_task_id) for r in rows]
 
 
 def notify_outcomes(db: Database) -> None:

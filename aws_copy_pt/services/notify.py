@@ -42,12 +42,14 @@ from aws_copy_pt.notify.mail import EmailSender, EmailSettings, describe_email, 
 from aws_copy_pt.notify.webhook import WebhookSender, webhook_options
 from aws_copy_pt.services.events import record_event
 from aws_copy_pt.services.transfers import summarize
+from aws_copy_pt.services.watch.skipped import skipped_count, skipped_files
 
 log = logging.getLogger(__name__)
 
 Senders = Mapping[str, Sender]  # target kind ("email" | "webhook") -> sender
 # While one pass sends, other callers leave its rows alone for this long.
 CLAIM_LEASE = timedelta(minutes=15)
+SKIPPED_PATHS_SHOWN = 10  # files Globus skipped, named in a notification
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -214,6 +216,11 @@ def transfer_facts(session: Session, transfer: Transfer, state: str) -> Transfer
         globus_status=transfer.globus_status,
         last_error=transfer.last_error,
         object_counts={object_state: count for object_state, count in counts},
+        globus_skipped=skipped_count(session, transfer.id),
+        globus_skipped_paths=tuple(
+            f.destination_path or f.source_path
+            for f in skipped_files(session, transfer.id, limit=SKIPPED_PATHS_SHOWN)
+        ),
     )
 
 

@@ -36,6 +36,7 @@ from aws_copy_pt.services.copy.report import (
 )
 from aws_copy_pt.services.events import locked_transfer, move_transfer
 from aws_copy_pt.services.watch.poll import RUNNING_GLOBUS_STATUSES, record_task_fields
+from aws_copy_pt.services.watch.skipped import SkippedByGlobus, skipped_count, skipped_files
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,9 @@ class TransferDetail:
     staging_left_total: int  # staging objects owed a delete that is not done yet
     staging_left: list[StagingLeft]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
-    route_reason: str | None = None  # why the route (its latest "route" event)
+    globus_skipped_total: int = 0  # files the Globus task left out (skip_source_errors)
+    globus_skipped: list[SkippedByGlobus] = field(default_factory=list)  # the first ones
+    route_reason: str | None = None  # why the route
     verified_by: dict[str, int] = field(default_factory=dict)  # proof -> verified objects
 
 
@@ -227,6 +230,8 @@ def transfer_detail(
             for o in session.scalars(owed.order_by(ObjectCopy.id).limit(failure_limit))
         ],
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
+        globus_skipped_total=skipped_count(session, transfer_id),
+        globus_skipped=skipped_files(session, transfer_id, limit=failure_limit),
         route_reason=_route_reason(transfer),
         verified_by=_proofs(session, transfer_id),
     )
@@ -309,6 +314,14 @@ def retry_transfer(
 
 
 def _retry_without_objects(session: Session, transfer: Transfer) -> RetryResult:
+    left_out = skipped_count(session, transfer.id)
+    if left_out:
+        raise UsageError(
+            f"transfer {transfer.id} has no failed object: it is PARTIAL because Globus skipped "
+            f"{left_out} file(s), which never reached staging",
+            hint=f"`aws-copy-pt transfers show {transfer.id}` lists them; send them again with "
+            "Globus (e.g. `aws-copy-pt submit`)",
+        )
     recorded = session.scalar(
         select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer.id)
     )

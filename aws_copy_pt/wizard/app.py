@@ -2,8 +2,8 @@
 
 The first run walks through the screens in :data:`SCREENS`; each can go back to the previous
 one. Which screen comes first is read from the database (see ``wizard.state``), so a run that
-was interrupted resumes at the first screen whose rows are missing. Once a transfer exists the
-main menu takes over.
+was interrupted resumes at the first screen whose rows are missing. Once a transfer (or a follow
+rule) exists the main menu takes over.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ SCREENS = (
     Screen("AWS credentials", aws_credentials.run, lambda s: bool(s.credentials)),
     Screen("Staging collection", staging.run, lambda s: bool(s.collections)),
     Screen("Destination bucket", destination.run, lambda s: bool(s.destinations)),
-    Screen("Transfer to watch", transfer.run, lambda s: bool(s.transfers), needs_globus=True),
-    Screen("Keep watching", watching.run, lambda s: bool(s.transfers), needs_globus=True),
+    Screen("Transfer to watch", transfer.run, lambda s: s.watching, needs_globus=True),
+    Screen("Keep watching", watching.run, lambda s: s.watching, needs_globus=True),
 )
 
 

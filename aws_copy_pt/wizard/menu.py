@@ -9,6 +9,7 @@ from aws_copy_pt.core.states import ACTIVE_TRANSFER_STATES
 from aws_copy_pt.daemon.process import daemon_status
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.services.setup.globus_login import whoami
+from aws_copy_pt.services.watch.follow_rules import RuleView
 from aws_copy_pt.wizard import manage, notifications
 from aws_copy_pt.wizard.context import Wizard
 from aws_copy_pt.wizard.state import SetupState, load_state
@@ -62,7 +63,8 @@ def _header(wizard: Wizard, state: SetupState, daemon_pid: int | None) -> None:
 def _watch_new(wizard: Wizard) -> None:
     watched = transfer.choose_and_watch(wizard)
     if watched is not None:
-        wizard.picks.transfer_id = watched.id
+        # A follow rule registers no transfer yet: there is none to watch here.
+        wizard.picks.transfer_id = None if isinstance(watched, RuleView) else watched.id
         watching.run(wizard)
 
 

@@ -1,9 +1,9 @@
 """How far the set-up got, read from what the database holds (no separate progress flag).
 
 Each first-run screen is finished when its rows exist: a stored Globus login, a credential, a
-staging collection, a destination bucket (a bucket no collection stages into), a transfer. Every
-row is written in one transaction by the service that makes it, so after a Ctrl-C anywhere a
-re-run starts at the first screen whose rows are missing.
+staging collection, a destination bucket (a bucket no collection stages into), a transfer or a
+follow rule. Every row is written in one transaction by the service that makes it, so after a
+Ctrl-C anywhere a re-run starts at the first screen whose rows are missing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aws_copy_pt.services.setup.collections import CollectionSummary, list_colle
 from aws_copy_pt.services.setup.credentials import CredentialInfo, list_credentials
 from aws_copy_pt.services.setup.globus_login import LoginStatus, whoami
 from aws_copy_pt.services.transfers import TransferSummary, list_transfers
+from aws_copy_pt.services.watch.follow_rules import count_rules
 from aws_copy_pt.wizard.context import Picks, Wizard
 
 
@@ -25,6 +26,12 @@ class SetupState:
     collections: list[CollectionSummary]
     buckets: list[BucketInfo]
     transfers: list[TransferSummary]
+    follow_rules: int = 0
+
+    @property
+    def watching(self) -> bool:
+        """A transfer is watched, or a follow rule will watch them as they come."""
+        return bool(self.transfers) or self.follow_rules > 0
 
     @property
     def logged_in(self) -> bool:
@@ -77,4 +84,5 @@ def load_state(wizard: Wizard) -> SetupState:
             collections=list_collections(session),
             buckets=list_buckets(session),
             transfers=list_transfers(session),
+            follow_rules=count_rules(session),
         )

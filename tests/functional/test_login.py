@@ -272,3 +272,41 @@ def test_logout_when_not_logged_in_is_harmless(cli: CliRunner, world: GlobusWorl
     result = cli("logout", env=world.env).ok()
 
     assert "nothing to do" in result.stdout
+
+
+def test_login_asks_for_globus_timers_only_while_a_follow_rule_reads_a_timer(
+    world: GlobusWorld,
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from aws_copy_pt.db.models import Bucket, FollowRule
+    from aws_copy_pt.globus import clients
+    from tests.fixtures.globus_world import DEST_BUCKET
+
+    timers_scope = f"{clients.TIMERS_RESOURCE_SERVER}%2Ftimer"
+    code, _, stderr, url = _interactive_login(world, "--no-browser")
+    assert code == 0, stderr
+    assert timers_scope not in url
+    collection = world.register_staging()
+    with world.db.session() as session:
+        dest = session.scalar(select(Bucket).where(Bucket.name == DEST_BUCKET))
+        assert dest is not None
+        session.add(
+            FollowRule(
+                name="nightly",
+                collection_id=collection.id,
+                timer_id="1b2c3d4e-0000-4000-8000-000000000001",
+                dest_bucket_id=dest.id,
+                since=datetime.now(UTC),
+            )
+        )
+
+    code, stdout, stderr, url = _interactive_login(world, "--no-browser")
+
+    assert code == 0, stderr
+    assert timers_scope in url
+    assert "Globus Timers allowed" in stdout
+    stored = clients.token_storage(world.db, world.standin.client_id)
+    assert stored.get_token_data(clients.TIMERS_RESOURCE_SERVER) is not None

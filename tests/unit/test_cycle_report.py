@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aws_copy_pt.services.copy.report import CopyReport
-from aws_copy_pt.services.cycle import Change, CycleReport
+from aws_copy_pt.services.cycle import CycleReport
+from aws_copy_pt.services.news import Change
 
 
 def _state(transfer_id: int, before: str, after: str, message: str = "") -> Change:

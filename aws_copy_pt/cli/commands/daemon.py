@@ -53,9 +53,10 @@ def command(
     SIGTERM (or `aws-copy-pt daemon stop`) finishes in-flight copies and exits 0.
 
     Each task is polled soon after it is watched, then less often while it runs (never
-    closer than --min-poll nor further apart than --max-poll). `watch`, `submit`, `login`
-    and `transfers retry`/`cancel` wake the daemon, so their change is acted on within a
-    second; `daemon status` shows when it polls next.
+    closer than --min-poll nor further apart than --max-poll); while a follow rule is active,
+    new Globus tasks are looked for every minute. `watch`, `submit`, `login`, `follow
+    add`/`resume` and `transfers retry`/`cancel` wake the daemon, so their change is acted on
+    within a second; `daemon status` shows when it polls next.
 
     \b
     Examples:

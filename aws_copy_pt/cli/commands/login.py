@@ -66,7 +66,8 @@ def command(
     A browser opens where one can (a local desktop session); on SSH sessions, without a
     DISPLAY, with a text-only browser or with --no-browser, aws-copy-pt prints a URL to open in
     any browser and reads back the code Globus shows. Transfers waiting in NEEDS_LOGIN resume at
-    the next pass; a running daemon is woken up to make it at once.
+    the next pass; a running daemon is woken up to make it at once. While a follow rule reads a
+    Globus Timer (`follow add --timer`), the login also allows Globus Timers.
 
     aws-copy-pt needs a Globus native-app client id: register one at
     https://app.globus.org/settings/developers ("thick client or script") and pass it once
@@ -99,6 +100,8 @@ def command(
     if status.data_access_collections:
         shown = ", ".join(status.data_access_collections)
         render.info(app, f"Data access consent requested for: {shown}")
+    if status.timers_allowed:
+        render.info(app, "Globus Timers allowed: follow rules read their timers' runs.")
     if status.transfers_waiting_for_login:
         render.info(
             app,

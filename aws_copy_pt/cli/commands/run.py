@@ -13,7 +13,8 @@ from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import LockedError
 
 if TYPE_CHECKING:
-    from aws_copy_pt.services.cycle import Change, CycleReport
+    from aws_copy_pt.services.cycle import CycleReport
+    from aws_copy_pt.services.news import Change
 
 ONCE_ROLE = "run --once"
 OVERLAP_QUIET_SECONDS = 24 * 3600

@@ -35,7 +35,8 @@ def show(app: AppContext, transfer_id: int, failures: int) -> None:
     """Show transfer ID: its Globus task status and faults, its route (server-side, or
     streamed between two S3 services, and why), object counts by state, what proved the
     verified objects ("crc32c from source", "md5 from ETag", "size only"...), each failed
-    object with its reason, and every event.
+    object with its reason, the files Globus skipped (a task sent with skip_source_errors),
+    and every event.
 
     \b
     Examples:
@@ -155,6 +156,8 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         ("Verified by", ", ".join(f"{v:,} {k}" for k, v in sorted(d.verified_by.items())) or "-"),
         ("Last error", s.last_error),
     ]
+    if d.globus_skipped_total:
+        rows.insert(-1, ("Skipped by Globus", f"{d.globus_skipped_total} file(s), never delivered"))
     out = render.console(app)
     out.print(render.table(f"Transfer {s.id}", ("", ""), rows))
     if d.failures:
@@ -170,6 +173,15 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
             for o in d.staging_left
         ]
         out.print(render.table(title, ("Staging key", "Why"), left_rows))
+    if d.globus_skipped:
+        title = f"Files Globus skipped ({len(d.globus_skipped)} of {d.globus_skipped_total})"
+        skipped_rows = [
+            (f.source_path, f.destination_path, f.error_code, f.error_details)
+            for f in d.globus_skipped
+        ]
+        out.print(
+            render.table(title, ("Source path", "Destination path", "Code", "Why"), skipped_rows)
+        )
     event_rows = [
         (
             e.at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -15,6 +15,7 @@ from aws_copy_pt.core.copy_plan import outcome_state
 from aws_copy_pt.core.states import ObjectState, TransferState
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.services.events import move_transfer, record_event
+from aws_copy_pt.services.watch.skipped import skipped_count
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,12 @@ def record_outcome(
         )
     elif report.failed == 0:
         transfer.last_error = None
+    left_out = skipped_count(session, transfer.id)  # files Globus skipped: never DONE
+    if left_out and transfer.last_error is None:
+        transfer.last_error = (
+            f"Globus skipped {left_out} file(s) of the task: `aws-copy-pt transfers show "
+            f"{transfer.id}` lists them; send them again with Globus"
+        )
     target = outcome_state(
         verified=report.verified,
         skipped=report.skipped,
@@ -237,6 +244,7 @@ def record_outcome(
         remaining=report.remaining,
         ended_early=report.error is not None,
         owed=report.staging_left,
+        left_out=left_out,
     )
     if target is None:
         left = f"stopped on request with {report.remaining} object(s) left; {summary}"
@@ -245,7 +253,9 @@ def record_outcome(
     reasons = {
         TransferState.DONE: f"all {report.objects_total} object(s) done: {summary}",
         TransferState.FAILED: f"no object could be copied: {summary}",
-        TransferState.PARTIAL: f"some objects failed: {summary}",
+        TransferState.PARTIAL: f"some objects failed: {summary}"
+        if report.failed or report.remaining
+        else f"Globus skipped {left_out} file(s) of the task: {summary}",
     }
     reason = reasons[target]
     if report.failed == 0 and report.staging_left:

@@ -27,7 +27,7 @@ from aws_copy_pt.core.bucket_settings import (
     is_aws_endpoint,
     normalize,
 )
-from aws_copy_pt.db.models import Bucket, Collection, Transfer
+from aws_copy_pt.db.models import Bucket, Collection, FollowRule, Transfer
 from aws_copy_pt.errors import ConfigError, NotFoundError, UsageError
 from aws_copy_pt.services.setup.credentials import get_credential
 
@@ -346,6 +346,11 @@ def _users_of(session: Session, row: Bucket) -> list[str]:
     users = []
     if collections:
         users.append("collection(s) " + ", ".join(collections))
+    rules = list(
+        session.scalars(select(FollowRule.name).where(FollowRule.dest_bucket_id == row.id))
+    )
+    if rules:
+        users.append("follow rule(s) " + ", ".join(rules) + " (`aws-copy-pt follow remove NAME`)")
     if transfers:
         users.append("transfer(s) " + ", ".join(str(t) for t in transfers))
     return users

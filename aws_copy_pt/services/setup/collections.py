@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from aws_copy_pt.core.paths import CollectionMapping, PathError, parse_uuid
 from aws_copy_pt.core.states import FINISHED_TRANSFER_STATES, TransferState
-from aws_copy_pt.db.models import Bucket, Collection, Transfer
+from aws_copy_pt.db.models import Bucket, Collection, FollowRule, Transfer
 from aws_copy_pt.errors import ConfigError, NotFoundError, RemoteError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError
@@ -146,6 +146,12 @@ def remove_collection(session: Session, collection_id: str) -> CollectionSummary
     """Unregister a collection that no transfer still needs; finished transfers are detached."""
     row = find_collection(session, collection_id)
     summary = summarize(session, row)
+    rules = list(session.scalars(select(FollowRule.name).where(FollowRule.collection_id == row.id)))
+    if rules:
+        raise ConfigError(
+            f"collection {row.collection_id} is followed by rule(s) {', '.join(rules)}",
+            hint="`aws-copy-pt follow remove NAME` first",
+        )
     users = session.scalars(select(Transfer).where(Transfer.collection_id == row.id)).all()
     # A FAILED Globus transfer may still be re-listed (retry --copy-partial): it needs the mapping.
     needed = [

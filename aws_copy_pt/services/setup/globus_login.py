@@ -2,7 +2,8 @@
 
 A login asks for ``openid profile email`` plus Transfer, with refresh tokens so unattended runs
 keep working for months, and with an optional data_access consent for every registered staging
-collection that is a GCSv5 mapped collection (and any other collection the user names). The
+collection that is a GCSv5 mapped collection (and any other collection the user names). Globus
+Timers is asked for too, but only while some follow rule reads a timer. The
 identity seen at login is cached in the settings table for ``whoami`` and ``status``.
 """
 
@@ -23,6 +24,7 @@ from aws_copy_pt.globus import clients, gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError
 from aws_copy_pt.globus.gateway import UserApp
 from aws_copy_pt.globus.login import LoginPrompter
+from aws_copy_pt.services.watch.follow_rules import timer_rules_exist
 
 IDENTITY_SETTING = "globus.identity"
 LOGIN_SCOPES = ("openid", "profile", "email")
@@ -49,6 +51,7 @@ class LoginStatus:
     has_refresh_token: bool = False
     data_access_collections: list[str] = field(default_factory=list)
     transfers_waiting_for_login: int = 0
+    timers_allowed: bool = False  # the login carries a Globus Timers token
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,11 @@ def login(
     consents = consent_collection_ids(db, data_access)
     app = clients.login_app(db, cid, prompter, allow_browser=allow_browser, env=env)
     clients.transfer_client(app)  # registers the Transfer scope requirement on the app
-    gateway.log_in(app, [*LOGIN_SCOPES, *clients.data_access_scopes(consents)])
+    scopes = [*LOGIN_SCOPES, *clients.data_access_scopes(consents)]
+    if timer_rules_exist(db):
+        clients.timers_client(app)  # and the Timers one, for follow rules with a timer
+        scopes += clients.timers_scopes()
+    gateway.log_in(app, scopes)
     identity = _fetch_identity(app, doing="reading who logged in")
     clients.remember_client_id(db, cid)
     _store_identity(db, identity)
@@ -205,4 +212,5 @@ def _status(
         has_refresh_token=bool(transfer and transfer.refresh_token),
         data_access_collections=(consents if consents is not None else consent_collection_ids(db)),
         transfers_waiting_for_login=int(waiting or 0),
+        timers_allowed=clients.TIMERS_RESOURCE_SERVER in stored,
     )

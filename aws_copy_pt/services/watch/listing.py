@@ -9,6 +9,10 @@ path that cannot be mapped becomes a ``failed`` row saying why — never dropped
 The list only exists once a task is finished; Globus answers 400 "still in progress" before that
 (a race with the status seen by the poller): that, and transient errors, leave the transfer in
 LISTING for the next pass.
+
+With the last page of a SUCCEEDED task, the files Globus skipped (``skip_source_errors``) are
+read and recorded in the same transaction (``services.watch.skipped``): a transfer with skipped
+files goes on to copy what arrived but ends PARTIAL, never DONE.
 """
 
 from __future__ import annotations
@@ -33,10 +37,18 @@ from aws_copy_pt.globus.gateway import TransferClient
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.collections import mapping_of
 from aws_copy_pt.services.watch.poll import mark_needs_login
+from aws_copy_pt.services.watch.skipped import (
+    read_skipped,
+    record_skipped,
+    skipped_count,
+    skipped_files,
+    skipped_summary,
+)
 
 log = logging.getLogger(__name__)
 
 EVENT_LISTING = "listing"
+EVENT_SKIPPED = "globus_skipped"
 
 
 @dataclass
@@ -56,10 +68,13 @@ def list_delivered(
 ) -> ListingReport:
     """Page the task's successful transfers into object rows; LISTING -> COPYING/DONE/FAILED."""
     report = ListingReport(transfer_id)
-    task_id, mapping, dest_prefix, marker = _start(db, transfer_id)
+    task_id, mapping, dest_prefix, marker, succeeded = _start(db, transfer_id)
     while True:
+        skipped: list[dict[str, Any]] = []
         try:
             page = gateway.successful_transfers(transfer_client, task_id, marker=marker)
+            if page.next_marker is None and succeeded:
+                skipped = _read_skipped(db, transfer_client, transfer_id, task_id)
         except (GlobusCallError, NeedsLoginError) as exc:
             return _stop(db, report, exc)
         entries, next_marker = page.entries, page.next_marker
@@ -75,12 +90,13 @@ def list_delivered(
             report.added += added
             report.unmappable += unmappable
             if next_marker is None:
+                record_skipped(session, transfer.id, skipped)
                 _finish(session, transfer, report)
                 return report
         marker = next_marker
 
 
-def _start(db: Database, transfer_id: int) -> tuple[str, CollectionMapping, str, str | None]:
+def _start(db: Database, transfer_id: int) -> tuple[str, CollectionMapping, str, str | None, bool]:
     with db.session() as session:
         transfer = _transfer(session, transfer_id)
         if transfer.state != TransferState.LISTING:
@@ -94,7 +110,28 @@ def _start(db: Database, transfer_id: int) -> tuple[str, CollectionMapping, str,
             mapping_of(transfer.collection),
             transfer.dest_prefix,
             transfer.listing_marker,
+            transfer.globus_status == GlobusStatus.SUCCEEDED,
         )
+
+
+def _read_skipped(
+    db: Database, client: TransferClient, transfer_id: int, task_id: str
+) -> list[dict[str, Any]]:
+    """The files the task skipped. Globus refusing the question (it may, for a task that did
+    not skip any) is noted on the transfer rather than holding its copy back."""
+    try:
+        return read_skipped(client, task_id)
+    except GlobusCallError as exc:
+        if exc.failure is not Failure.REJECTED:
+            raise
+        with db.session() as session:
+            record_event(
+                session,
+                _transfer(session, transfer_id),
+                EVENT_LISTING,
+                f"could not read which files Globus skipped: {exc.description}",
+            )
+        return []
 
 
 def _transfer(session: Session, transfer_id: int) -> Transfer:
@@ -164,10 +201,19 @@ def _count(session: Session, transfer_id: int, state: ObjectState | None = None)
 def _finish(session: Session, transfer: Transfer, report: ListingReport) -> None:
     total = _count(session, transfer.id)
     failed = _count(session, transfer.id, ObjectState.FAILED)
+    left_out = skipped_count(session, transfer.id)
     transfer.objects_total = total
     report.finished = True
+    if left_out:
+        summary = skipped_summary(left_out, skipped_files(session, transfer.id, limit=5))
+        transfer.last_error = summary
+        record_event(session, transfer, EVENT_SKIPPED, summary)
     if total == 0 and transfer.globus_status == GlobusStatus.FAILED:
         move_transfer(session, transfer, TransferState.FAILED, "no file of the failed task arrived")
+    elif total == 0 and left_out:
+        move_transfer(
+            session, transfer, TransferState.PARTIAL, "Globus delivered no file: " + summary
+        )
     elif total == 0:
         move_transfer(session, transfer, TransferState.DONE, "the Globus task delivered no files")
     else:

@@ -318,7 +318,7 @@ def record_task_fields(transfer: Transfer, task: Mapping[str, Any], now: datetim
     transfer.files_transferred = int(task.get("files_transferred") or 0)
     transfer.bytes_transferred = int(task.get("bytes_transferred") or 0)
     transfer.effective_bytes_per_second = _int_or_none(task.get("effective_bytes_per_second"))
-    transfer.globus_completed_at = _parse_time(task.get("completion_time"))
+    transfer.globus_completed_at = gateway.parse_time(task.get("completion_time"))
     transfer.last_polled_at = now
 
 
@@ -395,13 +395,3 @@ def _nice_status(task: Mapping[str, Any]) -> str | None:
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fai
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -104,7 +104,6 @@ def watch_task(
     now: datetime | None = None,
 ) -> TransferSummary:
     """Validate ``task_id`` and the destination, then register the transfer."""
-    options = options or WatchOptions()
     task_id = _parse(
         parse_uuid,
         task_id,
@@ -112,9 +111,36 @@ def watch_task(
         hint="copy the task id from `aws-copy-pt tasks` or the Globus web app's activity page",
     )
     _check_not_watched(session, task_id)
+    find_bucket(session, _parse(parse_bucket_target, to, hint=TO_HINT)[0])
+    task = _get_task(transfer_client, task_id)
+    faults = int(task.get("faults") or 0)  # asked before writing: no lock held over HTTP
+    detail = fault_detail(transfer_client, task_id, faults) if faults else None
+    return register_task(session, task, to=to, options=options, now=now, fault_detail=detail)
+
+
+def register_task(
+    session: Session,
+    task: Mapping[str, Any],
+    *,
+    to: str,
+    options: WatchOptions | None = None,
+    now: datetime | None = None,
+    fault_detail: str | None = None,
+    found_by: str | None = None,
+    extra_options: Mapping[str, Any] | None = None,
+) -> TransferSummary:
+    """Register a task document already fetched from Globus as a transfer, as `watch` does.
+
+    The task must be a TRANSFER into a registered staging collection, not yet watched, and
+    ``to`` a registered bucket that does not overlap staging. ``found_by`` names what found the
+    task (a follow rule) in the transfer's first event; ``extra_options`` join the transfer's
+    options. Makes no Globus call: ``fault_detail`` describes the task's faults, if any.
+    """
+    options = options or WatchOptions()
+    task_id = str(task["task_id"])
+    _check_not_watched(session, task_id)
     bucket_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
     dest_bucket = find_bucket(session, bucket_name)
-    task = _get_task(transfer_client, task_id)
     if task.get("type", "TRANSFER") != "TRANSFER":
         raise UsageError(
             f"task {task_id} is a {task.get('type')} task: it delivers no files",
@@ -124,8 +150,6 @@ def watch_task(
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_bucket.name, dest_prefix))
     route = _route(collection.bucket, dest_bucket, options)
-    faults = int(task.get("faults") or 0)  # asked before writing: no lock held over HTTP
-    detail = fault_detail(transfer_client, task_id, faults) if faults else None
     transfer = Transfer(
         label=options.label or task.get("label"),
         kind="globus",
@@ -136,18 +160,16 @@ def watch_task(
         source_prefix=mapping.root_prefix,
         dest_bucket_id=dest_bucket.id,
         dest_prefix=dest_prefix,
-        options=options.as_json(),
+        options={**options.as_json(), **(extra_options or {})},
         route=route.kind.value,
     )
     session.add(transfer)
     session.flush()
+    message = f"watching Globus task {task_id} into s3://{dest_bucket.name}/{dest_prefix}"
     record_event(
-        session,
-        transfer,
-        EVENT_WATCH,
-        f"watching Globus task {task_id} into s3://{dest_bucket.name}/{dest_prefix}",
+        session, transfer, EVENT_WATCH, f"{message} (found by {found_by})" if found_by else message
     )
-    apply_task(session, transfer, task, now or datetime.now(UTC), detail)
+    apply_task(session, transfer, task, now or datetime.now(UTC), fault_detail)
     session.flush()
     return summarize(transfer)
 
@@ -289,7 +311,7 @@ def _get_task(client: TransferClient, task_id: str) -> dict[str, Any]:
         raise
 
 
-def _staging_collection(session: Session, task: dict[str, Any]) -> Collection:
+def _staging_collection(session: Session, task: Mapping[str, Any]) -> Collection:
     cid = str(task.get("destination_endpoint_id"))
     collection = session.scalar(select(Collection).where(Collection.collection_id == cid))
     if collection is None:

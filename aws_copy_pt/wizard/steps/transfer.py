@@ -1,7 +1,9 @@
 """Transfer to watch: where its files land (bucket and prefix), then which Globus task.
 
 The task is the last answer, so it is registered (and validated by the watch service) the
-moment it is given: a wrong or foreign task id is refused right there and asked again.
+moment it is given: a wrong or foreign task id is refused right there and asked again. Instead
+of one task, the user can have every new task into a staging collection followed (a follow
+rule, as `aws-copy-pt follow add` makes it; optionally only a Globus Timer's runs).
 """
 
 from __future__ import annotations
@@ -14,32 +16,37 @@ from aws_copy_pt.errors import UsageError
 from aws_copy_pt.services.setup.buckets import list_buckets
 from aws_copy_pt.services.setup.collections import list_collections
 from aws_copy_pt.services.transfers import TransferSummary
+from aws_copy_pt.services.watch.follow_rules import RuleView
 from aws_copy_pt.services.watch.submit import RecentTask, recent_tasks, watch_task
 from aws_copy_pt.wizard.context import Outcome, Wizard
+from aws_copy_pt.wizard.steps import follow
 from aws_copy_pt.wizard.ui import BACK, Option, walk
 
 TOP_LEVEL = ""
 UNDER_PREFIX = "\0prefix"
 PASTE = "\0paste"
+FOLLOW = "\0follow"
 
 
 @dataclass
 class _Target:
     bucket: str
     prefix: str = ""
-    watched: TransferSummary | None = None
+    watched: TransferSummary | RuleView | None = None
 
 
 def run(wizard: Wizard) -> Outcome:
     watched = choose_and_watch(wizard)
     if watched is None:
         return Outcome.BACK
-    wizard.picks.transfer_id = watched.id
+    if isinstance(watched, TransferSummary):
+        wizard.picks.transfer_id = watched.id
     return Outcome.NEXT
 
 
-def choose_and_watch(wizard: Wizard) -> TransferSummary | None:
-    """Ask where and which task, and register it; the new transfer, or None (back)."""
+def choose_and_watch(wizard: Wizard) -> TransferSummary | RuleView | None:
+    """Ask where and which task, and register it (or follow every new one); the new
+    transfer or follow rule, or None (back)."""
     destinations = _destinations(wizard)
     if not destinations:
         wizard.ui.warn("Register a destination bucket first (Manage buckets).")
@@ -96,8 +103,9 @@ def _ask_prefix(wizard: Wizard, bucket: str, current: str) -> str | None:
             wizard.ui.error(UsageError(str(exc), hint="use a/b/c: no empty, . or .. parts"))
 
 
-def _choose_task(wizard: Wizard, target: _Target) -> TransferSummary | None:
-    """Pick or paste a task and watch it at once; the transfer, or None for back."""
+def _choose_task(wizard: Wizard, target: _Target) -> TransferSummary | RuleView | None:
+    """Pick or paste a task and watch it at once (or follow every new task); the transfer or
+    the rule, or None for back."""
     ui = wizard.ui
     while True:
 
@@ -108,9 +116,15 @@ def _choose_task(wizard: Wizard, target: _Target) -> TransferSummary | None:
         tasks = wizard.attempt(recent) or []
         options = [Option(_describe(t), t.task_id, _watched(t)) for t in tasks]
         options.append(Option("Paste a task id", PASTE))
+        options.append(Option("Every new task into staging, hands-free (a follow rule)", FOLLOW))
         picked = ui.select("Which Globus transfer should be copied when it is done?", options)
         if picked is BACK:
             return None
+        if picked == FOLLOW:
+            rule = follow.offer_rule(wizard, target.bucket, target.prefix)
+            if rule is not None:
+                return rule
+            continue
         task_id = ui.text("Globus task id") if picked == PASTE else str(picked)
         if task_id is None:
             continue
