@@ -17,7 +17,7 @@ from aws_copy_pt.core.route import RouteRefused
 from aws_copy_pt.errors import ExitCode
 from tests.fixtures.stream import PART, StreamWorld, body_of, payload
 from tests.support.faultproxy import FaultKind, ProxyRecord, matching
-from tests.support.faultproxy.rewrites import without_checksums
+from tests.support.faultproxy.rewrites import flip_byte, without_checksums
 
 
 def test_small_objects_go_get_then_put_and_carry_headers_metadata_and_provenance(
@@ -191,3 +191,21 @@ def test_server_side_between_two_providers_is_refused_with_the_reason(
     assert refused.value.exit_code == ExitCode.USAGE
     assert world.keys(world.moto) == set()
     assert world.state(transfer) == "FAILED"
+
+
+def test_delete_staging_on_the_stream_route_deletes_only_what_was_verified(
+    stream_world: StreamWorld,
+) -> None:
+    world = stream_world
+    src, dst = world.moto, world.rclone
+    proxy = world.connect_via_proxy(src, dst, proxied=src)
+    proxy.rewrite(lambda r: r.operation == "GetObject" and r.key == "bad", flip_byte(10))
+    for key in ("bad", "good"):
+        src.s3.put_object(Bucket=src.bucket, Key=key, Body=payload(1000, seed=len(key)))
+    transfer = world.transfer(src, dst, ["bad", "good"], options={"delete_staging": True})
+
+    report = world.copy(transfer)
+
+    assert (report.verified, report.failed, report.staging_deleted) == (1, 1, 1)
+    assert world.keys(src) == {"bad"}  # kept: its copy was never verified
+    assert world.keys(dst) == {"good"}
