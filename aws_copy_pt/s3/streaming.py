@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
 from aws_copy_pt.core.checksums import parse_goog_hash
 from aws_copy_pt.core.copy_plan import normalize_etag, quoted_etag
@@ -88,24 +88,35 @@ def head_source(end: StreamEnd, key: str) -> SourceObject | None:
         raise translate(exc, operation="HeadObject", bucket=end.bucket, key=key) from exc
     except BotoCoreError as exc:
         raise translate(exc, operation="HeadObject", bucket=end.bucket, key=key) from exc
+    return _source_object(answer)
+
+
+def _source_object(answer: Mapping[str, Any]) -> SourceObject:
+    """What a HEAD (or a whole GET) answer says about the object."""
     headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     return SourceObject(head_from_answer(answer), parse_goog_hash(headers.get("x-goog-hash")))
 
 
 def read_into(
     end: StreamEnd, key: str, etag: str, into: memoryview, first: int, *, ranged: bool
-) -> None:
-    """Fill ``into`` with the source's bytes from ``first`` on, pinned to ``etag``."""
+) -> SourceObject:
+    """Fill ``into`` with the source's bytes from ``first`` on, pinned to ``etag``; what the
+    answer says about the object (a whole GET, ``ranged=False``, says what a HEAD would)."""
     last = first + len(into) - 1
     problem: Exception | None = None
     for attempt in range(1, READ_ATTEMPTS + 1):
         try:
-            _read_once(end, key, etag, into, first, last, ranged=ranged)
-            return
+            return _read_once(end, key, etag, into, first, last, ranged=ranged)
         except (BotoCoreError, OSError, ValueError) as exc:  # cut short: read it again
             problem = exc
             log.info("reading %s bytes %d-%d: %s (attempt %d)", key, first, last, exc, attempt)
     assert problem is not None
+    if isinstance(problem, FlexibleChecksumError):  # the client checked the source's checksum
+        raise RemoteError(
+            f"verification failed: the bytes read from s3://{end.bucket}/{key} do not match its "
+            f"checksum, {READ_ATTEMPTS} times ({problem}); nothing was written",
+            hint="if it fails again, the stored object disagrees with its own checksum",
+        ) from problem
     raise RemoteError(
         f"s3://{end.bucket}/{key}: bytes {first}-{last} could not be read after "
         f"{READ_ATTEMPTS} attempts ({problem})"
@@ -114,10 +125,12 @@ def read_into(
 
 def _read_once(
     end: StreamEnd, key: str, etag: str, into: memoryview, first: int, last: int, *, ranged: bool
-) -> None:
+) -> SourceObject:
     args: dict[str, Any] = {"Bucket": end.bucket, "Key": key, "IfMatch": quoted_etag(etag)}
     if ranged:
         args["Range"] = f"bytes={first}-{last}"
+    else:
+        args["ChecksumMode"] = "ENABLED"  # the answer stands in for a HEAD
     try:
         answer = end.client.get_object(**args, **end.args)
     except ClientError as exc:
@@ -143,6 +156,7 @@ def _read_once(
             )
     finally:
         body.close()
+    return _source_object(answer)
 
 
 def _changed(end: StreamEnd, key: str, etag: str, seen: str | None) -> SourceChanged:

@@ -20,6 +20,8 @@ came from (``core.provenance``: source URL, ETag, size, checksum).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
@@ -88,7 +90,35 @@ def stream_object(spec: CopySpec, task: ObjectTask) -> ObjectResult:
 
 
 def _stream(spec: CopySpec, stream: StreamSpec, task: ObjectTask) -> ObjectResult:
-    found = head_source(stream.source, task.source_key)
+    listed = task.source
+    if listed is None or listed.size is None or not listed.etag or listed.size > stream.part_size:
+        return _copy(spec, stream, task, head_source(stream.source, task.source_key), None)
+    # Listed, and no larger than a part: one GET gives its bytes and all a HEAD would.
+    with _held(stream, listed.size) as body:
+        found = read_into(
+            stream.source, task.source_key, listed.etag, memoryview(body), 0, ranged=False
+        )
+        return _copy(spec, stream, task, found, body)
+
+
+@contextmanager
+def _held(stream: StreamSpec, size: int) -> Iterator[bytearray]:
+    """A buffer for an object read whole, its bytes counted against the byte budget."""
+    stream.budget.take(size)
+    try:
+        yield bytearray(size)
+    finally:
+        stream.budget.give(size)
+
+
+def _copy(
+    spec: CopySpec,
+    stream: StreamSpec,
+    task: ObjectTask,
+    found: SourceObject | None,
+    body: bytearray | None,
+) -> ObjectResult:
+    """The rest of one object's copy, once the source is known (and, small, read: ``body``)."""
     where = f"s3://{stream.source.bucket}/{task.source_key}"
     if found is None:
         raise RemoteError(
@@ -119,8 +149,14 @@ def _stream(spec: CopySpec, stream: StreamSpec, task: ObjectTask) -> ObjectResul
         return ObjectResult(task.row_id, ObjectState.FAILED, source=source, error=refused)
     headers = _headers(spec, stream, task, found, source)
     assert source.size is not None and source.etag is not None
-    if source.size <= stream.part_size:
-        streamed = _small(spec, stream, task, source.size, source.etag, hashing, headers)
+    if body is not None:
+        streamed = _small(stream, task, body, hashing, headers)
+        method = CopyMethod.SINGLE
+    elif source.size <= stream.part_size:  # not listed: HEADed first, now read
+        with _held(stream, source.size) as read:
+            view = memoryview(read)
+            read_into(stream.source, task.source_key, source.etag, view, 0, ranged=False)
+            streamed = _small(stream, task, read, hashing, headers)
         method = CopyMethod.SINGLE
     else:
         got = stream_multipart(spec, stream, task, source.size, source.etag, hashing, headers)
@@ -196,33 +232,23 @@ def _headers(
 
 
 def _small(
-    spec: CopySpec,
     stream: StreamSpec,
     task: ObjectTask,
-    size: int,
-    etag: str,
+    body: bytearray,
     hashing: Hashing,
     headers: dict[str, object],
 ) -> Streamed:
-    """One GET, the hashes, one PutObject; the bytes held count against the budget."""
-    if not stream.budget.take(size):
-        raise RemoteError("stopped")  # not reached: take() waits without a stop flag
-    try:
-        body = bytearray(size)
-        if size:
-            read_into(stream.source, task.source_key, etag, memoryview(body), 0, ranged=False)
-        computed = {name: digest_of(name, body) for name in hashing.sequential}
-        for name in hashing.crcs:
-            computed[name] = crc_to_b64(name, crc_of(name, body))
-        check_streamed(stream, task, hashing, computed)
-        md5 = computed.get("MD5") or hashlib.md5(body, usedforsecurity=False).hexdigest()
-        dest_checksum = None
-        if hashing.dest_algorithm is not None:
-            dest_checksum = (hashing.dest_algorithm, computed[hashing.dest_algorithm])
-        written = put_whole(
-            stream.dest, task.dest_key, body, headers=headers, md5_hex=md5, checksum=dest_checksum
-        )
-    finally:
-        stream.budget.give(size)
+    """The hashes of an object read whole (its bytes held in the budget), one PutObject."""
+    computed = {name: digest_of(name, body) for name in hashing.sequential}
+    for name in hashing.crcs:
+        computed[name] = crc_to_b64(name, crc_of(name, body))
+    check_streamed(stream, task, hashing, computed)
+    md5 = computed.get("MD5") or hashlib.md5(body, usedforsecurity=False).hexdigest()
+    dest_checksum = None
+    if hashing.dest_algorithm is not None:
+        dest_checksum = (hashing.dest_algorithm, computed[hashing.dest_algorithm])
+    written = put_whole(
+        stream.dest, task.dest_key, body, headers=headers, md5_hex=md5, checksum=dest_checksum
+    )
     check_written(stream, task, written.etag, md5, written.checksums, dest_checksum)
     return Streamed(written, hashing.proof())
