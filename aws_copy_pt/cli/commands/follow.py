@@ -9,6 +9,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.route import route_option
 
 if TYPE_CHECKING:
     from aws_copy_pt.services.watch.follow_rules import RuleView
@@ -71,6 +72,7 @@ def command() -> None:
     type=click.Choice(["local", "batch", "auto"]),
     help="Copy engine of the transfers this rule registers (stored with each transfer).",
 )
+@route_option
 @click.option(
     "--since",
     type=click.DateTime(WHEN_FORMATS),
@@ -89,6 +91,7 @@ def add(
     delete_staging: bool,
     on_conflict: str,
     engine: str | None,
+    route: str,
     since: datetime | None,
 ) -> None:
     """Add follow rule NAME: every new task into staging collection UUID (a registered one)
@@ -121,6 +124,7 @@ def add(
         delete_staging=delete_staging,
         on_conflict=on_conflict,
         engine=engine,
+        route=route,
         since=_utc(since),
     )
     added = add_rule(db, request, timers_client=lambda: batch_timers_client(db, env=app.env))

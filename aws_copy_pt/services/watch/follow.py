@@ -41,6 +41,7 @@ from aws_copy_pt.core.follow import (
     TaskFacts,
     decide,
 )
+from aws_copy_pt.core.route import RouteChoice
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import FollowedTask, FollowRule, Transfer
 from aws_copy_pt.db.transactions import begin_writing
@@ -264,6 +265,7 @@ def _register(
                 options=WatchOptions(
                     on_conflict=str(options.get("on_conflict", "overwrite")),
                     delete_staging=bool(options.get("delete_staging", False)),
+                    route=str(options.get("route", RouteChoice.AUTO.value)),
                 ),
                 fault_detail=verdict.fault_detail,
                 found_by=f"follow rule {rule.name!r}",

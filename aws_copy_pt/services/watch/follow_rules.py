@@ -31,6 +31,7 @@ from aws_copy_pt.core.follow import (
 )
 from aws_copy_pt.core.overlap import Place, check_apart
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_uuid
+from aws_copy_pt.core.route import RouteChoice, decide_route
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import FollowedTask, FollowRule
 from aws_copy_pt.errors import ConfigError, NotFoundError, RemoteError, UsageError
@@ -57,6 +58,7 @@ class RuleRequest:
     delete_staging: bool = False
     on_conflict: str = "overwrite"
     engine: str | None = None  # None: the transfer's default engine
+    route: str = "auto"  # --route (core.route): auto | server-side | stream
     since: datetime | None = None  # None: from now on
 
 
@@ -218,6 +220,10 @@ def _check_request(session: Session, request: RuleRequest) -> None:
     dest = find_bucket(session, bucket_name)
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest.name, dest_prefix))
+    staging = collection.bucket
+    decide_route(
+        staging.endpoint_url, dest.endpoint_url, request.route, names=(staging.name, dest.name)
+    )  # server-side between two services: refused now, not at every pass
 
 
 def _store(session: Session, request: RuleRequest, now: datetime) -> FollowRule:
@@ -229,6 +235,8 @@ def _store(session: Session, request: RuleRequest, now: datetime) -> FollowRule:
     }
     if request.engine is not None:
         options["engine"] = request.engine
+    if request.route != RouteChoice.AUTO:
+        options["route"] = request.route
     rule = FollowRule(
         name=request.name,
         collection_id=find_collection(session, request.collection).id,
