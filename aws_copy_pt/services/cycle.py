@@ -34,6 +34,7 @@ from aws_copy_pt.errors import AwsCopyPtError, ExitCode, NeedsLoginError
 
 if TYPE_CHECKING:
     from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch import PollBounds
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,12 @@ class Attention:
     state: str
     label: str | None
     last_error: str | None
+    step: str | None = None  # the command, when the state alone does not say
 
     @property
     def next_step(self) -> str:
+        if self.step is not None:
+            return self.step
         if self.state == TransferState.NEEDS_LOGIN:
             return "aws-copy-pt login"
         return f"aws-copy-pt transfers show {self.transfer_id}"
@@ -147,6 +151,7 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
                 concurrency=workers.concurrency,
                 progress=workers.progress,
                 stop=stop,
+                poll_bounds=batch_poll_bounds(workers),
             )
         except AwsCopyPtError as exc:
             log.warning("transfer %s: copy step failed: %s", transfer_id, exc)
@@ -174,14 +179,29 @@ ATTENTION_STATES = frozenset(
 
 
 def needing_attention(db: Database) -> list[Attention]:
-    """Transfers that wait for a person: failed objects, a failed task, a lapsed login."""
+    """Transfers that wait for a person: failed objects, a failed task, a lapsed login, a
+    batch job waiting for confirmation."""
+    from aws_copy_pt.services.copy.batch.actions import awaiting_confirmation
+
     with db.session() as session:
         rows = session.execute(
             select(Transfer.id, Transfer.state, Transfer.label, Transfer.last_error)
             .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
             .order_by(Transfer.id)
         )
-        return [Attention(r.id, r.state, r.label, r.last_error) for r in rows]
+        found = [Attention(r.id, r.state, r.label, r.last_error) for r in rows]
+    for waiting in awaiting_confirmation(db):
+        why = f"batch job {waiting.job_id} waits for your confirmation"
+        step = f"aws-copy-pt transfers confirm {waiting.transfer_id}"
+        found.append(Attention(waiting.transfer_id, waiting.state, waiting.label, why, step))
+    return found
+
+
+def batch_poll_bounds(workers: Workers) -> PollBounds:
+    """The adaptive timer's limits for batch jobs: the same as for Globus tasks."""
+    from aws_copy_pt.services.copy.batch import PollBounds
+
+    return PollBounds(workers.min_poll_seconds, workers.max_poll_seconds)
 
 
 def notify_outcomes(db: Database) -> None:

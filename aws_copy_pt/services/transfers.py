@@ -9,7 +9,7 @@ longer available) is listed again by a plain ``retry``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from aws_copy_pt.core.states import ObjectState, TransferState, check_object_tra
 from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import NeedsLoginError, NotFoundError, UsageError
 from aws_copy_pt.globus.errors import to_user_error
+from aws_copy_pt.services.copy.batch.actions import BatchJobView, job_views
 from aws_copy_pt.services.events import move_transfer
 
 
@@ -113,6 +114,7 @@ class TransferDetail:
     failures_total: int
     failures: list[ObjectFailure]  # the first ``failure_limit`` of them
     events: list[EventView]  # oldest first
+    batch_jobs: list[BatchJobView] = field(default_factory=list)  # S3 Batch Operations jobs
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ def transfer_detail(
             for o in session.scalars(failed.order_by(ObjectCopy.id).limit(failure_limit))
         ],
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
+        batch_jobs=job_views(session, transfer_id),
     )
 
 

@@ -12,12 +12,15 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.engine_options import engine_options
 from aws_copy_pt.errors import ExitCode, RemoteError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from aws_copy_pt.services.copy import CopyProgress, CopyReport
+    from aws_copy_pt.services.copy.batch.preview import BatchPreview
+    from aws_copy_pt.services.copy.batch.settings import BatchOptions
     from aws_copy_pt.services.copy.direct import DirectCopy, DryRun
 
 MAX_FAILURES_SHOWN = 10
@@ -49,6 +52,7 @@ MAX_FAILURES_SHOWN = 10
     is_flag=True,
     help="Record the source checksum in each copy's metadata (one HEAD more per object).",
 )
+@engine_options
 @pass_app
 def command(
     app: AppContext,
@@ -59,6 +63,7 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     annotate: bool,
+    batch: BatchOptions | None,
 ) -> int:
     """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
     DEST_BUCKET[/PREFIX], server-side (the data never passes through this machine), and
@@ -69,6 +74,12 @@ def command(
     transfer (`aws-copy-pt status`); running the same command again resumes it and retries
     the objects that failed. Ctrl-C stops cleanly: copies in flight finish first.
 
+    With --engine batch (or auto at or above the threshold, when the destination has a batch
+    role) the source is listed first, an S3 Batch Operations job copies the objects of 5 GiB
+    or less whose keys it can map, and this command waits for it at ~0 CPU (Ctrl-C stops
+    waiting; the job goes on in S3 and the same command picks it up again). --dry-run shows
+    the split and the job's estimated cost first.
+
     \b
     Exit status: 0 all copied or skipped, 4 some objects failed (the summary lists them),
     7 S3 refused or could not be reached, 130 interrupted (run it again to resume).
@@ -78,6 +89,7 @@ def command(
       aws-copy-pt copy staging/run42 archive/projects/run42
       aws-copy-pt copy staging/run42 archive/run42 --dry-run
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
+      aws-copy-pt copy staging/run42 archive/run42 --engine batch --dry-run
     """
     from aws_copy_pt.services.copy.direct import DirectCopy, Location
 
@@ -87,6 +99,7 @@ def command(
         on_conflict=on_conflict,
         delete_staging=delete_staging,
         annotate=annotate,
+        batch=batch,
     )
     if dry_run:
         _dry_run(app, request)
@@ -96,13 +109,31 @@ def command(
 
 def _dry_run(app: AppContext, request: DirectCopy) -> None:
     from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch.preview import preview_direct
     from aws_copy_pt.services.copy.direct import dry_run
 
     plan = dry_run(app.database(), ClientFactory(), request)
+    preview = preview_direct(app.database(), request, plan)
     if app.json_output:
-        render.emit_json(app, {"dry_run": plan})
+        render.emit_json(app, {"dry_run": plan, "engine": preview.as_dict()})
         return
     _print_plan(app, request, plan)
+    _print_engine(app, preview)
+
+
+def _print_engine(app: AppContext, preview: BatchPreview) -> None:
+    console = render.console(app)
+    if preview.cost is None:
+        render.info(app, f"Engine: local ({preview.why}); no Batch Operations fee.")
+        return
+    rows = [
+        ("engine", f"batch ({preview.why})"),
+        ("objects for the job", f"{preview.to_job:,} ({render.human_bytes(preview.to_job_bytes)})"),
+        ("objects for the local engine", f"{preview.left_local:,} (over 5 GiB, or not mappable)"),
+        *preview.cost.lines(),
+    ]
+    console.print(render.table("S3 Batch Operations job (estimated cost)", ("", ""), rows))
+    render.info(app, preview.cost.label)
 
 
 def _copy(app: AppContext, request: DirectCopy, concurrency: int | None) -> int:
@@ -134,7 +165,8 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
     else:
         _print_summary(app, request, report)
     if report.stopped:
-        render.note(app, "Stopped. Run the same command again to resume.")
+        job = " The batch job goes on in S3;" if report.held_by_batch else ""
+        render.note(app, f"Stopped.{job} Run the same command again to resume.")
         return int(ExitCode.INTERRUPTED)
     if report.error is not None:  # a failure every object would hit ended the run early
         raise RemoteError(report.error, hint=report.error_hint)
@@ -265,6 +297,9 @@ def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> 
             f"obj/s, {render.human_bytes(int(rate))}/s",
         ),
     ]
+    if report.batch_job_id:
+        held = f", {report.held_by_batch:,} object(s) still with it" if report.held_by_batch else ""
+        rows.append(("batch job", f"{report.batch_job_id} ({report.batch_status}){held}"))
     if report.overwritten:
         rows.append(("overwritten", f"{report.overwritten:,}"))
     if report.staging_deleted:

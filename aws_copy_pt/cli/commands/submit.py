@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from aws_copy_pt.cli.commands.watch import copy_options, show_registered
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.engine_options import engine_options
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.copy.batch.settings import BatchOptions
 
 
 @click.command(short_help="Submit a Globus transfer into staging and watch it.")
@@ -22,6 +26,7 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 )
 @click.option("--no-verify-checksum", is_flag=True, help="Do not have Globus verify checksums.")
 @copy_options
+@engine_options
 @pass_app
 def command(
     app: AppContext,
@@ -34,6 +39,7 @@ def command(
     label: str | None,
     on_conflict: str,
     delete_staging: bool,
+    batch: BatchOptions | None,
 ) -> None:
     """Submit a Globus transfer from SRC_COLLECTION:PATH into a registered staging
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
@@ -51,7 +57,9 @@ def command(
     from aws_copy_pt.services.watch.submit import SyncLevel, WatchOptions, submit_and_watch
 
     client = batch_transfer_client(app.database(), env=app.env)
-    options = WatchOptions(on_conflict=on_conflict, delete_staging=delete_staging, label=label)
+    options = WatchOptions(
+        on_conflict=on_conflict, delete_staging=delete_staging, label=label, batch=batch
+    )
     with app.session() as session:
         summary = submit_and_watch(
             session,

@@ -16,6 +16,10 @@ The pipeline, one module per stage (in the order an object meets them):
 ``report`` progress while it runs, the report it returns, the transfer's next state and events
 ========== ========================================================================================
 
+``batch`` is the other way to make the copies: an S3 Batch Operations job takes the
+``worker`` stage's place for the objects it can copy (see its docstring); its copies come back
+as ``copied`` rows that ``plan`` and ``verify`` treat like any other.
+
 ``engine`` is the loop that ties the stages together (batches out to ``pool``'s worker threads,
 results back into ``rows``); this module sets it up for one transfer. ``direct`` is
 `aws-copy-pt copy`: a direct copy between two buckets, listed while it is copied.
@@ -47,6 +51,7 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
+from aws_copy_pt.services.copy.batch.job import PollBounds
 from aws_copy_pt.services.copy.engine import CopyEngine
 from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
 from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
@@ -73,14 +78,28 @@ def copy_transfer(
     concurrency: int | None = None,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    poll_bounds: PollBounds | None = None,
 ) -> CopyReport:
     """Copy, verify and record every object of transfer ``transfer_id`` (state COPYING).
 
     Options read from ``transfer.options``: ``on_conflict`` (overwrite|fail),
     ``delete_staging``, ``annotate`` (default: Globus transfers), ``multipart_threshold`` and
-    ``part_size`` (bytes).
+    ``part_size`` (bytes), and the batch engine's (``services.copy.batch.settings``).
+
+    A batch job of the transfer is moved on first (``poll_bounds``: its adaptive poll timer);
+    the local engine then copies what the job does not hold and verifies what it copied. A
+    failed job step is raised after the local engine's run was recorded.
     """
-    return _run(db, factory, transfer_id, concurrency, progress, stop, None)
+    from aws_copy_pt.services.copy.batch import advance_batch
+
+    batch = advance_batch(db, factory, transfer_id, stop=stop, bounds=poll_bounds)
+    if batch.transfer_state != TransferState.COPYING:  # the job was cancelled, and with it
+        return CopyReport(transfer_id, batch.transfer_state)
+    report = _run(db, factory, transfer_id, concurrency, progress, stop, None, batch.held)
+    report.batch_job_id, report.batch_status = batch.job_id, batch.status
+    if batch.error is not None:
+        raise batch.error
+    return report
 
 
 def copy_while_listing(
@@ -96,7 +115,7 @@ def copy_while_listing(
     """:func:`copy_transfer` for a transfer still in LISTING, copying its rows as a listing
     thread announces them (``arrivals``). Once everything listed is done the transfer moves on
     from LISTING; if the listing stopped short it stays there, to be resumed."""
-    return _run(db, factory, transfer_id, concurrency, progress, stop, arrivals)
+    return _run(db, factory, transfer_id, concurrency, progress, stop, arrivals, 0)
 
 
 def _run(
@@ -107,6 +126,7 @@ def _run(
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     arrivals: Arrivals | None,
+    held_by_batch: int,
 ) -> CopyReport:
     workers = max(1, concurrency or DEFAULT_CONCURRENCY)
     expected = TransferState.COPYING if arrivals is None else TransferState.LISTING
@@ -136,6 +156,7 @@ def _run(
             remember=engine.remember_upload,
         )
         engine.run(spec, pool, stop, arrivals)
+    engine.report.held_by_batch = held_by_batch
     return engine.finish(listing_complete=None if arrivals is None else arrivals.complete)
 
 

@@ -79,6 +79,9 @@ class CopyReport:
     error: str | None = None  # the failure every object hit, which ended the run early
     error_hint: str | None = None
     failures: list[ObjectFailure] = field(default_factory=list)  # the first few of this run
+    held_by_batch: int = 0  # rows an S3 Batch Operations job is copying (services.copy.batch)
+    batch_job_id: str | None = None
+    batch_status: str | None = None  # the job's S3 status, as last seen
 
     @property
     def copied(self) -> int:
@@ -106,6 +109,13 @@ class CopyReport:
             "error": self.error,
             "error_hint": self.error_hint,
             "failures": [{"key": f.key, "error": f.error} for f in self.failures],
+            "batch": {
+                "job_id": self.batch_job_id,
+                "status": self.batch_status,
+                "objects_held": self.held_by_batch,
+            }
+            if self.batch_job_id or self.held_by_batch
+            else None,
         }
 
 
@@ -142,6 +152,8 @@ def record_outcome(
         transfer.last_error = f"{report.failed} object(s) failed, e.g. {first.key}: {first.error}"
     elif report.failed == 0:
         transfer.last_error = None
+    if report.held_by_batch:
+        return  # a batch job still copies some objects: the transfer stays COPYING
     target = outcome_state(
         verified=report.verified,
         skipped=report.skipped,

@@ -5,7 +5,8 @@ anything is stored: the task exists and is the user's (Globus answers 404/403 ot
 destination is a registered staging collection, and the destination bucket is registered. The
 task's current status is applied at once, so a task that already succeeded goes straight to
 LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fail) and
-``delete_staging`` (bool), read by the copy engine.
+``delete_staging`` (bool), read by the copy engine, and the engine choice
+(``services.copy.batch.settings``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aws_copy_pt.errors import (
     UsageError,
 )
 from aws_copy_pt.globus.errors import Failure, classify, describe, to_user_error
+from aws_copy_pt.services.copy.batch.settings import BatchOptions, check_request, options_for
 from aws_copy_pt.services.events import record_event
 from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.transfers import TransferSummary, summarize
@@ -51,6 +53,7 @@ class WatchOptions:
     on_conflict: str = "overwrite"
     delete_staging: bool = False
     label: str | None = None
+    batch: BatchOptions | None = None  # None: the destination bucket's default engine
 
     def __post_init__(self) -> None:
         if self.on_conflict not in ON_CONFLICT_CHOICES:
@@ -111,6 +114,8 @@ def watch_task(
             f"--to {to} is the staging location itself: every object would be copied onto itself",
             hint="pick another bucket or prefix",
         )
+    engine = options_for(options.batch, dest_bucket)
+    check_request(engine, collection.bucket, dest_bucket, mapping.root_prefix, dest_prefix)
     faults = int(task.get("faults") or 0)  # asked before writing: no lock held over HTTP
     detail = fault_detail(transfer_client, task_id, faults) if faults else None
     transfer = Transfer(
@@ -123,7 +128,7 @@ def watch_task(
         source_prefix=mapping.root_prefix,
         dest_bucket_id=dest_bucket.id,
         dest_prefix=dest_prefix,
-        options=options.as_json(),
+        options={**options.as_json(), **engine.as_json()},
     )
     session.add(transfer)
     session.flush()
@@ -168,7 +173,10 @@ def submit_and_watch(
             staging_path,
             hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
         )
-    find_bucket(session, _parse(parse_bucket_target, to, hint=TO_HINT)[0])
+    bucket_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
+    dest = find_bucket(session, bucket_name)
+    engine = options_for(options.batch, dest)  # an impossible --engine batch fails before Globus
+    check_request(engine, collection.bucket, dest, mapping.root_prefix, dest_prefix)
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     data = globus_sdk.TransferData(
         source_endpoint=source_id,

@@ -1,0 +1,146 @@
+"""Splitting a transfer between a batch job and the local engine (phase PLANNING).
+
+The transfer's pending rows are read in the local engine's batches and planned by the local
+engine's own planner (``services.copy.plan``: one staging and one destination listing per 1,000
+objects), so a job gets exactly the objects the local engine would copy: never an object that
+is identical at the destination already (skipped) or different with ``--on-conflict fail``.
+Of those, each object the job can express (its key mapping, its size: ``core.batch_engine``)
+is handed to the job: ``pending -> copying`` with the job's attempt number, and with
+versioned staging the version id the manifest will name. The rest stay pending for the local
+engine, which runs in the same pass.
+
+Each batch is written in one transaction, so a crash in the middle leaves every row either
+handed over or not; the next pass plans the rows still pending and carries on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aws_copy_pt.core.batch_engine import exclusion
+from aws_copy_pt.core.copy_plan import (
+    ConflictPolicy,
+    common_prefix,
+    destination_key,
+    relative_key,
+)
+from aws_copy_pt.core.states import ObjectState
+from aws_copy_pt.db.engine import Database
+from aws_copy_pt.s3.batch_files import latest_versions
+from aws_copy_pt.s3.copier import CopyRoute, owner_only
+from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
+from aws_copy_pt.services.copy.rows import Row, RowWriter, batches
+from aws_copy_pt.services.copy.worker import ObjectTask
+
+NO_VERSION = "no current version in the versioned staging bucket"
+MAY_CONFLICT = "something is at its destination key already (--on-conflict fail)"
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """What one attempt's planning needs to know."""
+
+    transfer_id: int
+    attempt: int
+    prefixes: tuple[str, str]  # the transfer's source and destination prefixes
+    target: str  # the job's TargetKeyPrefix ("" for none)
+    max_bytes: int
+    versioned: bool
+    conflict: ConflictPolicy
+
+
+@dataclass
+class PlanCounts:
+    to_job: int = 0
+    left_local: Counter[str] = field(default_factory=Counter)  # why, how many
+    finished: bool = False  # False: stopped early; the next pass carries on
+
+
+def plan_rows(db: Database, route: CopyRoute, spec: PlanSpec, stop: threading.Event) -> PlanCounts:
+    """Hand every pending row the job can copy to the job; the rest stays local."""
+    counts = PlanCounts()
+    writer = RowWriter(db)
+    empty = empty_destination(route, spec.prefixes[1])
+    for rows in batches(db, spec.transfer_id):
+        if stop.is_set():
+            return counts
+        pending = [r for r in rows if r.state == ObjectState.PENDING and not r.upload_id]
+        if not pending:
+            continue
+        _map_keys(writer, pending, spec.prefixes)
+        plan = plan_batch(route, pending, spec.conflict, empty_prefix=empty)
+        for row, facts in plan.filled:
+            algorithm = facts.algorithms[0] if facts.algorithms else None
+            writer.change(
+                row, size=facts.size, source_etag=facts.etag, checksum_algorithm=algorithm
+            )
+        chosen = _eligible(spec, plan.tasks, counts)
+        versions = _versions(route, spec, chosen, counts)
+        started = datetime.now(UTC)
+        for row in chosen:
+            if spec.versioned and row.source_key not in versions:
+                continue
+            writer.change(
+                row,
+                state=ObjectState.COPYING,
+                batch_attempt=spec.attempt,
+                source_version_id=versions.get(row.source_key),
+                attempts=row.attempts + 1,
+                started_at=started,
+                last_error=None,
+            )
+            counts.to_job += 1
+        writer.flush()  # one batch, one transaction: every row handed over, or none
+    counts.finished = True
+    return counts
+
+
+def _map_keys(writer: RowWriter, rows: list[Row], prefixes: tuple[str, str]) -> None:
+    source_prefix, dest_prefix = prefixes
+    for row in rows:
+        if row.dest_key is None:
+            key = destination_key(dest_prefix, relative_key(source_prefix, row.source_key))
+            writer.change(row, dest_key=key)
+
+
+def _eligible(spec: PlanSpec, tasks: list[tuple[Row, ObjectTask]], counts: PlanCounts) -> list[Row]:
+    chosen = []
+    for row, task in tasks:
+        why: str | None = exclusion(
+            source_key=row.source_key,
+            dest_key=str(row.dest_key),
+            size=row.size,
+            target=spec.target,
+            max_bytes=spec.max_bytes,
+        )
+        if why is None and spec.conflict is ConflictPolicy.FAIL and not _surely_absent(task):
+            why = MAY_CONFLICT  # only the local engine can compare it and fail it
+        if why is None:
+            chosen.append(row)
+        else:
+            counts.left_local[why] += 1
+    return chosen
+
+
+def _surely_absent(task: ObjectTask) -> bool:
+    return task.dest_known and task.dest is None
+
+
+def _versions(
+    route: CopyRoute, spec: PlanSpec, rows: list[Row], counts: PlanCounts
+) -> dict[str, str]:
+    if not spec.versioned or not rows:
+        return {}
+    keys = sorted(row.source_key for row in rows)
+    found = latest_versions(
+        route.source_client,
+        route.source_bucket,
+        keys,
+        owner_only(route.source_args),
+        prefix=common_prefix(keys),
+    )
+    counts.left_local[NO_VERSION] += len(set(keys) - found.keys())
+    return found
