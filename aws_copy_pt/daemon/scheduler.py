@@ -158,11 +158,11 @@ class DaemonLoop:
         delay = None if self._stop.is_set() else seconds_until_batch_poll(self._db, transfer_id)
         if delay is None:
             return False
-        try:
+        try:  # another id: this run of copy-<id> is still winding down (max_instances 1)
             self._scheduler.add_job(
                 self._copy,
                 args=[transfer_id],
-                id=f"copy-{transfer_id}",
+                id=f"copy-{transfer_id}-batch-poll",
                 replace_existing=True,
                 next_run_time=datetime.now(UTC) + timedelta(seconds=delay),
             )

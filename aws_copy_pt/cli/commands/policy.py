@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from aws_copy_pt.core.policy import PolicyDocument
 
 
 @click.command(short_help="Print the least-privilege policies a destination needs.")
@@ -16,19 +20,49 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 @click.option(
     "--delete-staging", is_flag=True, help="Include deleting staged objects after verification."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "batch"]),
+    default="local",
+    show_default=True,
+    help="batch: the S3 Batch Operations role, its trust, the job creator's permissions.",
+)
+@click.option(
+    "--batch-role",
+    metavar="ARN",
+    help="The batch role to write the policies for (default: the one registered for DEST).",
+)
 @pass_app
-def command(app: AppContext, destination: str, staging: str | None, delete_staging: bool) -> None:
+def command(
+    app: AppContext,
+    destination: str,
+    staging: str | None,
+    delete_staging: bool,
+    engine: str,
+    batch_role: str | None,
+) -> None:
     """Print the bucket policy the owner of DEST must attach so that the registered copying
     principal (from `aws-copy-pt aws check`) may write there, the IAM policy for that
     principal, and, for SSE-KMS, the key policy statement. Each statement has a one-line
     reason. Nothing is sent anywhere.
 
+    With --engine batch: the batch role's trust policy (S3 Batch Operations may assume it)
+    and permissions (read staging, write copies and reports, read manifests, KMS), what the
+    job creator needs (s3:CreateJob, s3:DescribeJob, s3:UpdateJobStatus, iam:PassRole on the
+    role), and the bucket policies the staging (and, if the role is in another account, the
+    destination) owner attaches.
+
     \b
     Examples:
       aws-copy-pt policy --bucket archive-dest
       aws-copy-pt policy --bucket archive-dest --staging globus-staging --delete-staging
+      aws-copy-pt policy --bucket archive-dest --engine batch \\
+          --batch-role arn:aws:iam::222222222222:role/aws-copy-pt-batch
       aws-copy-pt --json policy --bucket archive-dest > policies.json
     """
+    if engine == "batch":
+        _batch(app, destination, staging, batch_role)
+        return
     from aws_copy_pt.services.setup.policies import policies_for
 
     with app.session() as session:
@@ -40,17 +74,41 @@ def command(app: AppContext, destination: str, staging: str | None, delete_stagi
         return
     out = render.console(app)
     out.print(f"Copies into {destination} run as {policies.principal.display}.", markup=False)
-    for number, doc in enumerate(policies.documents(), start=1):
+    _print_documents(app, policies.documents(), policies.notes)
+
+
+def _batch(app: AppContext, destination: str, staging: str | None, role: str | None) -> None:
+    from aws_copy_pt.services.setup.batch_policies import batch_policies_for
+
+    with app.session() as session:
+        policies = batch_policies_for(session, destination, staging=staging, role_arn=role)
+    if app.json_output:
+        render.emit_json(app, policies.as_dict())
+        return
+    out = render.console(app)
+    out.print(
+        f"Batch copies into {destination} run as {policies.role_arn}; "
+        f"{policies.caller.display} creates the jobs.",
+        markup=False,
+    )
+    _print_documents(app, policies.documents(), policies.notes)
+
+
+def _print_documents(
+    app: AppContext, documents: list[PolicyDocument], notes: tuple[str, ...]
+) -> None:
+    out = render.console(app)
+    for number, doc in enumerate(documents, start=1):
         out.print()
         out.print(f"{number}. {_title(doc.kind)} for {doc.attach_to}", markup=False)
         out.print(f"   {doc.summary}", markup=False)
         for sid, why in doc.explanations().items():
             out.print(f"   - {sid}: {why}", markup=False, soft_wrap=True)
         out.print(json.dumps(doc.document(), indent=2), markup=False, soft_wrap=True)
-    if policies.notes:
+    if notes:
         out.print()
         out.print("Notes:")
-        for note in policies.notes:
+        for note in notes:
             out.print(f"  - {note}", markup=False)
 
 
@@ -59,4 +117,5 @@ def _title(kind: str) -> str:
         "bucket-policy": "Bucket policy",
         "iam-policy": "IAM policy",
         "kms-key-policy-statements": "KMS key policy statement",
+        "trust-policy": "Trust policy",
     }[kind]
