@@ -56,6 +56,14 @@ class BatchCopyWorld:
             session.expunge_all()
             return found
 
+    def requests(self, operation: str) -> int:
+        """How many ``operation`` calls the stand-in answered so far."""
+        return sum(1 for r in self.standin.requests if r.operation == operation)
+
+    def put_all(self, keys: list[str], size: int = 50) -> None:
+        for key in keys:
+            self.world.put(key, (key.encode() * size)[:size])
+
     def snapshot(self, transfer_id: int, attempt: int = 1) -> JobSnapshot:
         job = self.jobs(transfer_id)[attempt - 1]
         assert job.job_id is not None
