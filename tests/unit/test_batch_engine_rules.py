@@ -79,11 +79,15 @@ def test_a_mapping_that_strips_the_staging_prefix_cannot_be_a_job(source: str, d
 
 
 def test_objects_over_the_limit_or_mapped_elsewhere_or_of_unknown_size_stay_local() -> None:
-    base = {"source_key": "run/a", "target": "archive/", "max_bytes": 100}
-    assert exclusion(dest_key="archive/run/a", size=100, **base) is None
-    assert exclusion(dest_key="archive/run/a", size=101, **base) is Exclusion.TOO_LARGE
-    assert exclusion(dest_key="other/run/a", size=1, **base) is Exclusion.KEY_MAPPING
-    assert exclusion(dest_key="archive/run/a", size=None, **base) is Exclusion.SIZE_UNKNOWN
+    def why(dest_key: str, size: int | None) -> Exclusion | None:
+        return exclusion(
+            source_key="run/a", dest_key=dest_key, size=size, target="archive/", max_bytes=100
+        )
+
+    assert why("archive/run/a", 100) is None
+    assert why("archive/run/a", 101) is Exclusion.TOO_LARGE
+    assert why("other/run/a", 1) is Exclusion.KEY_MAPPING
+    assert why("archive/run/a", None) is Exclusion.SIZE_UNKNOWN
 
 
 @pytest.mark.parametrize(

@@ -81,8 +81,9 @@ def command(
     the split and the job's estimated cost first.
 
     \b
-    Exit status: 0 all copied or skipped, 4 some objects failed (the summary lists them),
-    7 S3 refused or could not be reached, 130 interrupted (run it again to resume).
+    Exit status: 0 all copied or skipped, 3 a batch job waits for `transfers confirm`,
+    4 some objects failed (the summary lists them), 7 S3 refused or could not be reached,
+    130 interrupted (run it again to resume).
 
     \b
     Examples:
@@ -170,6 +171,14 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         return int(ExitCode.INTERRUPTED)
     if report.error is not None:  # a failure every object would hit ended the run early
         raise RemoteError(report.error, hint=report.error_hint)
+    if report.batch_status == "Suspended" and report.held_by_batch:
+        render.note(
+            app,
+            f"Batch job {report.batch_job_id} waits for your confirmation: check it with "
+            f"`aws-copy-pt transfers show {report.transfer_id}`, start it with `aws-copy-pt "
+            "transfers confirm ID`, then run this command again (or `aws-copy-pt run --once`).",
+        )
+        return int(ExitCode.WORK_REMAINS)
     if report.state == "DONE":
         return int(ExitCode.OK)
     if report.state == "FAILED":

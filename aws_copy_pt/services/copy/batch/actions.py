@@ -194,16 +194,22 @@ def wait_for_job(
     result: T,
 ) -> T:
     """After a pass that returned ``result``, run passes until the transfer's batch job is
-    over (or ``stop``), sleeping on the job's adaptive poll timer in between; returns the last
-    pass's result."""
+    over, waits for a confirmation (someone has to run `transfers confirm`), or ``stop``;
+    sleeping on the job's adaptive poll timer in between. Returns the last pass's result."""
     while not stop.is_set():
         delay = seconds_until_batch_poll(db, transfer_id)
-        if delay is None:
+        if delay is None or _suspended(db, transfer_id):
             return result
         if delay and stop.wait(delay):
             break
         result = run_pass()
     return result
+
+
+def _suspended(db: Database, transfer_id: int) -> bool:
+    with db.session() as session:
+        job = store.active_job(session, transfer_id)
+        return job is not None and job.status == "Suspended"
 
 
 def _active(session: Session, transfer_id: int) -> tuple[Transfer, BatchJob]:
