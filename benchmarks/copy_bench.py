@@ -14,6 +14,8 @@ Scenarios (targets from issue 4):
   target: aws-copy-pt in <= 0.5x the aws CLI's wall time.
 * ``plan``: 100,000 objects on rclone, copied by aws-copy-pt alone; target: peak RSS under
   150 MiB for the whole run (listing into the database, copying, verifying).
+* ``batch``: the batch engine (an S3 Batch Operations job on the S3 Control stand-in) against
+  the local engine, and a million-row manifest's memory; see batch_bench.py.
 
 Every tool runs as a child of this process, against the same server, into its own empty
 destination bucket; each destination is then checked object by object (size and MD5/ETag,
@@ -360,11 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["small", "multipart", "plan"], action="append")
+    parser.add_argument(
+        "--only", choices=["small", "multipart", "plan", "batch"], action="append"
+    )
     parser.add_argument("--objects", type=int, default=5000, help="small objects (1 KiB each)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (median shown)")
     parser.add_argument("--multipart-mib", type=int, default=1024)
     parser.add_argument("--plan-objects", type=int, default=100_000)
+    parser.add_argument("--batch-objects", type=int, default=100_000)
+    parser.add_argument("--manifest-rows", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     wanted = args.only or ["small", "multipart", "plan"]
     tools = ["aws-copy-pt", "s5cmd", "rclone", "aws"]
@@ -375,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "small": lambda d: small(d, args.objects, tools, args.repeat),
         "multipart": lambda d: multipart(d, args.multipart_mib, tools),
         "plan": lambda d: plan(d, args.plan_objects),
+        "batch": lambda d: _batch(d, args.batch_objects, args.manifest_rows),
     }
     for name in wanted:
         print(f"{name}:", file=sys.stderr, flush=True)
@@ -382,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(scenarios[name](Path(tmp)))
     print("\n\n".join(tables))
     return 0
+
+
+def _batch(workdir: Path, count: int, rows: int) -> str:
+    from batch_bench import batch  # the scenario lives in its own module
+
+    return batch(workdir, count, rows)
 
 
 def compile_tool() -> None:
