@@ -24,6 +24,7 @@ from tests.functional.copy_world import CopyWorld
 from tests.functional.copy_world import copy_world as copy_world
 
 INSTANT = PollBounds(minimum=0.05, maximum=0.2)
+ALWAYS_DUE = PollBounds(minimum=0, maximum=0)  # every pass asks DescribeJob
 
 
 @dataclass
@@ -37,7 +38,8 @@ class BatchCopyWorld:
         return self.world.transfer(keys, options=options, **kwargs)
 
     def one_pass(self, transfer_id: int, **kwargs: Any) -> CopyReport:
-        return self.world.copy(transfer_id, poll_bounds=INSTANT, **kwargs)
+        kwargs.setdefault("poll_bounds", INSTANT)
+        return self.world.copy(transfer_id, **kwargs)
 
     def until_done(self, transfer_id: int) -> CopyReport:
         """Passes until the job is over and the local engine has had its pass after it."""

@@ -16,7 +16,7 @@ import pytest
 
 from aws_copy_pt.services.copy.batch import ingest, manifest, planner
 from aws_copy_pt.services.copy.batch import job as jobs
-from tests.functional.batch_world import BatchCopyWorld
+from tests.functional.batch_world import ALWAYS_DUE, BatchCopyWorld
 from tests.functional.batch_world import batch_copy as batch_copy
 from tests.functional.copy_world import copy_world as copy_world
 
@@ -67,7 +67,7 @@ def test_a_crash_after_each_step_leaves_one_job_and_no_early_delete(
     crashed = False
     for _ in range(200):
         try:
-            report = batch_copy.one_pass(transfer)
+            report = batch_copy.one_pass(transfer, poll_bounds=ALWAYS_DUE)
         except Crash:
             crashed = True
             _no_early_delete(batch_copy, transfer)

@@ -7,7 +7,7 @@ import pytest
 
 from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.services.copy.batch import advance_batch
-from tests.functional.batch_world import INSTANT, BatchCopyWorld
+from tests.functional.batch_world import ALWAYS_DUE, BatchCopyWorld
 from tests.functional.batch_world import batch_copy as batch_copy
 from tests.functional.copy_world import CopyWorld
 from tests.functional.copy_world import copy_world as copy_world
@@ -133,7 +133,7 @@ def test_a_job_created_with_confirm_waits_suspended_until_transfers_confirm(
     job_id = batch_copy.jobs(transfer)[0].job_id
     assert job_id is not None
     batch_copy.standin.wait_for_status(job_id, "Suspended")
-    batch_copy.one_pass(transfer)
+    batch_copy.one_pass(transfer, poll_bounds=ALWAYS_DUE)
     assert [w.transfer_id for w in awaiting_confirmation(world.db)] == [transfer]
     [attention] = needing_attention(world.db)
     assert attention.next_step == f"aws-copy-pt transfers confirm {transfer}"
@@ -228,7 +228,7 @@ def test_a_report_never_verifies_a_copy_the_destination_does_not_hold(
     batch_copy.one_pass(transfer)
     job_id = str(batch_copy.jobs(transfer)[0].job_id)
     batch_copy.standin.wait_for_status(job_id)
-    advance_batch(world.db, world.factory, transfer, bounds=INSTANT)  # the report is ingested
+    advance_batch(world.db, world.factory, transfer, bounds=ALWAYS_DUE)  # the report is read
     assert {row.state for row in world.rows(transfer).values()} == {"copied"}
     world.dest_s3.delete_object(Bucket=world.dest, Key=KEYS[1])  # gone after the report
     report = batch_copy.one_pass(transfer)

@@ -90,12 +90,15 @@ def copy_transfer(
     the local engine then copies what the job does not hold and verifies what it copied. A
     failed job step is raised after the local engine's run was recorded.
     """
-    from aws_copy_pt.services.copy.batch import advance_batch
+    from aws_copy_pt.services.copy.batch import advance_batch, waiting_report
 
     batch = advance_batch(db, factory, transfer_id, stop=stop, bounds=poll_bounds)
     if batch.transfer_state != TransferState.COPYING:  # the job was cancelled, and with it
         return CopyReport(transfer_id, batch.transfer_state)
-    report = _run(db, factory, transfer_id, concurrency, progress, stop, None, batch.held)
+    if batch.held and not batch.local_work:  # only the job's copies are left: nothing to run
+        report = waiting_report(batch, transfer_id)
+    else:
+        report = _run(db, factory, transfer_id, concurrency, progress, stop, None, batch.held)
     report.batch_job_id, report.batch_status = batch.job_id, batch.status
     if batch.error is not None:
         raise batch.error

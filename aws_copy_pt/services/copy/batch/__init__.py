@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -60,10 +60,11 @@ from aws_copy_pt.services.copy.batch import store
 from aws_copy_pt.services.copy.batch.job import PollBounds, token_for
 from aws_copy_pt.services.copy.batch.lifecycle import Context, step
 from aws_copy_pt.services.copy.batch.settings import BatchOptions, decide, home_id
+from aws_copy_pt.services.copy.report import CopyReport
 from aws_copy_pt.services.copy.route import build_route
 from aws_copy_pt.services.events import record_event
 
-__all__ = ["BatchPass", "PollBounds", "advance_batch"]
+__all__ = ["BatchPass", "PollBounds", "advance_batch", "waiting_report"]
 
 log = logging.getLogger(__name__)
 DECIDED = "engine_decided"  # transfers.options: the engine the first copy pass chose
@@ -80,7 +81,8 @@ class BatchPass:
     error: AwsCopyPtError | None = None  # the step that failed; retried on the next pass
     transfer_state: str = TransferState.COPYING.value
     next_poll_at: datetime | None = None
-    events: list[str] = field(default_factory=list)
+    local_work: bool = True  # rows the local engine has to copy or verify
+    objects_total: int = 0
 
 
 def advance_batch(
@@ -109,11 +111,26 @@ def advance_batch(
         assert transfer is not None
         result.transfer_state = transfer.state
         result.held = store.held_by(session, transfer_id).objects
+        result.local_work = store.local_work(session, transfer_id)
+        result.objects_total = transfer.objects_total
         job = store.latest_job(session, transfer_id)
         if job is not None:
             result.job_id, result.status, result.phase = job.job_id, job.status, job.phase
             result.next_poll_at = job.next_poll_at
     return result
+
+
+def waiting_report(batch: BatchPass, transfer_id: int) -> CopyReport:
+    """The report of a pass that only followed the job (the local engine had nothing to do)."""
+    return CopyReport(
+        transfer_id,
+        batch.transfer_state,
+        objects_total=batch.objects_total,
+        remaining=batch.held,
+        held_by_batch=batch.held,
+        batch_job_id=batch.job_id,
+        batch_status=batch.status,
+    )
 
 
 def _current_job(db: Database, factory: ClientFactory, transfer_id: int) -> int | None:
@@ -215,4 +232,3 @@ def _remember_error(db: Database, row: int, error: AwsCopyPtError) -> None:
             store.EVENT_KIND,
             f"batch job step failed (retried next pass): {error.message}",
         )
-        job.updated_at = datetime.now(UTC)

@@ -221,8 +221,11 @@ def _ingest(ctx: Context) -> bool:
 
 
 def _status_message(job: BatchJob, transfer_id: int) -> str:
-    total = "?" if job.tasks_total is None else f"{job.tasks_total:,}"
-    done = f"{job.tasks_succeeded:,} succeeded, {job.tasks_failed:,} failed of {total} tasks"
+    if job.status in ("New", "Preparing"):
+        done = "reading its manifest"
+    else:
+        total = "?" if job.tasks_total is None else f"{job.tasks_total:,}"
+        done = f"{job.tasks_succeeded:,} succeeded, {job.tasks_failed:,} failed of {total} tasks"
     message = f"batch job {job.job_id} is {job.status}: {done}"
     if job.status == "Suspended":
         message += f"; it waits for `aws-copy-pt transfers confirm {transfer_id}`"

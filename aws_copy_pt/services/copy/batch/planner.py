@@ -19,6 +19,9 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, update
 
 from aws_copy_pt.core.batch_engine import exclusion
 from aws_copy_pt.core.copy_plan import (
@@ -27,8 +30,9 @@ from aws_copy_pt.core.copy_plan import (
     destination_key,
     relative_key,
 )
-from aws_copy_pt.core.states import ObjectState
+from aws_copy_pt.core.states import ObjectState, check_object_transition
 from aws_copy_pt.db.engine import Database
+from aws_copy_pt.db.models import ObjectCopy
 from aws_copy_pt.s3.batch_files import latest_versions
 from aws_copy_pt.s3.copier import CopyRoute, owner_only
 from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
@@ -36,6 +40,7 @@ from aws_copy_pt.services.copy.rows import Row, RowWriter, batches
 from aws_copy_pt.services.copy.worker import ObjectTask
 
 NO_VERSION = "no current version in the versioned staging bucket"
+_TABLE = cast(Table, ObjectCopy.__table__)
 MAY_CONFLICT = "something is at its destination key already (--on-conflict fail)"
 
 
@@ -79,23 +84,45 @@ def plan_rows(db: Database, route: CopyRoute, spec: PlanSpec, stop: threading.Ev
             )
         chosen = _eligible(spec, plan.tasks, counts)
         versions = _versions(route, spec, chosen, counts)
-        started = datetime.now(UTC)
-        for row in chosen:
-            if spec.versioned and row.source_key not in versions:
-                continue
-            writer.change(
-                row,
-                state=ObjectState.COPYING,
-                batch_attempt=spec.attempt,
-                source_version_id=versions.get(row.source_key),
-                attempts=row.attempts + 1,
+        if spec.versioned:
+            chosen = [row for row in chosen if row.source_key in versions]
+        writer.flush()  # what the listings taught; the rows are still pending
+        counts.to_job += _hand_over(db, spec.attempt, chosen, versions)
+    counts.finished = True
+    return counts
+
+
+def _hand_over(db: Database, attempt: int, rows: list[Row], versions: dict[str, str]) -> int:
+    """``pending -> copying`` for the job, in one transaction (one statement when unversioned:
+    planning a million rows must not cost a Python call per row more than it needs)."""
+    if not rows:
+        return 0
+    check_object_transition(ObjectState.PENDING, ObjectState.COPYING)
+    started = datetime.now(UTC)
+    with db.session() as session:
+        held = (
+            update(ObjectCopy)
+            .where(ObjectCopy.id.in_([row.id for row in rows]))
+            .where(ObjectCopy.state == ObjectState.PENDING.value)
+            .values(
+                state=ObjectState.COPYING.value,
+                batch_attempt=attempt,
+                attempts=ObjectCopy.attempts + 1,
                 started_at=started,
                 last_error=None,
             )
-            counts.to_job += 1
-        writer.flush()  # one batch, one transaction: every row handed over, or none
-    counts.finished = True
-    return counts
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(held)
+        if versions:
+            pinned = [{"i": row.id, "v": versions[row.source_key]} for row in rows]
+            session.connection().execute(
+                update(_TABLE)
+                .where(_TABLE.c.id == bindparam("i"))
+                .values(source_version_id=bindparam("v")),
+                pinned,
+            )
+    return len(rows)
 
 
 def _map_keys(writer: RowWriter, rows: list[Row], prefixes: tuple[str, str]) -> None:

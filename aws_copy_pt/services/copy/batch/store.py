@@ -62,6 +62,21 @@ def held_by(session: Session, transfer_id: int, attempt: int | None = None) -> H
     return Held(int(count or 0), int(size or 0))
 
 
+def local_work(session: Session, transfer_id: int) -> bool:
+    """Does the local engine have rows to copy or verify (pending, copied, or copying without
+    a job: interrupted local copies)?"""
+    waiting = select(ObjectCopy.id).where(
+        ObjectCopy.transfer_id == transfer_id,
+        ObjectCopy.state.in_([ObjectState.PENDING.value, ObjectState.COPIED.value]),
+    )
+    interrupted = select(ObjectCopy.id).where(
+        ObjectCopy.transfer_id == transfer_id,
+        ObjectCopy.state == ObjectState.COPYING.value,
+        ObjectCopy.batch_attempt.is_(None),
+    )
+    return any(session.scalar(query.limit(1)) is not None for query in (waiting, interrupted))
+
+
 def retried_rows(session: Session, transfer_id: int, attempt: int) -> int:
     """Rows of a failed attempt that `transfers retry` put back in line (for a new job)."""
     return int(
