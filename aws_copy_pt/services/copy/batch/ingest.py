@@ -40,6 +40,11 @@ from aws_copy_pt.s3.copier import CopyRoute, owner_only
 
 CHUNK = 5000
 _TABLE = cast(Table, ObjectCopy.__table__)
+check_object_transition(ObjectState.COPYING, ObjectState.COPIED)
+_COPIED = (
+    "UPDATE object_copies SET state = 'copied', last_error = NULL "
+    "WHERE transfer_id = ? AND batch_attempt = ? AND state = 'copying' AND source_key = ?"
+)
 _HELD = and_(
     _TABLE.c.transfer_id == bindparam("t"),
     _TABLE.c.batch_attempt == bindparam("attempt"),
@@ -94,7 +99,11 @@ def _apply(
     db: Database, spec: IngestSpec, staging: str, tasks: list[TaskResult], result: Ingested
 ) -> None:
     base = {"t": spec.transfer_id, "attempt": spec.attempt}
-    succeeded = [{**base, "k": t.key} for t in tasks if t.succeeded and t.bucket == staging]
+    succeeded = [
+        (spec.transfer_id, spec.attempt, t.key)
+        for t in tasks
+        if t.succeeded and t.bucket == staging
+    ]
     failed = [
         {**base, "k": t.key, "why": _task_error(spec, t)}
         for t in tasks
@@ -102,9 +111,8 @@ def _apply(
     ]
     with db.session() as session:
         connection = session.connection()
-        if succeeded:
-            statement = _update(ObjectState.COPIED, last_error=None)
-            result.copied += connection.execute(statement, succeeded).rowcount
+        if succeeded:  # the bulk of a report: a plain executemany, no per-row SQLAlchemy work
+            result.copied += connection.exec_driver_sql(_COPIED, succeeded).rowcount
         if failed:
             if spec.outcome is JobOutcome.FAILED:
                 statement = _update(
