@@ -142,3 +142,14 @@ def test_job_files_live_under_one_folder_per_home_transfer_and_attempt() -> None
     files = JobFiles.of("home1", 7, 2)
     assert files.manifest_key == ".aws-copy-pt-batch/home1/transfer-7/attempt-2/manifest.csv"
     assert files.report_prefix == ".aws-copy-pt-batch/home1/transfer-7/attempt-2/reports"
+
+
+@pytest.mark.parametrize(
+    "key", ["plain/key.dat", "a b", "ü/文件", "x+y", "100%", "~tilde-._/", "", "a,b", "q?s#f"]
+)
+def test_the_manifests_fast_path_encodes_exactly_like_percent_encoding(key: str) -> None:
+    from urllib.parse import quote
+
+    from aws_copy_pt.core.batch_manifest import encode_key
+
+    assert encode_key(key) == quote(key, safe="/")

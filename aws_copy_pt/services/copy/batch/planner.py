@@ -37,7 +37,6 @@ from aws_copy_pt.s3.batch_files import latest_versions
 from aws_copy_pt.s3.copier import CopyRoute, owner_only
 from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
 from aws_copy_pt.services.copy.rows import Row, RowWriter, batches
-from aws_copy_pt.services.copy.worker import ObjectTask
 
 NO_VERSION = "no current version in the versioned staging bucket"
 _TABLE = cast(Table, ObjectCopy.__table__)
@@ -76,13 +75,7 @@ def plan_rows(db: Database, route: CopyRoute, spec: PlanSpec, stop: threading.Ev
         if not pending:
             continue
         _map_keys(writer, pending, spec.prefixes)
-        plan = plan_batch(route, pending, spec.conflict, empty_prefix=empty)
-        for row, facts in plan.filled:
-            algorithm = facts.algorithms[0] if facts.algorithms else None
-            writer.change(
-                row, size=facts.size, source_etag=facts.etag, checksum_algorithm=algorithm
-            )
-        chosen = _eligible(spec, plan.tasks, counts)
+        chosen = _eligible(spec, _to_copy(route, writer, pending, spec, empty), counts)
         versions = _versions(route, spec, chosen, counts)
         if spec.versioned:
             chosen = [row for row in chosen if row.source_key in versions]
@@ -90,6 +83,26 @@ def plan_rows(db: Database, route: CopyRoute, spec: PlanSpec, stop: threading.Ev
         counts.to_job += _hand_over(db, spec.attempt, chosen, versions)
     counts.finished = True
     return counts
+
+
+def _to_copy(
+    route: CopyRoute, writer: RowWriter, rows: list[Row], spec: PlanSpec, empty: str | None
+) -> list[tuple[Row, bool]]:
+    """The rows the local planner would copy, each with "its destination is surely absent".
+
+    Into a destination prefix that was empty when planning began, rows whose source is known
+    already need no listing at all: every one of them is a copy to an absent key (what
+    ``plan_batch`` would decide, without building its per-object tasks).
+    """
+    if empty is not None and all(
+        row.source_facts is not None and str(row.dest_key).startswith(empty) for row in rows
+    ):
+        return [(row, True) for row in rows]
+    plan = plan_batch(route, rows, spec.conflict, empty_prefix=empty)
+    for row, facts in plan.filled:
+        algorithm = facts.algorithms[0] if facts.algorithms else None
+        writer.change(row, size=facts.size, source_etag=facts.etag, checksum_algorithm=algorithm)
+    return [(row, task.dest_known and task.dest is None) for row, task in plan.tasks]
 
 
 def _hand_over(db: Database, attempt: int, rows: list[Row], versions: dict[str, str]) -> int:
@@ -133,9 +146,9 @@ def _map_keys(writer: RowWriter, rows: list[Row], prefixes: tuple[str, str]) -> 
             writer.change(row, dest_key=key)
 
 
-def _eligible(spec: PlanSpec, tasks: list[tuple[Row, ObjectTask]], counts: PlanCounts) -> list[Row]:
+def _eligible(spec: PlanSpec, tasks: list[tuple[Row, bool]], counts: PlanCounts) -> list[Row]:
     chosen = []
-    for row, task in tasks:
+    for row, absent in tasks:
         why: str | None = exclusion(
             source_key=row.source_key,
             dest_key=str(row.dest_key),
@@ -143,17 +156,13 @@ def _eligible(spec: PlanSpec, tasks: list[tuple[Row, ObjectTask]], counts: PlanC
             target=spec.target,
             max_bytes=spec.max_bytes,
         )
-        if why is None and spec.conflict is ConflictPolicy.FAIL and not _surely_absent(task):
+        if why is None and spec.conflict is ConflictPolicy.FAIL and not absent:
             why = MAY_CONFLICT  # only the local engine can compare it and fail it
         if why is None:
             chosen.append(row)
         else:
             counts.left_local[why] += 1
     return chosen
-
-
-def _surely_absent(task: ObjectTask) -> bool:
-    return task.dest_known and task.dest is None
 
 
 def _versions(
