@@ -27,13 +27,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from aws_copy_pt.core.batch_engine import JobOutcome
+    from aws_copy_pt.db.engine import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' counting proxy
 
 from copy_bench import (  # noqa: E402
-    MiB,
     SCRIPTS,
+    MiB,
     Run,
     Scene,
     high_water_kib,
@@ -46,7 +53,7 @@ from tests.support.faultproxy import FaultProxy  # noqa: E402
 
 
 @contextmanager
-def standin_process(scene: Scene, workers: int) -> Iterator[dict[str, str]]:
+def standin_process(scene: Scene, workers: int) -> Iterator[dict[str, Any]]:
     """The S3 Control stand-in in its own process; yields its start-up line."""
     env = scene.env()
     process = subprocess.Popen(
@@ -61,9 +68,9 @@ def standin_process(scene: Scene, workers: int) -> Iterator[dict[str, str]]:
     )  # fmt: skip
     assert process.stdin is not None and process.stdout is not None
     started = json.loads(process.stdout.readline())
-    summary: dict[str, str] = {}
+    summary: dict[str, Any] = {}
     try:
-        yield started | {"pid": str(process.pid), "summary": summary}  # type: ignore[operator]
+        yield {**started, "pid": str(process.pid), "summary": summary}
     finally:
         process.stdin.close()
         summary.update(json.loads(process.stdout.readline() or "{}"))
@@ -98,7 +105,7 @@ def batch(workdir: Path, count: int, rows: int) -> str:
         for bucket in ("dst-batch", "dst-local"):
             client.create_bucket(Bucket=bucket)
         with FaultProxy(scene.server.endpoint_url) as proxy, standin_process(scene, 32) as control:
-            env = {**scene.env(), **control["env"]}  # type: ignore[dict-item]
+            env = {**scene.env(), **control["env"]}
             aws_copy_pt(env, "aws", "add", "bench", "--access-key-id",
                         scene.account.access_key_id, "--no-check")  # fmt: skip
             for bucket in (scene.source, "dst-batch", "dst-local"):
@@ -116,12 +123,12 @@ def batch(workdir: Path, count: int, rows: int) -> str:
                         f"dst-{engine}/p", "--engine", engine]  # fmt: skip
                 wall, cpu, rss = measure_child(argv, env)
                 requests = len(proxy.records) - before
-                run = Run(f"{engine} engine", wall, cpu, rss,
-                          tree_cpu(scene.server.pid) - server_before,
-                          scene.objects, scene.nbytes, verify(scene, f"dst-{engine}", full=False))  # fmt: skip
+                server_cpu = tree_cpu(scene.server.pid) - server_before
+                checked = verify(scene, f"dst-{engine}", full=False)
+                run = Run(engine, wall, cpu, rss, server_cpu, scene.objects, scene.nbytes, checked)
                 results.append((run, requests, tree_cpu(int(control["pid"])) - standin_before))
-                print(f"  {engine:6s} {wall:7.1f} s {cpu:6.2f} CPU s {run.verified}", file=sys.stderr)
-        control_requests = dict(control["summary"].get("requests", {}))  # type: ignore[union-attr]
+                print(f"  {engine:6s} {wall:7.1f} s {cpu:6.2f} CPU s {checked}", file=sys.stderr)
+        control_requests = dict(control["summary"].get("requests", {}))
     memory = manifest_memory(workdir, rows)
     return _table(count, results, control_requests, rows, memory)
 
@@ -135,13 +142,14 @@ def _table(
 ) -> str:
     (batch_run, batch_s3, standin_cpu), (local_run, local_s3, _) = results
     control_total = sum(control.values())
+    by_operation = ", ".join(f"{k} {v}" for k, v in sorted(control.items()))
     lines = [
         f"{count:,} x 16 B objects, rclone serve s3; S3 Control stand-in in its own process",
         "| engine | wall s | aws-copy-pt CPU s | peak RSS MiB | S3 requests | S3 Control requests "
         "| stand-in CPU s | server CPU s | verified |",
         "|---|---|---|---|---|---|---|---|---|",
         f"| batch | {batch_run.wall:.1f} | {batch_run.cpu:.2f} | {batch_run.rss_mib:.0f} | "
-        f"{batch_s3:,} | {control_total} ({', '.join(f'{k} {v}' for k, v in sorted(control.items()))}) "
+        f"{batch_s3:,} | {control_total} ({by_operation}) "
         f"| {standin_cpu:.1f} | {batch_run.server_cpu:.1f} | {batch_run.verified} |",
         f"| local | {local_run.wall:.1f} | {local_run.cpu:.2f} | {local_run.rss_mib:.0f} | "
         f"{local_s3:,} | 0 | - | {local_run.server_cpu:.1f} | {local_run.verified} |",
@@ -212,13 +220,13 @@ def memory_child(rows: int, home: Path, out: Path) -> None:
     }))  # fmt: skip
 
 
-def _complete():  # type: ignore[no-untyped-def]
+def _complete() -> JobOutcome:
     from aws_copy_pt.core.batch_engine import JobOutcome
 
     return JobOutcome.COMPLETE
 
 
-def fill(db, rows: int, endpoint: str):  # type: ignore[no-untyped-def]
+def fill(db: Database, rows: int, endpoint: str) -> tuple[int, S3Client]:
     """Two buckets and a transfer whose ``rows`` rows are all held by batch attempt 1."""
     from aws_copy_pt.db.models import AwsCredential, Bucket, Transfer
     from aws_copy_pt.sandbox.s3server import RCLONE_ACCOUNT_ID
@@ -262,7 +270,7 @@ def _key(index: int) -> str:
     return f"p/d{index // 1000:05d}/obj {index:07d}+%.dat"  # encoded in the manifest
 
 
-def report(client, bucket: str, source: str, rows: int, prefix: str) -> None:  # type: ignore[no-untyped-def]
+def report(client: S3Client, bucket: str, source: str, rows: int, prefix: str) -> None:
     """A completion report of ``rows`` succeeded tasks, written the way AWS writes it."""
     from urllib.parse import quote
 

@@ -362,9 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--only", choices=["small", "multipart", "plan", "batch"], action="append"
-    )
+    parser.add_argument("--only", choices=["small", "multipart", "plan", "batch"], action="append")
     parser.add_argument("--objects", type=int, default=5000, help="small objects (1 KiB each)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (median shown)")
     parser.add_argument("--multipart-mib", type=int, default=1024)

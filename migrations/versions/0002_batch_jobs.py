@@ -27,9 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("batch_threshold", sa.Integer(), nullable=True))
     with op.batch_alter_table("object_copies", recreate="never") as batch_op:
         batch_op.add_column(sa.Column("batch_attempt", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("source_version_id", sa.String(length=1024), nullable=True)
-        )
+        batch_op.add_column(sa.Column("source_version_id", sa.String(length=1024), nullable=True))
     op.create_table(
         "batch_jobs",
         sa.Column("id", sa.Integer(), nullable=False),
