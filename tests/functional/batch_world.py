@@ -24,7 +24,7 @@ from tests.functional.copy_world import CopyWorld
 from tests.functional.copy_world import copy_world as copy_world
 
 INSTANT = PollBounds(minimum=0.05, maximum=0.2)
-ALWAYS_DUE = PollBounds(minimum=0, maximum=0)  # every pass asks DescribeJob
+ALWAYS_DUE = PollBounds(minimum=0, maximum=0)  # the next pass after one with these polls
 
 
 @dataclass

@@ -129,7 +129,7 @@ def test_a_job_created_with_confirm_waits_suspended_until_transfers_confirm(
     world = batch_copy.world
     batch_copy.put_all(KEYS[:4])
     transfer = batch_copy.transfer(KEYS[:4], options={"confirm": True})
-    batch_copy.one_pass(transfer)
+    batch_copy.one_pass(transfer, poll_bounds=ALWAYS_DUE)  # every next pass polls
     job_id = batch_copy.jobs(transfer)[0].job_id
     assert job_id is not None
     batch_copy.standin.wait_for_status(job_id, "Suspended")
@@ -225,7 +225,7 @@ def test_a_report_never_verifies_a_copy_the_destination_does_not_hold(
     world = batch_copy.world
     batch_copy.put_all(KEYS[:4])
     transfer = batch_copy.transfer(KEYS[:4], options={"delete_staging": True})
-    batch_copy.one_pass(transfer)
+    batch_copy.one_pass(transfer, poll_bounds=ALWAYS_DUE)  # every next pass polls
     job_id = str(batch_copy.jobs(transfer)[0].job_id)
     batch_copy.standin.wait_for_status(job_id)
     advance_batch(world.db, world.factory, transfer, bounds=ALWAYS_DUE)  # the report is read
