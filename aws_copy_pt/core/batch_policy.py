@@ -10,6 +10,8 @@ region as the job, so no other bucket has to trust the role for them). Four part
   manifest, write copies and reports into the destination, use the KMS keys;
 * the **job creator** (the credential registered for the destination bucket) may create,
   describe and update jobs, pass the role, upload manifests and read reports;
+* the credential registered for the **staging** bucket may ask whether it is versioned and list
+  its current versions (the manifest pins them);
 * the **staging bucket policy** (the staging account) lets the role read the staged objects;
   a destination bucket owned by another account than the role's also grants it writes.
 
@@ -34,6 +36,7 @@ class BatchPolicySet:
     trust_policy: PolicyDocument
     role_policy: PolicyDocument
     caller_policy: PolicyDocument
+    staging_reader_policy: PolicyDocument
     staging_bucket_policy: PolicyDocument | None
     destination_bucket_policy: PolicyDocument | None
     key_policies: tuple[PolicyDocument, ...] = ()
@@ -44,6 +47,7 @@ class BatchPolicySet:
             self.trust_policy,
             self.role_policy,
             self.caller_policy,
+            self.staging_reader_policy,
             self.staging_bucket_policy,
             self.destination_bucket_policy,
             *self.key_policies,
@@ -114,6 +118,20 @@ def build_batch_policies(
             tuple(role_statements),
         ),
         caller_policy=_caller_policy(caller, role_arn, dest_arn, job_files, partition),
+        staging_reader_policy=PolicyDocument(
+            "iam-policy",
+            f"the credential registered for {staging.name}",
+            "attach to the credential that lists staging (identity policy)",
+            (
+                Statement(
+                    "AwsCopyPtBatchPinVersions",
+                    "ask whether staging is versioned and list the current version of each "
+                    "object, so the job copies exactly what was planned",
+                    ("s3:GetBucketVersioning", "s3:ListBucketVersions"),
+                    (staging_arn,),
+                ),
+            ),
+        ),
         staging_bucket_policy=staging_policy,
         destination_bucket_policy=dest_policy,
         key_policies=_key_policies(role, staging, destination),

@@ -123,7 +123,7 @@ def test_policy_engine_batch_prints_every_party_each_statement_explained(
     assert "AwsCopyPtBatchReadStaging: read each staged object" in text
     document = json.loads(cli("--json", *args, "--batch-role", setup.role).ok().stdout)
     kinds = [doc["kind"] for doc in document["documents"]]
-    assert kinds[:3] == ["trust-policy", "iam-policy", "iam-policy"]
+    assert kinds[:4] == ["trust-policy", "iam-policy", "iam-policy", "iam-policy"]
     assert all(doc["explanations"] for doc in document["documents"])
     cli(*args).fails(ExitCode.USAGE, says="no batch role is registered")
 

@@ -9,7 +9,7 @@ from aws_copy_pt.errors import ConfigError
 from aws_copy_pt.services.copy.batch import advance_batch
 from tests.functional.batch_world import ALWAYS_DUE, BatchCopyWorld
 from tests.functional.batch_world import batch_copy as batch_copy
-from tests.functional.copy_world import CopyWorld
+from tests.functional.copy_world import CopyWorld, s3_error
 from tests.functional.copy_world import copy_world as copy_world
 
 KEYS = [f"run/{i:02d}.dat" for i in range(12)]
@@ -348,3 +348,15 @@ def test_the_manifest_is_sse_s3_names_hostile_keys_encoded_and_its_etag_is_the_j
     body = world.dest_s3.get_object(Bucket=world.dest, Key=job.manifest_key)["Body"].read()
     assert b"a%20b/c%2Cd.txt" in body and b"plus%2Bsign" in body and b"tab%09here" in body
     assert set(world.dest_keys()) >= set(keys)
+
+
+def test_a_denied_versioning_question_still_makes_a_job_of_current_versions(
+    batch_copy: BatchCopyWorld,
+) -> None:
+    world = batch_copy.world
+    world.hook(world.staging, "GetBucketVersioning", lambda **_: s3_error(403, "AccessDenied"))
+    batch_copy.put_all(KEYS[:2])
+    transfer = batch_copy.transfer(KEYS[:2])
+    assert batch_copy.until_done(transfer).state == "DONE"
+    assert not batch_copy.jobs(transfer)[0].versioned
+    assert any("s3:GetBucketVersioning denied" in e for e in world.events(transfer))

@@ -82,3 +82,10 @@ def test_every_statement_is_explained_and_a_caller_of_another_account_is_warned(
     for document in policies.documents():
         assert all(why for why in document.explanations().values())
     assert any("must be a principal of account 222222222222" in note for note in policies.notes)
+
+
+def test_the_staging_credential_may_list_versions_so_the_manifest_pins_them() -> None:
+    policies = build_batch_policies(DEST, STAGING, role_arn=ROLE, caller=CALLER)
+    [statement] = policies.staging_reader_policy.document()["Statement"]
+    assert statement["Action"] == ["s3:GetBucketVersioning", "s3:ListBucketVersions"]
+    assert statement["Resource"] == "arn:aws:s3:::staging"

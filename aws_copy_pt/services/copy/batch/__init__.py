@@ -55,7 +55,8 @@ from aws_copy_pt.db.models import BatchJob, Transfer
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.batch_files import bucket_versioned
 from aws_copy_pt.s3.clients import ClientFactory
-from aws_copy_pt.s3.copier import owner_only
+from aws_copy_pt.s3.copier import CopyRoute, owner_only
+from aws_copy_pt.s3.errors import S3AccessDenied
 from aws_copy_pt.services.copy.batch import store
 from aws_copy_pt.services.copy.batch.job import PollBounds, token_for
 from aws_copy_pt.services.copy.batch.lifecycle import Context, step
@@ -146,13 +147,27 @@ def _current_job(db: Database, factory: ClientFactory, transfer_id: int) -> int 
             return None
         attempt = 1 if previous is None else previous.attempt + 1
         route = build_route(factory, transfer.source_bucket, transfer.dest_bucket)
-    versioned = bucket_versioned(
-        route.source_client, route.source_bucket, owner_only(route.source_args)
-    )
+    versioned, pinned = _staging_versioned(route)
     with db.session() as session:
         transfer = session.get(Transfer, transfer_id)
         assert transfer is not None
-        return _create_attempt(session, transfer, attempt, versioned).id
+        return _create_attempt(session, transfer, attempt, versioned, pinned).id
+
+
+def _staging_versioned(route: CopyRoute) -> tuple[bool, str]:
+    """Whether the manifest pins version ids, and how the event says it."""
+    try:
+        versioned = bucket_versioned(
+            route.source_client, route.source_bucket, owner_only(route.source_args)
+        )
+    except S3AccessDenied:
+        return False, (
+            f"could not ask whether {route.source_bucket} is versioned (s3:GetBucketVersioning "
+            "denied): the job copies the current versions"
+        )
+    if versioned:
+        return True, "version ids pinned"
+    return False, "staging is not versioned: the job copies the current versions"
 
 
 def _new_attempt_due(session: Session, transfer: Transfer, previous: BatchJob | None) -> bool:
@@ -181,7 +196,7 @@ def _new_attempt_due(session: Session, transfer: Transfer, previous: BatchJob | 
 
 
 def _create_attempt(
-    session: Session, transfer: Transfer, attempt: int, versioned: bool
+    session: Session, transfer: Transfer, attempt: int, versioned: bool, pinned: str
 ) -> BatchJob:
     dest = transfer.dest_bucket
     options = BatchOptions.of(dict(transfer.options or {}))
@@ -212,7 +227,6 @@ def _create_attempt(
     )
     session.add(job)
     session.flush()
-    pinned = "version ids pinned" if versioned else "staging is not versioned: current versions"
     record_event(
         session, transfer, store.EVENT_KIND, f"batch job attempt {attempt}: planning ({pinned})"
     )
