@@ -28,10 +28,12 @@ def test_watching_into_a_bucket_with_a_batch_role_shows_the_engine_and_the_jobs_
             (ROLE, world.dest_bucket),
         )
     world.task(label="nightly", files=3)
-    run = world.run(answer("watch", "top", "nightly", "Nothing", "Quit"))
+    # The set-up resumes at its transfer step: top level, the task, then no daemon.
+    run = world.run(answer("top", "nightly", "nothing"))
 
     assert run.finish() == ExitCode.OK
     shown = run.screen.text()
+    assert "Step 5 of 6: Transfer to watch" in shown
     assert f"Copy engine for {world.dest_bucket}: an S3 Batch Operations job copies it." in shown
     assert "A batch job for its 3 files would cost about $0.25 (estimate: us-east-1" in shown
     with sqlite3.connect(world.home / "aws-copy-pt.db") as db:
@@ -45,6 +47,8 @@ def test_without_a_batch_role_the_wizard_says_nothing_about_engines(
     world = wizard_world
     world.set_up(through="destination")
     world.task(label="nightly")
-    run = world.run(answer("watch", "top", "nightly", "Nothing", "Quit"))
+    run = world.run(answer("top", "nightly", "nothing"))
     assert run.finish() == ExitCode.OK
-    assert "Copy engine" not in run.screen.text()
+    shown = run.screen.text()
+    assert "Transfer 1 watches Globus task" in shown
+    assert "Copy engine" not in shown
