@@ -5,6 +5,12 @@ other part is what users run: the Globus login flow, credential and bucket regis
 region discovery, the staging collection, a submitted Globus transfer watched by the real
 scheduler, the server-side copy engine with verification. The scenario reports what happens
 through a callback and returns a summary; the CLI does the talking.
+
+With ``engine="batch"`` the local S3 Control stand-in joins them: the destination bucket gets a
+batch role and a credential of its own account, and an S3 Batch Operations job copies the
+objects while the local engine copies the one above the job's size limit (lowered from 5 GiB
+to 8 MiB in both the stand-in and the planner, so the demo needs no 5 GiB object); then every
+object is verified the same way.
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.models import ObjectCopy, Transfer
+from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.data import sample_bytes
 from aws_copy_pt.sandbox.demo_home import remember
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
+from aws_copy_pt.sandbox.s3control import S3ControlStandIn
 from aws_copy_pt.sandbox.s3server import MotoS3Server, SandboxAccounts
 
 if TYPE_CHECKING:
@@ -46,6 +54,7 @@ DEMO_FILES: tuple[tuple[str, int], ...] = (
 )
 MULTIPART_THRESHOLD = 8 * MiB  # lowered so the demo shows a multipart copy without GiBs
 PART_SIZE = 5 * MiB
+BATCH_LIMIT = 8 * MiB  # the batch job's size limit, lowered from 5 GiB like the threshold
 
 Narrate = Callable[[str], None]
 
@@ -57,6 +66,7 @@ class LandedObject:
     state: str
     checksum: str | None  # "ALGORITHM value", as S3 computed it during the copy
     identical: bool  # re-read from both buckets and compared byte for byte
+    engine: str = "local"  # what made the copy: local, or batch (an S3 Batch Operations job)
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,10 @@ def run_demo(
     *,
     poll_seconds: float = 0.5,
     serve: Callable[[DemoResult], None] | None = None,
+    engine: str = "local",
 ) -> DemoResult:
-    """Run the pipeline end to end in ``home`` (which should be new and empty).
+    """Run the pipeline end to end in ``home`` (which should be new and empty); ``engine``
+    ``batch`` copies through an S3 Batch Operations job on the local S3 Control stand-in.
 
     With ``serve``, the home remembers its stand-ins (``sandbox.demo_home``) and ``serve`` is
     called with the result while they still run: they stop when it returns."""
@@ -98,23 +110,27 @@ def run_demo(
         s3 = stack.enter_context(MotoS3Server())
         globus = stack.enter_context(GlobusStandIn())
         accounts = s3.accounts()
-        stack.enter_context(
-            _environment(
-                {
-                    **globus.env(),
-                    "AWS_ENDPOINT_URL_STS": s3.endpoint_url,
-                    "AWS_COPY_PT_GLOBUS_CLIENT_ID": globus.client_id,
-                }
-            )
-        )
+        env = {
+            **globus.env(),
+            "AWS_ENDPOINT_URL_STS": s3.endpoint_url,
+            "AWS_COPY_PT_GLOBUS_CLIENT_ID": globus.client_id,
+        }
+        control = None
+        if engine == "batch":
+            narrate("Starting the local S3 Control stand-in (S3 Batch Operations jobs)…")
+            control = stack.enter_context(S3ControlStandIn(s3.endpoint_url))
+            control.settings.max_copy_bytes = BATCH_LIMIT
+            env.update(control.env())
+        stack.enter_context(_environment(env))
         db = open_database(home)
         stack.callback(db.close)
-        scenario = _Scenario(db, s3, globus, accounts, narrate)
+        scenario = _Scenario(db, s3, globus, accounts, narrate, control)
         transfer_id = scenario.set_up_and_submit()
         scenario.watch_and_copy(transfer_id, poll_seconds)
         result = scenario.result(home.path, transfer_id)
         if serve is not None:
-            remember(db, {**globus.env(), "AWS_ENDPOINT_URL_STS": s3.endpoint_url})
+            served = {**globus.env(), "AWS_ENDPOINT_URL_STS": s3.endpoint_url}
+            remember(db, {**served, **(control.env() if control is not None else {})})
             serve(result)
         return result
 
@@ -127,9 +143,11 @@ class _Scenario:
         globus: GlobusStandIn,
         accounts: SandboxAccounts,
         narrate: Narrate,
+        control: S3ControlStandIn | None = None,
     ) -> None:
         from aws_copy_pt.s3.clients import ClientFactory
 
+        self.control = control
         self.db = db
         self.s3 = s3
         self.globus = globus
@@ -204,6 +222,33 @@ class _Scenario:
                     factory=self.factory,
                 )
                 self.say(f"Registered bucket {name}: region {bucket.region} found via HeadBucket.")
+            if self.control is not None:
+                self._register_batch(session)
+
+    def _register_batch(self, session: Session) -> None:
+        """The destination's own credential and batch role (jobs run in its account)."""
+        from aws_copy_pt.services.setup.bucket_update import BucketUpdate, update_bucket
+        from aws_copy_pt.services.setup.credentials import NewCredential, add_credential
+
+        assert self.control is not None
+        partner = self.accounts.destination
+        add_credential(
+            session,
+            NewCredential(
+                name="partner",
+                access_key_id=partner.access_key_id,
+                secret_access_key=partner.secret_access_key,
+                session_token=partner.session_token,
+            ),
+            verify_with=self.factory,
+        )
+        role = self.control.register_role(partner)
+        update = BucketUpdate(credential="partner", batch_role_arn=role, engine="batch")
+        update_bucket(session, DEST_BUCKET, update, factory=self.factory)
+        self.say(
+            f"Registered credential 'partner' (account {partner.account_id}) for {DEST_BUCKET} "
+            f"with the batch role {role}: copies go through S3 Batch Operations jobs."
+        )
 
     def _collections(self) -> tuple[str, str]:
         from aws_copy_pt.globus.clients import batch_transfer_client
@@ -219,15 +264,20 @@ class _Scenario:
 
         globus.settings.files_for_item = files_for
         globus.settings.on_succeeded = self._deliver
+        # A batch job can only put a prefix in front of each staging key, so with the batch
+        # engine the collection maps the bucket's root and the keys keep their globus/ folder.
+        key_prefix = "" if self.control is not None else "globus/"
         with self.db.session() as session:
             add_collection(
                 session,
                 batch_transfer_client(self.db),
                 staging,
                 bucket=STAGING_BUCKET,
-                key_prefix="globus/",
+                key_prefix=key_prefix,
             )
-        self.say(f"Registered the staging collection, mapped to s3://{STAGING_BUCKET}/globus/.")
+        self.say(
+            f"Registered the staging collection, mapped to s3://{STAGING_BUCKET}/{key_prefix}."
+        )
         return source, staging
 
     def _deliver(self, task: TaskInfo) -> None:
@@ -258,6 +308,7 @@ class _Scenario:
                 **transfer.options,
                 "multipart_threshold": MULTIPART_THRESHOLD,
                 "part_size": PART_SIZE,
+                "batch_max_bytes": BATCH_LIMIT,
             }
         self.say(
             f"Submitted Globus task {summary.globus_task_id} ({len(DEMO_FILES)} files) and "
@@ -274,6 +325,19 @@ class _Scenario:
         workers = batch_workers(self.db, min_poll_seconds=poll_seconds, max_poll_seconds=2.0)
         self.say("Watching the task with the scheduler; it copies as soon as Globus is done…")
         DaemonLoop(self.db, workers, stop=threading.Event(), exit_when_idle=True).run()
+        if self.control is not None:
+            for message in self._batch_history(transfer_id):
+                self.say(message)
+
+    def _batch_history(self, transfer_id: int) -> list[str]:
+        """What the batch engine did, from the transfer's history."""
+        with self.db.session() as session:
+            query = (
+                select(Event.message)
+                .where(Event.transfer_id == transfer_id, Event.kind == "batch")
+                .order_by(Event.id)
+            )
+            return [f"Batch: {message}" for message in session.scalars(query)]
 
     def result(self, home: Path, transfer_id: int) -> DemoResult:
         client = self.s3.client(self.accounts.staging)
@@ -294,6 +358,7 @@ class _Scenario:
                     if row.dest_checksum
                     else None,
                     identical=_same_bytes(client, row.source_key, row.dest_key),
+                    engine="local" if row.batch_attempt is None else "batch",
                 )
                 for row in rows
             ]

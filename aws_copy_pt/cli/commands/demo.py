@@ -28,8 +28,15 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Keep the demo's home and its local servers to explore them (until Ctrl-C).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "batch"]),
+    default="local",
+    show_default=True,
+    help="batch: copy through an S3 Batch Operations job (a local S3 Control stand-in).",
+)
 @pass_app
-def command(app: AppContext, keep: bool) -> int:
+def command(app: AppContext, keep: bool, engine: str) -> int:
     """Run the complete pipeline against local stand-ins, with no accounts and no network.
 
     A local S3 server plays two AWS accounts (a lab's staging bucket and a partner's archive
@@ -37,6 +44,10 @@ def command(app: AppContext, keep: bool) -> int:
     registers the credentials, buckets and staging collection, submits a Globus transfer of a
     few files (one large enough for a multipart copy), watches it with the real scheduler,
     copies every delivered object server-side, verifies it, and shows where each one landed.
+
+    With --engine batch a local S3 Control stand-in runs S3 Batch Operations jobs: the job
+    copies the objects, the local engine the one above the job's size limit (lowered to
+    8 MiB for the demo), and every copy is verified the same way.
 
     The demo uses its own temporary home; your real one is never touched. With --keep the
     home stays, and the local servers keep running until you press Ctrl-C: the commands it
@@ -47,6 +58,7 @@ def command(app: AppContext, keep: bool) -> int:
     \b
     Examples:
       aws-copy-pt demo
+      aws-copy-pt demo --engine batch
       aws-copy-pt demo --keep     # then, in another terminal, the commands it prints
     """
     from aws_copy_pt.home.paths import Home
@@ -61,9 +73,9 @@ def command(app: AppContext, keep: bool) -> int:
 
     try:
         if keep:
-            result = run_demo(home, narrate, serve=partial(_serve, app))
+            result = run_demo(home, narrate, serve=partial(_serve, app), engine=engine)
         else:
-            result = run_demo(home, narrate)
+            result = run_demo(home, narrate, engine=engine)
             _show(app, result)
     finally:
         if not keep:
@@ -84,11 +96,12 @@ def _show(app: AppContext, result: DemoResult) -> None:
             render.human_bytes(o.size),
             o.state,
             o.checksum or "-",
+            o.engine,
             "yes" if o.identical else "NO",
         )
         for o in result.objects
     ]
-    columns = ("Key", "Size", "State", "Checksum", "Identical")
+    columns = ("Key", "Size", "State", "Checksum", "Copied by", "Identical")
     title = f"Transfer {result.transfer_id} is {result.state}. In s3://{DEST_BUCKET}:"
     render.console(app).print(render.table(title, columns, rows))
 

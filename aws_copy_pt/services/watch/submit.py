@@ -5,7 +5,8 @@ anything is stored: the task exists and is the user's (Globus answers 404/403 ot
 destination is a registered staging collection, and the destination bucket is registered. The
 task's current status is applied at once, so a task that already succeeded goes straight to
 LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fail),
-``delete_staging`` (bool) and ``multipart_threshold`` (bytes), read by the copy engine.
+``delete_staging`` (bool) and ``multipart_threshold`` (bytes), read by the copy engine, and the
+engine choice (``services.copy.batch.settings``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError
 from aws_copy_pt.globus.gateway import SyncLevel as SyncLevel  # part of this service's interface
 from aws_copy_pt.globus.gateway import TransferClient
+from aws_copy_pt.services.copy.batch.settings import BatchOptions, check_request, options_for
 from aws_copy_pt.services.events import record_event
 from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.transfers import TransferSummary, summarize
@@ -48,6 +50,7 @@ class WatchOptions:
     delete_staging: bool = False
     label: str | None = None
     multipart_threshold: int | None = None  # bytes; None: the engine's default
+    batch: BatchOptions | None = None  # None: the destination bucket's default engine
 
     def __post_init__(self) -> None:
         if self.on_conflict not in ON_CONFLICT_CHOICES:
@@ -144,6 +147,8 @@ def register_task(
     collection = _staging_collection(session, task)
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_bucket.name, dest_prefix))
+    engine = options_for(options.batch, dest_bucket)
+    check_request(engine, collection.bucket, dest_bucket, mapping.root_prefix, dest_prefix)
     transfer = Transfer(
         label=options.label or task.get("label"),
         kind="globus",
@@ -154,7 +159,7 @@ def register_task(
         source_prefix=mapping.root_prefix,
         dest_bucket_id=dest_bucket.id,
         dest_prefix=dest_prefix,
-        options={**options.as_json(), **(extra_options or {})},
+        options={**options.as_json(), **engine.as_json(), **(extra_options or {})},
     )
     session.add(transfer)
     session.flush()
@@ -198,8 +203,10 @@ def submit_and_watch(
             hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
         )
     dest_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
-    find_bucket(session, dest_name)
+    dest = find_bucket(session, dest_name)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_name, dest_prefix))
+    engine = options_for(options.batch, dest)  # an impossible --engine batch fails before Globus
+    check_request(engine, collection.bucket, dest, mapping.root_prefix, dest_prefix)
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     task_id = gateway.submit_transfer(
         transfer_client,
