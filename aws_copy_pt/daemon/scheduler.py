@@ -7,7 +7,9 @@ Three kinds of job share a small thread pool, so Globus polling goes on while a 
   later than ``max_poll_seconds`` (nor than the next follow pass while a rule is active); with
   nothing to watch it looks again after ``min_poll_seconds``, and after a failed login after
   ``max_poll_seconds``;
-- ``copy-<id>``: one job per transfer in COPYING, started as soon as it is ready;
+- ``copy-<id>``: one job per transfer in COPYING, started as soon as it is ready; while an S3
+  Batch Operations job copies the transfer, it runs again when the job is due for its next
+  DescribeJob (the same adaptive timer as Globus polls);
 - ``notify``: turns outcome events into notifications and delivers the outbox.
 No job is persisted by APScheduler: on start, work is rebuilt from the transfers table.
 
@@ -219,6 +221,7 @@ class DaemonLoop:
                 concurrency=self._workers.concurrency,
                 progress=self._workers.progress,
                 stop=self._stop,
+                poll_bounds=cycle.batch_poll_bounds(self._workers),
             )
             if copied.cancelled:
                 self.report.saw_cancel(copied)
@@ -226,9 +229,32 @@ class DaemonLoop:
             log.exception("transfer %s: copy job failed: %s", transfer_id, exc)
             self.report.errors.append(f"transfer {transfer_id}: {exc}")
         finally:
-            with self._lock:
-                self._running_copies.discard(transfer_id)
+            if not self._copy_again_later(transfer_id):
+                with self._lock:
+                    self._running_copies.discard(transfer_id)
         self._notify()
+
+    def _copy_again_later(self, transfer_id: int) -> bool:
+        """A batch job still runs: come back when it is due for a poll (the transfer stays
+        among the running copies meanwhile, so the daemon is not idle)."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        from aws_copy_pt.services.copy.batch.actions import seconds_until_batch_poll
+
+        delay = None if self._stop.is_set() else seconds_until_batch_poll(self._db, transfer_id)
+        if delay is None:
+            return False
+        try:  # another id: this run of copy-<id> is still winding down (max_instances 1)
+            self._scheduler.add_job(
+                self._copy,
+                args=[transfer_id],
+                id=f"copy-{transfer_id}-batch-poll",
+                replace_existing=True,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=delay),
+            )
+        except SchedulerNotRunningError:
+            return False
+        return True
 
     def _notify(self) -> None:
         try:

@@ -137,6 +137,11 @@ class Bucket(Base):
     requester_pays: Mapped[bool] = mapped_column(Boolean, default=False)
     metadata_directive: Mapped[str] = mapped_column(String(10), default="COPY")
     tagging_directive: Mapped[str] = mapped_column(String(10), default="COPY")
+    # The copy engine for transfers into this bucket (local | batch | auto; None: auto), the
+    # S3 Batch Operations role registered for it, and auto's object threshold (None: default).
+    engine: Mapped[str | None] = mapped_column(String(10))
+    batch_role_arn: Mapped[str | None] = mapped_column(String(2048))
+    batch_threshold: Mapped[int | None] = mapped_column(Integer)
     checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -241,6 +246,7 @@ class ObjectCopy(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     staging_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # The staging version that was copied (versioned buckets: the one delete that is exact).
+    # A batch job's rows get it from the job's manifest, which names the version to copy.
     source_version_id: Mapped[str | None] = mapped_column(String(1024))
     # Set (and committed) before a staging delete is sent; cleared once it is done or refused
     # for good. A pass killed in between leaves it set, and the next pass finishes the delete.
@@ -248,6 +254,9 @@ class ObjectCopy(Base):
     staging_note: Mapped[str | None] = mapped_column(Text)  # why the staging object stays
     # What proved the copy identical (core.checksums.proof): "crc32c from source", "size only"...
     verified_by: Mapped[str | None] = mapped_column(String(120))
+    # The batch job attempt (``batch_jobs.attempt``) that copies or copied this object; None:
+    # the local engine. A ``copying`` row with an attempt is held by that job.
+    batch_attempt: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
@@ -267,6 +276,53 @@ class ObjectPart(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     etag: Mapped[str] = mapped_column(String(200))
     checksums: Mapped[dict[str, Any]] = mapped_column(default=dict)  # algorithm -> value
+
+
+class BatchJob(Base):
+    """One S3 Batch Operations copy job of a transfer (attempt 1, 2... after a failed job).
+
+    ``phase`` is aws-copy-pt's own progress through the job's life (see
+    ``core.batch_engine.Phase``): every step is recorded before the next one starts, so a
+    crash anywhere resumes at the step it interrupted; ``status`` is what S3 last said.
+    """
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "attempt", name="uq_batch_jobs_transfer_attempt"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(64))
+    role_arn: Mapped[str] = mapped_column(String(2048))
+    client_request_token: Mapped[str] = mapped_column(String(64))
+    confirmation_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_scope: Mapped[str] = mapped_column(String(20), default="AllTasks")
+    target_key_prefix: Mapped[str] = mapped_column(String(1024), default="")
+    versioned: Mapped[bool] = mapped_column(Boolean, default=False)
+    objects: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    manifest_bucket: Mapped[str] = mapped_column(String(255))
+    manifest_key: Mapped[str] = mapped_column(Text)
+    manifest_etag: Mapped[str | None] = mapped_column(String(200))
+    manifest_version_id: Mapped[str | None] = mapped_column(String(1024))
+    report_bucket: Mapped[str] = mapped_column(String(255))
+    report_prefix: Mapped[str] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(20))
+    tasks_total: Mapped[int | None] = mapped_column(Integer)
+    tasks_succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_failed: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reasons: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
 
 
 class Event(Base):

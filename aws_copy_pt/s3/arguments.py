@@ -35,6 +35,9 @@ BUCKET_SETTINGS: dict[str, frozenset[str]] = {
     "ListObjectsV2": EVERY_REQUEST,
     "DeleteObject": EVERY_REQUEST,
     "DeleteObjects": EVERY_REQUEST,
+    "GetObject": EVERY_REQUEST,
+    "ListObjectVersions": EVERY_REQUEST,
+    "GetBucketVersioning": frozenset({"ExpectedBucketOwner"}),
 }
 
 # The source bucket's settings in a request to the destination (a copy reads the source),
@@ -74,6 +77,13 @@ def settings_for(operation: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a bucket's ``settings`` that ``operation`` takes."""
     wanted = BUCKET_SETTINGS[operation]
     return {name: value for name, value in settings.items() if name in wanted}
+
+
+def every_request(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """What every request to the bucket carries (its expected owner, requester pays), for a
+    write that must not take the bucket's write settings (a batch job's manifest: SSE-S3, the
+    standard storage class)."""
+    return {name: value for name, value in settings.items() if name in EVERY_REQUEST}
 
 
 def source_settings_for(operation: str, settings: Mapping[str, Any]) -> dict[str, Any]:

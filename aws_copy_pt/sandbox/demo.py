@@ -3,10 +3,17 @@
 A local S3 server (moto, two accounts) and the Globus stand-in replace AWS and Globus; every
 other part is what users run: the Globus login flow, credential and bucket registration with
 region discovery, the staging collection, a submitted Globus transfer watched by the real
-scheduler, the server-side copy engine with verification. With ``cross_provider`` the archive
-bucket lives on a second provider (``rclone serve s3``) with its own keys, and the objects are
-streamed between the two stores. The scenario reports what happens through a callback and
-returns a summary; the CLI does the talking.
+scheduler, the server-side copy engine with verification. The scenario reports what happens
+through a callback and returns a summary; the CLI does the talking.
+
+With ``engine="batch"`` the local S3 Control stand-in joins them: the destination bucket gets a
+batch role and a credential of its own account, and an S3 Batch Operations job copies the
+objects while the local engine copies the one above the job's size limit (lowered from 5 GiB
+to 8 MiB in both the stand-in and the planner, so the demo needs no 5 GiB object); then every
+object is verified the same way.
+
+With ``cross_provider`` the archive bucket lives on a second provider (``rclone serve s3``) with
+its own keys, and the objects are streamed between the two stores (``sandbox.demo_archive``).
 """
 
 from __future__ import annotations
@@ -20,14 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aws_copy_pt.db.engine import Database, open_database
-from aws_copy_pt.db.models import ObjectCopy, Transfer
+from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.home.paths import Home
 from aws_copy_pt.sandbox.data import sample_bytes
+from aws_copy_pt.sandbox.demo_archive import make_archive_bucket, register_archive
 from aws_copy_pt.sandbox.demo_home import remember
 from aws_copy_pt.sandbox.globus_standin.models import FileSpec, SubmittedItem, TaskInfo
 from aws_copy_pt.sandbox.globus_standin.standin import GlobusStandIn
+from aws_copy_pt.sandbox.s3control import S3ControlStandIn
 from aws_copy_pt.sandbox.s3server import MotoS3Server, RcloneS3Server, SandboxAccounts
 
 if TYPE_CHECKING:
@@ -48,6 +58,7 @@ DEMO_FILES: tuple[tuple[str, int], ...] = (
 )
 MULTIPART_THRESHOLD = 8 * MiB  # lowered so the demo shows a multipart copy without GiBs
 PART_SIZE = 5 * MiB
+BATCH_LIMIT = 8 * MiB  # the batch job's size limit, lowered from 5 GiB like the threshold
 
 Narrate = Callable[[str], None]
 
@@ -59,6 +70,7 @@ class LandedObject:
     state: str
     checksum: str | None  # "ALGORITHM value", as S3 computed it during the copy
     identical: bool  # re-read from both buckets and compared byte for byte
+    engine: str = "local"  # what made the copy: local, or batch (an S3 Batch Operations job)
     verified_by: str | None = None  # what proved it: "md5 from ETag", "crc32c from source"...
 
 
@@ -92,10 +104,12 @@ def run_demo(
     *,
     poll_seconds: float = 0.5,
     serve: Callable[[DemoResult], None] | None = None,
+    engine: str = "local",
     cross_provider: bool = False,
 ) -> DemoResult:
-    """Run the pipeline end to end in ``home`` (which should be new and empty); with
-    ``cross_provider`` the archive is on a second store and the objects are streamed.
+    """Run the pipeline end to end in ``home`` (which should be new and empty); ``engine``
+    ``batch`` copies through an S3 Batch Operations job on the local S3 Control stand-in;
+    ``cross_provider`` puts the archive on a second store, and the objects are streamed.
 
     With ``serve``, the home remembers its stand-ins (``sandbox.demo_home``) and ``serve`` is
     called with the result while they still run: they stop when it returns."""
@@ -104,27 +118,31 @@ def run_demo(
         s3 = stack.enter_context(MotoS3Server())
         globus = stack.enter_context(GlobusStandIn())
         accounts = s3.accounts()
+        env = {
+            **globus.env(),
+            "AWS_ENDPOINT_URL_STS": s3.endpoint_url,
+            "AWS_COPY_PT_GLOBUS_CLIENT_ID": globus.client_id,
+        }
+        control = None
+        if engine == "batch":
+            narrate("Starting the local S3 Control stand-in (S3 Batch Operations jobs)…")
+            control = stack.enter_context(S3ControlStandIn(s3.endpoint_url))
+            control.settings.max_copy_bytes = BATCH_LIMIT
+            env.update(control.env())
         archive = None
         if cross_provider:
             narrate("Starting `rclone serve s3` as a second provider, for the archive…")
             archive = stack.enter_context(RcloneS3Server())
-        stack.enter_context(
-            _environment(
-                {
-                    **globus.env(),
-                    "AWS_ENDPOINT_URL_STS": s3.endpoint_url,
-                    "AWS_COPY_PT_GLOBUS_CLIENT_ID": globus.client_id,
-                }
-            )
-        )
+        stack.enter_context(_environment(env))
         db = open_database(home)
         stack.callback(db.close)
-        scenario = _Scenario(db, s3, globus, accounts, narrate, archive)
+        scenario = _Scenario(db, s3, globus, accounts, narrate, control, archive)
         transfer_id = scenario.set_up_and_submit()
         scenario.watch_and_copy(transfer_id, poll_seconds)
         result = scenario.result(home.path, transfer_id)
         if serve is not None:
-            remember(db, {**globus.env(), "AWS_ENDPOINT_URL_STS": s3.endpoint_url})
+            served = {**globus.env(), "AWS_ENDPOINT_URL_STS": s3.endpoint_url}
+            remember(db, {**served, **(control.env() if control is not None else {})})
             serve(result)
         return result
 
@@ -137,10 +155,12 @@ class _Scenario:
         globus: GlobusStandIn,
         accounts: SandboxAccounts,
         narrate: Narrate,
+        control: S3ControlStandIn | None = None,
         archive: RcloneS3Server | None = None,
     ) -> None:
         from aws_copy_pt.s3.clients import ClientFactory
 
+        self.control = control
         self.archive = archive
         self.db = db
         self.s3 = s3
@@ -163,16 +183,13 @@ class _Scenario:
         s3, accounts = self.s3, self.accounts
         s3.make_bucket(accounts.staging, STAGING_BUCKET, "us-east-1")
         if self.archive is not None:
-            self.archive.client().create_bucket(Bucket=DEST_BUCKET)
-            self.say(
-                f"Account {accounts.staging.account_id} owns the staging bucket {STAGING_BUCKET}; "
-                f"{DEST_BUCKET} lives on another provider ({self.archive.endpoint_url})."
-            )
-            return
-        s3.make_bucket(accounts.destination, DEST_BUCKET, "eu-west-1")
+            where = make_archive_bucket(self.archive, DEST_BUCKET)
+        else:
+            s3.make_bucket(accounts.destination, DEST_BUCKET, "eu-west-1")
+            where = f"account {accounts.destination.account_id} owns {DEST_BUCKET} (eu-west-1)"
         self.say(
             f"Account {accounts.staging.account_id} owns the staging bucket {STAGING_BUCKET}; "
-            f"account {accounts.destination.account_id} owns {DEST_BUCKET} (eu-west-1)."
+            f"{where}."
         )
 
     def _login(self) -> None:
@@ -214,25 +231,12 @@ class _Scenario:
                 verify_with=self.factory,
             )
             self.say(f"Registered AWS credential 'lab' (account {info.account_id}).")
-            places: list[tuple[str, str | None, str, str]] = [
-                (STAGING_BUCKET, None, "lab", endpoint)
-            ]
-            if self.archive is None:
-                places.append((DEST_BUCKET, "222222222222", "lab", endpoint))
-            else:
-                keys = self.archive.account
-                add_credential(
-                    session,
-                    NewCredential(
-                        name="archive",
-                        access_key_id=keys.access_key_id,
-                        secret_access_key=keys.secret_access_key,
-                    ),
-                    verify_with=self.factory,
-                )
-                self.say("Registered the archive provider's keys as credential 'archive'.")
-                places.append((DEST_BUCKET, None, "archive", self.archive.endpoint_url))
-            for name, owner, credential, url in places:
+            archive = (
+                (DEST_BUCKET, "222222222222", "lab", endpoint)
+                if self.archive is None
+                else register_archive(session, self.archive, DEST_BUCKET, self.factory, self.say)
+            )
+            for name, owner, credential, url in ((STAGING_BUCKET, None, "lab", endpoint), archive):
                 bucket = add_bucket(
                     session,
                     BucketRequest(
@@ -241,6 +245,33 @@ class _Scenario:
                     factory=self.factory,
                 )
                 self.say(f"Registered bucket {name}: region {bucket.region} found via HeadBucket.")
+            if self.control is not None:
+                self._register_batch(session)
+
+    def _register_batch(self, session: Session) -> None:
+        """The destination's own credential and batch role (jobs run in its account)."""
+        from aws_copy_pt.services.setup.bucket_update import BucketUpdate, update_bucket
+        from aws_copy_pt.services.setup.credentials import NewCredential, add_credential
+
+        assert self.control is not None
+        partner = self.accounts.destination
+        add_credential(
+            session,
+            NewCredential(
+                name="partner",
+                access_key_id=partner.access_key_id,
+                secret_access_key=partner.secret_access_key,
+                session_token=partner.session_token,
+            ),
+            verify_with=self.factory,
+        )
+        role = self.control.register_role(partner)
+        update = BucketUpdate(credential="partner", batch_role_arn=role, engine="batch")
+        update_bucket(session, DEST_BUCKET, update, factory=self.factory)
+        self.say(
+            f"Registered credential 'partner' (account {partner.account_id}) for {DEST_BUCKET} "
+            f"with the batch role {role}: copies go through S3 Batch Operations jobs."
+        )
 
     def _collections(self) -> tuple[str, str]:
         from aws_copy_pt.globus.clients import batch_transfer_client
@@ -256,15 +287,20 @@ class _Scenario:
 
         globus.settings.files_for_item = files_for
         globus.settings.on_succeeded = self._deliver
+        # A batch job can only put a prefix in front of each staging key, so with the batch
+        # engine the collection maps the bucket's root and the keys keep their globus/ folder.
+        key_prefix = "" if self.control is not None else "globus/"
         with self.db.session() as session:
             add_collection(
                 session,
                 batch_transfer_client(self.db),
                 staging,
                 bucket=STAGING_BUCKET,
-                key_prefix="globus/",
+                key_prefix=key_prefix,
             )
-        self.say(f"Registered the staging collection, mapped to s3://{STAGING_BUCKET}/globus/.")
+        self.say(
+            f"Registered the staging collection, mapped to s3://{STAGING_BUCKET}/{key_prefix}."
+        )
         return source, staging
 
     def _deliver(self, task: TaskInfo) -> None:
@@ -295,6 +331,7 @@ class _Scenario:
                 **transfer.options,
                 "multipart_threshold": MULTIPART_THRESHOLD,
                 "part_size": PART_SIZE,
+                "batch_max_bytes": BATCH_LIMIT,
             }
         self.say(
             f"Submitted Globus task {summary.globus_task_id} ({len(DEMO_FILES)} files) and "
@@ -311,6 +348,19 @@ class _Scenario:
         workers = batch_workers(self.db, min_poll_seconds=poll_seconds, max_poll_seconds=2.0)
         self.say("Watching the task with the scheduler; it copies as soon as Globus is done…")
         DaemonLoop(self.db, workers, stop=threading.Event(), exit_when_idle=True).run()
+        if self.control is not None:
+            for message in self._batch_history(transfer_id):
+                self.say(message)
+
+    def _batch_history(self, transfer_id: int) -> list[str]:
+        """What the batch engine did, from the transfer's history."""
+        with self.db.session() as session:
+            query = (
+                select(Event.message)
+                .where(Event.transfer_id == transfer_id, Event.kind == "batch")
+                .order_by(Event.id)
+            )
+            return [f"Batch: {message}" for message in session.scalars(query)]
 
     def result(self, home: Path, transfer_id: int) -> DemoResult:
         client = self.s3.client(self.accounts.staging)
@@ -332,6 +382,7 @@ class _Scenario:
                     if row.dest_checksum
                     else None,
                     identical=_same_bytes(client, dest, row.source_key, row.dest_key),
+                    engine="local" if row.batch_attempt is None else "batch",
                     verified_by=row.verified_by,
                 )
                 for row in rows

@@ -42,6 +42,7 @@ from aws_copy_pt.services.news import (
 if TYPE_CHECKING:
     from aws_copy_pt.globus.gateway import TimersClient, TransferClient
     from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch import PollBounds
     from aws_copy_pt.services.copy.report import CopyReport
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def copy_ready(db: Database, workers: Workers, report: CycleReport, stop: thread
                 concurrency=workers.concurrency,
                 progress=workers.progress,
                 stop=stop,
+                poll_bounds=batch_poll_bounds(workers),
             )
             if copied.cancelled:
                 report.saw_cancel(copied)
@@ -230,6 +232,13 @@ def run_cycle(
     report.attention = needing_attention(db)
     report.record_changes(changes_since(db, since))
     return report
+
+
+def batch_poll_bounds(workers: Workers) -> PollBounds:
+    """The adaptive timer's limits for batch jobs: the same as for Globus tasks."""
+    from aws_copy_pt.services.copy.batch import PollBounds
+
+    return PollBounds(workers.min_poll_seconds, workers.max_poll_seconds)
 
 
 def notify_outcomes(db: Database) -> None:

@@ -25,9 +25,12 @@ class Attention:
     label: str | None
     last_error: str | None
     globus_task_id: str | None = None
+    step: str | None = None  # the command, when the state alone does not say
 
     @property
     def next_step(self) -> str:
+        if self.step is not None:
+            return self.step
         if self.state == TransferState.NEEDS_LOGIN:
             return "aws-copy-pt login"
         if self.state == TransferState.GLOBUS_INACTIVE and self.globus_task_id:
@@ -95,7 +98,9 @@ def changes_since(db: Database, event_id: int) -> list[Change]:
 
 def needing_attention(db: Database) -> list[Attention]:
     """Transfers that wait for a person: failed objects, a failed or suspended task, a lapsed
-    login."""
+    login, a batch job waiting for confirmation."""
+    from aws_copy_pt.services.copy.batch.actions import awaiting_confirmation
+
     with db.session() as session:
         rows = session.execute(
             select(
@@ -108,4 +113,9 @@ def needing_attention(db: Database) -> list[Attention]:
             .where(Transfer.state.in_([s.value for s in ATTENTION_STATES]))
             .order_by(Transfer.id)
         )
-        return [Attention(r.id, r.state, r.label, r.last_error, r.globus_task_id) for r in rows]
+        found = [Attention(r.id, r.state, r.label, r.last_error, r.globus_task_id) for r in rows]
+    for waiting in awaiting_confirmation(db):
+        why = f"batch job {waiting.job_id} waits for your confirmation"
+        step = f"aws-copy-pt transfers confirm {waiting.transfer_id}"
+        found.append(Attention(waiting.transfer_id, waiting.state, waiting.label, why, step=step))
+    return found

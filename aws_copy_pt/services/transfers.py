@@ -28,6 +28,7 @@ from aws_copy_pt.db.models import Event, ObjectCopy, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, NotFoundError, UsageError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.gateway import TransferClient
+from aws_copy_pt.services.copy.batch.actions import BatchJobView, job_views
 from aws_copy_pt.services.copy.report import (
     COPY_PHASE_STATES,
     CopyPhase,
@@ -161,6 +162,7 @@ class TransferDetail:
     events: list[EventView]  # oldest first
     globus_skipped_total: int = 0  # files the Globus task left out (skip_source_errors)
     globus_skipped: list[SkippedByGlobus] = field(default_factory=list)  # the first ones
+    batch_jobs: list[BatchJobView] = field(default_factory=list)  # S3 Batch Operations jobs
     route_reason: str | None = None  # why the route
     verified_by: dict[str, int] = field(default_factory=dict)  # proof -> verified objects
 
@@ -232,6 +234,7 @@ def transfer_detail(
         events=[EventView(e.at, e.kind, e.from_state, e.to_state, e.message) for e in events],
         globus_skipped_total=skipped_count(session, transfer_id),
         globus_skipped=skipped_files(session, transfer_id, limit=failure_limit),
+        batch_jobs=job_views(session, transfer_id),
         route_reason=_route_reason(transfer),
         verified_by=_proofs(session, transfer_id),
     )

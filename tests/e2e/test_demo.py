@@ -82,6 +82,21 @@ def test_demo_keep_serves_its_stand_ins_until_ctrl_c_and_then_its_home_says_so(
     assert [t["state"] for t in json.loads(status.stdout)["transfers"]] == ["DONE"]
 
 
+def test_demo_engine_batch_copies_through_a_job_and_the_large_object_locally(
+    cli_subprocess: CliRunner,
+) -> None:
+    result = cli_subprocess("--json", "demo", "--engine", "batch", timeout=300).ok()
+    outcome = json.loads(result.stdout)
+    assert outcome["state"] == "DONE"
+    objects = outcome["objects"]
+    assert {o["state"] for o in objects} == {"verified"} and all(o["identical"] for o in objects)
+    local = [o for o in objects if o["engine"] == "local"]
+    assert [o["size"] > 8 * 1024 * 1024 for o in local] == [True]  # over the job's size limit
+    assert sum(o["engine"] == "batch" for o in objects) == 5
+    assert "created S3 Batch Operations job" in result.stderr
+    assert "report read (1 file(s)): 5 copied (to verify)" in result.stderr
+
+
 def test_demo_cross_provider_streams_every_object_into_a_second_store(
     cli_subprocess: CliRunner,
 ) -> None:

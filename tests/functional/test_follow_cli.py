@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from aws_copy_pt.db.models import FollowRule, GlobusToken, Transfer
+from aws_copy_pt.db.models import Bucket, FollowRule, GlobusToken, Transfer
 from aws_copy_pt.errors import ExitCode
 from aws_copy_pt.globus import clients
 from aws_copy_pt.sandbox.globus_standin import LOGIN_SCOPES, TIMERS_SCOPE, GlobusStandIn
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.globus import store_login
 from tests.fixtures.globus_world import DEST_BUCKET, STAGING_BUCKET, GlobusWorld, build_world
+
+BATCH_ROLE = "arn:aws:iam::222222222222:role/aws-copy-pt-batch"
 
 DAY0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 SINCE = ("--since", "2026-03-01T00:00:00")
@@ -122,9 +124,21 @@ def test_a_rule_shadowed_by_an_earlier_one_is_told_so_and_list_shows_it(
     assert "shadows nightly (full)" in table
 
 
+def test_an_engine_batch_rule_without_a_batch_role_is_refused_when_added(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    refused = _add(cli, world, "lab", "--engine", "batch")
+    refused.fails(ExitCode.CONFIG, says="--engine batch needs a batch role")  # type: ignore[attr-defined]
+    assert _rules(cli, world) == []
+
+
 def test_the_engine_is_stored_on_the_rule_and_on_every_transfer_it_registers(
     cli: CliRunner, world: GlobusWorld
 ) -> None:
+    with world.db.session() as session:  # `bucket update DEST --batch-role ARN`
+        session.execute(
+            update(Bucket).where(Bucket.name == DEST_BUCKET).values(batch_role_arn=BATCH_ROLE)
+        )
     _add(cli, world, "lab", "--engine", "batch").ok()  # type: ignore[attr-defined]
     task = world.add_task([("/d/a", f"/{STAGING_BUCKET}/run/a", 1)], script=["ACTIVE"])
 

@@ -71,3 +71,14 @@ def test_an_unknown_route_is_refused_with_the_choices(
     result = cli("copy", "a", "b", "--route", "sideways").fails(ExitCode.USAGE)
 
     assert "auto" in result.stderr and "server-side" in result.stderr and "stream" in result.stderr
+
+
+def test_a_batch_job_and_a_forced_stream_cannot_be_asked_for_together(
+    cli: CliRunner, stream_world: StreamWorld
+) -> None:
+    registered(stream_world)
+    source, dest = f"{stream_world.moto.bucket}/run", f"{stream_world.moto.bucket}-x/run"
+
+    result = cli("copy", source, dest, "--engine", "batch", "--route", "stream")
+
+    result.fails(ExitCode.USAGE, says="--engine batch copies server-side inside S3")

@@ -56,7 +56,7 @@ def test_watch_registers_a_waiting_transfer_with_its_options(
     assert summary["destination"] == f"{DEST_BUCKET}/archive/2024"
     [transfer] = _transfers(world)
     assert (transfer.kind, transfer.globus_task_id, transfer.label) == ("globus", task, "run 1")
-    assert transfer.options == {"on_conflict": "fail", "delete_staging": True}
+    assert transfer.options == {"on_conflict": "fail", "delete_staging": True, "engine": "auto"}
     assert transfer.dest_prefix == "archive/2024/"
     assert world.event_kinds(transfer.id) == ["watch"]
 

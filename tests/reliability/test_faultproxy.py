@@ -44,6 +44,8 @@ if TYPE_CHECKING:
         ("HEAD", True, {}, {}, "HeadObject"),
         ("HEAD", False, {}, {}, "HeadBucket"),
         ("GET", False, {"list-type": "2", "prefix": "a/"}, {}, "ListObjectsV2"),
+        ("GET", False, {"versioning": ""}, {}, "GetBucketVersioning"),
+        ("GET", False, {"versions": "", "prefix": "a/"}, {}, "ListObjectVersions"),
         ("POST", False, {"delete": ""}, {}, "DeleteObjects"),
         ("POST", False, {}, {}, "Unknown"),
     ],

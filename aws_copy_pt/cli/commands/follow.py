@@ -70,7 +70,8 @@ def command() -> None:
 @click.option(
     "--engine",
     type=click.Choice(["local", "batch", "auto"]),
-    help="Copy engine of the transfers this rule registers (stored with each transfer).",
+    help="Copy engine of the transfers this rule registers, as `watch --engine` (default: the "
+    "destination bucket's, else auto); batch needs the bucket's batch role.",
 )
 @route_option
 @click.option(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from aws_copy_pt.cli.commands.watch import copy_options, show_registered
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.engine_options import engine_options
+
+if TYPE_CHECKING:
+    from aws_copy_pt.services.copy.batch.settings import BatchOptions
 
 
 @click.command(short_help="Submit a Globus transfer into staging and watch it.")
@@ -22,6 +26,7 @@ from aws_copy_pt.cli.context import AppContext, pass_app
 )
 @click.option("--no-verify-checksum", is_flag=True, help="Do not have Globus verify checksums.")
 @copy_options
+@engine_options
 @pass_app
 def command(
     app: AppContext,
@@ -36,6 +41,7 @@ def command(
     delete_staging: bool,
     multipart_threshold: int | None,
     route: str,
+    batch: BatchOptions | None,
 ) -> None:
     """Submit a Globus transfer from SRC_COLLECTION:PATH into a registered staging
     collection, then watch it like `aws-copy-pt watch` (same mapping and options). Globus
@@ -61,6 +67,7 @@ def command(
         label=label,
         multipart_threshold=multipart_threshold,
         route=route,
+        batch=batch,
     )
     with app.session() as session:
         summary = submit_and_watch(

@@ -1,4 +1,5 @@
-"""`aws-copy-pt transfers show|retry|cancel ID`: one transfer in detail, and acting on it."""
+"""`aws-copy-pt transfers show|retry|confirm|cancel ID`: one transfer in detail, and acting
+on it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from aws_copy_pt.services.transfers import TransferDetail, TransferSummary
 
 
-@click.group(short_help="Show, retry or cancel one transfer.")
+@click.group(short_help="Show, retry, confirm or cancel one transfer.")
 def command() -> None:
     """Look at one transfer (its Globus task, objects, failures and history) and act on it.
     `aws-copy-pt status` lists transfers and their ids.
@@ -23,6 +24,7 @@ def command() -> None:
       aws-copy-pt transfers show 3
       aws-copy-pt transfers retry 3
       aws-copy-pt transfers retry 4 --copy-partial
+      aws-copy-pt transfers confirm 6
       aws-copy-pt transfers cancel 5 --globus
     """
 
@@ -87,14 +89,37 @@ def retry(app: AppContext, transfer_id: int, copy_partial: bool) -> None:
     render.info(app, f"Transfer {transfer_id}: {result.from_state} -> {result.to_state}{again}.")
 
 
+@command.command("confirm", short_help="Start a batch job that waits for confirmation.")
+@click.argument("transfer_id", type=int, metavar="ID")
+@pass_app
+def confirm(app: AppContext, transfer_id: int) -> None:
+    """Confirm the S3 Batch Operations job of transfer ID (created with --confirm, so it
+    waits Suspended): S3 moves it to Ready and it starts copying. `transfers show ID` shows
+    the job's objects and its estimated cost first.
+
+    \b
+    Examples:
+      aws-copy-pt transfers show 6      # check the job's objects and estimated cost
+      aws-copy-pt transfers confirm 6
+    """
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch.actions import confirm_job
+
+    job = confirm_job(app.database(), ClientFactory(), transfer_id)
+    if app.json_output:
+        render.emit_json(app, job)
+        return
+    render.info(app, f"Batch job {job.job_id} of transfer {transfer_id} confirmed: {job.status}.")
+
+
 @command.command("cancel", short_help="Stop a transfer for good.")
 @click.argument("transfer_id", type=int, metavar="ID")
 @click.option("--globus", is_flag=True, help="Also cancel its Globus task if still running.")
 @pass_app
 def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
-    """Cancel transfer ID: nothing more is copied (objects already copied stay). The Globus
-    task keeps running unless --globus; either way `status` shows the task's Globus status
-    until it ends.
+    """Cancel transfer ID: nothing more is polled or copied (objects already copied stay).
+    Its S3 Batch Operations job, if one runs, is cancelled first. The Globus task keeps
+    running unless --globus; either way `status` shows the task's Globus status until it ends.
 
     \b
     Examples:
@@ -102,6 +127,8 @@ def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
       aws-copy-pt transfers cancel 5 --globus
     """
     from aws_copy_pt.daemon.wake import request_wake
+    from aws_copy_pt.s3.clients import ClientFactory
+    from aws_copy_pt.services.copy.batch.actions import cancel_job
     from aws_copy_pt.services.transfers import cancel_transfer
 
     client = None
@@ -109,13 +136,15 @@ def cancel(app: AppContext, transfer_id: int, globus: bool) -> None:
         from aws_copy_pt.globus.clients import batch_transfer_client
 
         client = batch_transfer_client(app.database(), env=app.env)
+    job = cancel_job(app.database(), ClientFactory(), transfer_id)
     with app.session() as session:
         summary = cancel_transfer(session, transfer_id, transfer_client=client)
     request_wake(app.home)
     if app.json_output:
-        render.emit_json(app, summary)
+        render.emit_json(app, {**vars(summary), "batch_job_cancelled": job})
         return
-    render.info(app, f"Transfer {transfer_id} is {summary.state}.")
+    cancelled = f" (batch job {job} cancelled)" if job else ""
+    render.info(app, f"Transfer {transfer_id} is {summary.state}{cancelled}.")
 
 
 def _globus_status(d: TransferDetail) -> str:
@@ -191,4 +220,36 @@ def _print_detail(app: AppContext, d: TransferDetail) -> None:
         )
         for e in d.events
     ]
+    if d.batch_jobs:
+        out.print(render.table("Batch jobs", ("", ""), _batch_rows(d)))
     out.print(render.table("Events", ("When (UTC)", "Kind", "State", "Message"), event_rows))
+
+
+def _batch_rows(d: TransferDetail) -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for job in d.batch_jobs:
+        total = "?" if job.tasks_total is None else f"{job.tasks_total:,}"
+        estimate = job.estimate
+        rows += [
+            (f"Attempt {job.attempt}", f"{job.phase}; S3 status {job.status or '-'}"),
+            ("  Job", f"{job.job_id or '(not created yet)'} in {job.account_id}, {job.region}"),
+            ("  Objects", f"{job.objects:,} ({render.human_bytes(job.bytes)})"),
+            (
+                "  Tasks",
+                f"{job.tasks_succeeded:,} succeeded, {job.tasks_failed:,} failed of {total}",
+            ),
+            (
+                "  Estimated cost",
+                f"${estimate['total_usd']} (batch fees ${estimate['job_fees_usd']} + "
+                f"${estimate['object_fees_usd']}; estimate, prices of {estimate['prices_as_of']})",
+            ),
+            ("  Manifest", job.manifest),
+            ("  Reports", job.report_prefix),
+        ]
+        if job.failure_reasons:
+            rows.append(("  Failure reasons", job.failure_reasons))
+        if job.last_error:
+            rows.append(("  Last error", job.last_error))
+        if job.status == "Suspended":
+            rows.append(("  Next step", f"aws-copy-pt transfers confirm {d.summary.id}"))
+    return rows

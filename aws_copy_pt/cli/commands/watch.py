@@ -8,11 +8,13 @@ import click
 
 from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
+from aws_copy_pt.cli.engine_options import engine_options
 from aws_copy_pt.cli.route import route_option
 from aws_copy_pt.cli.sizes import multipart_threshold_option
 from aws_copy_pt.core.states import TransferState
 
 if TYPE_CHECKING:
+    from aws_copy_pt.services.copy.batch.settings import BatchOptions
     from aws_copy_pt.services.transfers import TransferSummary
 
 ON_CONFLICT = click.Choice(["overwrite", "fail"])
@@ -71,6 +73,7 @@ def show_registered(app: AppContext, summary: TransferSummary) -> None:
 @click.argument("task_id")
 @click.option("--to", "to", required=True, metavar="BUCKET[/PREFIX]", help="Destination.")
 @copy_options
+@engine_options
 @pass_app
 def command(
     app: AppContext,
@@ -81,6 +84,7 @@ def command(
     delete_staging: bool,
     multipart_threshold: int | None,
     route: str,
+    batch: BatchOptions | None,
 ) -> None:
     """Register Globus task TASK_ID: when it succeeds, every file it delivered into a
     registered staging collection is copied to BUCKET (a registered bucket), under PREFIX,
@@ -108,6 +112,11 @@ def command(
       aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest/run1
       aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest \\
           --on-conflict fail --delete-staging
+      aws-copy-pt watch 0b1c2d3e-0000-4000-8000-000000000000 --to archive-dest --engine batch
+
+    With --engine batch (or auto above the threshold) an S3 Batch Operations job makes the
+    copies of objects of 5 GiB or less, the local engine the rest; every copy is verified
+    the same way before staging is cleaned. See `aws-copy-pt policy --engine batch`.
     """
     from aws_copy_pt.daemon.wake import request_wake
     from aws_copy_pt.globus.clients import batch_transfer_client
@@ -120,6 +129,7 @@ def command(
         label=label,
         multipart_threshold=multipart_threshold,
         route=route,
+        batch=batch,
     )
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)

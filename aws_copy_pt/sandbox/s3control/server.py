@@ -22,6 +22,7 @@ from .wire import ApiError, Request, Response, error_response
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
+GATE_TIMEOUT = 120.0  # a gate nobody releases lets its answer go after this long
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,44 @@ class Rule:
         return error_response(self.status, self.code, self.message)
 
 
+class AnswerGate:
+    """Holds the answer to the next call of one operation, after it ran, until released: the
+    operation's effects exist (a job was created) while the client still waits (and can be
+    killed meanwhile)."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.reached = threading.Event()  # the operation ran; its answer is held
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def hold(self, timeout: float) -> None:
+        self.reached.set()
+        self._released.wait(timeout)
+
+
 @dataclass
 class Router:
     routes: list[Route] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _faults: list[Rule] = field(default_factory=list)
     _delays: list[Rule] = field(default_factory=list)
+    _gates: list[AnswerGate] = field(default_factory=list)
     _log: list[RequestRecord] = field(default_factory=list)
+
+    def add_gate(self, gate: AnswerGate) -> None:
+        with self._lock:
+            self._gates.append(gate)
+
+    def _take_gate(self, operation: str) -> AnswerGate | None:
+        with self._lock:
+            for gate in self._gates:
+                if gate.operation == operation:
+                    self._gates.remove(gate)
+                    return gate
+        return None
 
     def add_fault(self, rule: Rule) -> None:
         with self._lock:
@@ -97,6 +129,9 @@ class Router:
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            for gate in self._gates:
+                gate.release()
+            self._gates.clear()
 
     def records(self) -> list[RequestRecord]:
         with self._lock:
@@ -115,6 +150,9 @@ class Router:
                 response = fault.response()
             else:
                 response = self._call(route, groups, request)
+                gate = self._take_gate(operation)
+                if gate is not None:
+                    gate.hold(GATE_TIMEOUT)
                 if fault is not None:
                     response = fault.response()
             status = response.status

@@ -13,7 +13,7 @@ from aws_copy_pt.sandbox.s3server import DEFAULT_REGION, Account
 
 from .jobs import STATUSES, TERMINAL, Job, Settings, State, TaskFailure
 from .runner import JobRunner
-from .server import HTTPService, RequestRecord, Router, Rule
+from .server import AnswerGate, HTTPService, RequestRecord, Router, Rule
 from .service import ControlService
 
 if TYPE_CHECKING:
@@ -177,6 +177,11 @@ class S3ControlStandIn:
         with self._state.lock:
             self._state.failing_keys[key] = TaskFailure(http_status, code, message)
 
+    def heal_key(self, key: str) -> None:
+        """Undo :meth:`fail_key`: tasks of this key copy normally again."""
+        with self._state.lock:
+            self._state.failing_keys.pop(key, None)
+
     def job(self, job_id: str) -> JobSnapshot:
         with self._state.lock:
             return JobSnapshot.of(self._state.jobs[job_id])
@@ -228,6 +233,13 @@ class S3ControlStandIn:
     def delay(self, operation: str | None, seconds: float, *, times: int = 1) -> None:
         """Hold the next ``times`` calls of ``operation`` for ``seconds`` before answering."""
         self._router.add_delay(Rule(operation, times, seconds=seconds))
+
+    def hold_answer(self, operation: str) -> AnswerGate:
+        """Run the next ``operation`` call, then hold its answer until the gate is released:
+        e.g. a job exists while its creator still waits to learn its id (and can be killed)."""
+        gate = AnswerGate(operation)
+        self._router.add_gate(gate)
+        return gate
 
     def clear_faults(self) -> None:
         """Drop every injected error, dropped connection and delay not used up yet."""

@@ -26,6 +26,10 @@ The pipeline, one module per stage (in the order an object meets them):
 ``report``   progress while it runs, the report it returns, the transfer's next state and events
 ============ ======================================================================================
 
+``batch`` is the other way to make the copies: an S3 Batch Operations job takes the
+``worker`` stage's place for the objects it can copy (see its docstring); its copies come back
+as ``copied`` rows that ``plan`` and ``verify`` treat like any other.
+
 ``engine`` is the loop that ties the stages together (batches out to ``pool``'s worker threads,
 results back into ``rows``); this module sets it up for one transfer. ``direct`` is
 `aws-copy-pt copy`: a direct copy between two buckets, listed while it is copied.
@@ -62,6 +66,7 @@ from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import NotFoundError, UsageError
 from aws_copy_pt.s3.clients import ClientFactory
 from aws_copy_pt.s3.streaming import StreamEnd
+from aws_copy_pt.services.copy.batch.job import PollBounds
 from aws_copy_pt.services.copy.cleanup import abort_uploads
 from aws_copy_pt.services.copy.engine import CopyEngine
 from aws_copy_pt.services.copy.parts import ByteBudget, PartBook
@@ -92,16 +97,40 @@ def copy_transfer(
     concurrency: int | None = None,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    poll_bounds: PollBounds | None = None,
 ) -> CopyReport:
     """Copy, verify and record every object of transfer ``transfer_id`` (state COPYING).
 
     Options read from ``transfer.options``: ``on_conflict`` (overwrite|fail),
     ``delete_staging``, ``annotate`` (default: Globus transfers), ``multipart_threshold`` and
-    ``part_size`` (bytes); streamed transfers: ``stream_budget`` (bytes held in memory at
-    once) and ``flexible_checksums`` (the destination checks ``x-amz-checksum-*``: parts carry a
-    CRC, the upload completes with a ``FULL_OBJECT`` one; default: on AWS only).
+    ``part_size`` (bytes), and the batch engine's (``services.copy.batch.settings``);
+    streamed transfers: ``stream_budget`` (bytes held in memory at once) and
+    ``flexible_checksums`` (the destination checks ``x-amz-checksum-*``: parts carry a CRC, the
+    upload completes with a ``FULL_OBJECT`` one; default: on AWS only).
+
+    A transfer whose destination overlaps its source is refused first (it fails; no job is
+    created). A batch job of the transfer is then moved on (``poll_bounds``: its adaptive poll
+    timer);
+    the local engine then copies what the job does not hold and verifies what it copied. A
+    failed job step is raised after the local engine's run was recorded.
     """
-    return _run(db, factory, transfer_id, concurrency, progress, stop, None)
+    from aws_copy_pt.services.copy.batch import advance_batch, waiting_report
+
+    with db.session() as session:  # before a job is created or polled
+        transfer = session.get(Transfer, transfer_id)
+        if transfer is not None and transfer.state == TransferState.COPYING:
+            _refuse_overlap(session, transfer)
+    batch = advance_batch(db, factory, transfer_id, stop=stop, bounds=poll_bounds)
+    if batch.transfer_state != TransferState.COPYING:  # the job was cancelled, and with it
+        return CopyReport(transfer_id, batch.transfer_state)
+    if batch.held and not batch.local_work:  # only the job's copies are left: nothing to run
+        report = waiting_report(batch, transfer_id)
+    else:
+        report = _run(db, factory, transfer_id, concurrency, progress, stop, None, batch.held)
+    report.batch_job_id, report.batch_status = batch.job_id, batch.status
+    if batch.error is not None:
+        raise batch.error
+    return report
 
 
 def copy_while_listing(
@@ -117,7 +146,7 @@ def copy_while_listing(
     """:func:`copy_transfer` for a transfer still in LISTING, copying its rows as a listing
     thread announces them (``arrivals``). Once everything listed is done the transfer moves on
     from LISTING; if the listing stopped short it stays there, to be resumed."""
-    return _run(db, factory, transfer_id, concurrency, progress, stop, arrivals)
+    return _run(db, factory, transfer_id, concurrency, progress, stop, arrivals, 0)
 
 
 def _run(
@@ -128,6 +157,7 @@ def _run(
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     arrivals: Arrivals | None,
+    held_by_batch: int,
 ) -> CopyReport:
     workers = max(1, concurrency or DEFAULT_CONCURRENCY)
     expected = TransferState.COPYING if arrivals is None else TransferState.LISTING
@@ -169,6 +199,7 @@ def _run(
         engine.run(spec, pool, stop, arrivals)
     if engine.cancel.cancelled:
         abort_uploads(db, route, transfer_id)  # nothing resumes them: stop their billing
+    engine.report.held_by_batch = held_by_batch
     report = engine.finish(listing_complete=None if arrivals is None else arrivals.complete)
     report.route = RouteKind.STREAM.value if streams else RouteKind.SERVER_SIDE.value
     return report

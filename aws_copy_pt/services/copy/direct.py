@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from aws_copy_pt.core.batch_manifest import BATCH_COPY_MAX_BYTES
 from aws_copy_pt.core.copy_plan import (
     DEFAULT_MULTIPART_THRESHOLD,
     CopyMethod,
@@ -52,6 +53,14 @@ from aws_copy_pt.errors import AwsCopyPtError, UsageError
 from aws_copy_pt.s3.copier import Lister, facts_from_listing
 from aws_copy_pt.s3.multipart import StopFlag
 from aws_copy_pt.services.copy import copy_transfer, copy_while_listing
+from aws_copy_pt.services.copy.batch.actions import wait_for_job
+from aws_copy_pt.services.copy.batch.settings import (
+    BatchOptions,
+    check_request,
+    may_use_batch,
+    options_for,
+    refuse_batch_stream,
+)
 from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
 from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import lister_for, route_between
@@ -105,9 +114,10 @@ class DirectCopy:
     annotate: bool = False
     multipart_threshold: int | None = None  # bytes; None: the engine's default
     route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream
+    batch: BatchOptions | None = None  # None: the destination bucket's default engine
 
     def __post_init__(self) -> None:
-        route_choice(self.route)
+        refuse_batch_stream(self.batch, route_choice(self.route))
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -138,6 +148,11 @@ class DryRun:
     too_large_examples: list[str] = field(default_factory=list)
     route: str = RouteKind.SERVER_SIDE.value  # how the objects would travel (core.route)
     route_reason: str = ""
+    # Objects a batch job could copy (size within its limit): new ones, and the others
+    # (different or unsure) that only --on-conflict overwrite sends to a job.
+    batch_new: int = 0
+    batch_other: int = 0
+    batch_bytes: int = 0
 
 
 Listed = Callable[[int], None]  # objects listed so far
@@ -191,6 +206,10 @@ def _count(
     result.new += verdict is Destination.ABSENT
     result.different += verdict is Destination.DIFFERENT
     result.unsure += verdict is Destination.UNSURE
+    if size <= BATCH_COPY_MAX_BYTES:
+        result.batch_new += verdict is Destination.ABSENT
+        result.batch_other += verdict is not Destination.ABSENT
+        result.batch_bytes += size
     if choose_method(size, limit) is CopyMethod.MULTIPART:
         result.multipart += 1
         result.multipart_bytes += size
@@ -215,17 +234,35 @@ def run_copy(
     stop = stop or threading.Event()
     with db.session() as session:
         source_bucket, dest_bucket, _ = _buckets(session, request)
+        engine = options_for(request.batch, dest_bucket)
+        check_request(
+            engine, source_bucket, dest_bucket, request.source.prefix, request.dest.prefix
+        )
+        options = {**request.options(), **engine.as_json()}
         transfer = _resumable(session, request, source_bucket, dest_bucket)
         if transfer is None:
-            transfer = _create(session, request, source_bucket, dest_bucket)
+            transfer = _create(session, request, source_bucket, dest_bucket, options)
         else:
-            _resume(session, transfer, request)
+            _resume(session, transfer, options)
         transfer_id, state, marker = transfer.id, transfer.state, transfer.listing_marker
         lister = lister_for(factory, source_bucket)
+        prefixes = (request.source.prefix, request.dest.prefix)
+        whole_list_first = may_use_batch(engine, source_bucket, dest_bucket, prefixes)
+    if state == TransferState.LISTING and whole_list_first:
+        listed_all = _list_all(db, lister, transfer_id, request, marker, listed, stop)
+        if listed_all is not None:
+            return listed_all
+        state = TransferState.COPYING
     if state != TransferState.LISTING:
-        return copy_transfer(
-            db, factory, transfer_id, concurrency=concurrency, progress=progress, stop=stop
-        )
+
+        def one_pass() -> CopyReport:
+            return copy_transfer(
+                db, factory, transfer_id, concurrency=concurrency, progress=progress, stop=stop
+            )
+
+        report = wait_for_job(db, transfer_id, stop, one_pass, one_pass())
+        report.stopped = report.stopped or (stop.is_set() and report.held_by_batch > 0)
+        return report
     arrivals = Arrivals()
     copies_done = threading.Event()
     listing = threading.Thread(
@@ -286,7 +323,42 @@ def _resumable(
     return session.scalars(query).first()
 
 
-def _create(session: Session, request: DirectCopy, source: Bucket, dest: Bucket) -> Transfer:
+def _list_all(
+    db: Database,
+    lister: Lister,
+    transfer_id: int,
+    request: DirectCopy,
+    marker: str | None,
+    listed: Listed | None,
+    stop: threading.Event,
+) -> CopyReport | None:
+    """List the whole source before copying (a batch job needs every object in one
+    manifest); None once the transfer is COPYING (or DONE), else the report of a stop."""
+    arrivals = Arrivals()
+    _list_into_rows(
+        db, lister, transfer_id, request, marker, arrivals=arrivals, listed=listed, quit=stop
+    )
+    if arrivals.error is not None:
+        lister.name_credential(arrivals.error)
+        raise arrivals.error
+    if not arrivals.complete:
+        return CopyReport(transfer_id, TransferState.LISTING.value, stopped=True)
+    with db.session() as session:
+        transfer = session.get(Transfer, transfer_id)
+        assert transfer is not None
+        listed_rows = session.scalar(
+            select(func.count(ObjectCopy.id)).where(ObjectCopy.transfer_id == transfer_id)
+        )
+        if not listed_rows:
+            move_transfer(session, transfer, TransferState.DONE, "the source holds no object")
+            return CopyReport(transfer_id, TransferState.DONE.value)
+        move_transfer(session, transfer, TransferState.COPYING, f"{listed_rows} object(s) listed")
+    return None
+
+
+def _create(
+    session: Session, request: DirectCopy, source: Bucket, dest: Bucket, options: dict[str, Any]
+) -> Transfer:
     transfer = Transfer(
         label=f"copy {request.source} -> {request.dest}",
         kind="direct",
@@ -295,7 +367,7 @@ def _create(session: Session, request: DirectCopy, source: Bucket, dest: Bucket)
         source_prefix=request.source.prefix,
         dest_bucket_id=dest.id,
         dest_prefix=request.dest.prefix,
-        options=request.options(),
+        options=options,
     )
     session.add(transfer)
     session.flush()
@@ -303,9 +375,9 @@ def _create(session: Session, request: DirectCopy, source: Bucket, dest: Bucket)
     return transfer
 
 
-def _resume(session: Session, transfer: Transfer, request: DirectCopy) -> None:
+def _resume(session: Session, transfer: Transfer, options: dict[str, Any]) -> None:
     """Pick an unfinished copy up again, with this run's options; failed objects are retried."""
-    transfer.options = {**(transfer.options or {}), **request.options()}
+    transfer.options = {**(transfer.options or {}), **options}
     check_object_transition(ObjectState.FAILED, ObjectState.PENDING)
     retried = cast(
         CursorResult[Any],

@@ -125,8 +125,11 @@ class CopyEngine:
                 if not rows:  # the listing has not delivered more yet
                     self._poll()
                     continue
+                before = self.in_flight
                 self._dispatch(rows)
-                self._drain(keep=len(rows))  # at most two batches in flight: bounded memory
+                # At most two batches in flight: bounded memory. Counted in calls, so a batch
+                # that is only verified (one call: copied by a batch job) counts as a batch too.
+                self._drain(keep=self.in_flight - before)
             self._drain(keep=0)
             self.cleaner.send()
             self._drain(keep=0)

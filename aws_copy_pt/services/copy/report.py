@@ -90,6 +90,9 @@ class CopyReport:
     error: str | None = None  # the failure every object hit, which ended the run early
     error_hint: str | None = None
     failures: list[ObjectFailure] = field(default_factory=list)  # the first few of this run
+    held_by_batch: int = 0  # rows an S3 Batch Operations job is copying (services.copy.batch)
+    batch_job_id: str | None = None
+    batch_status: str | None = None  # the job's S3 status, as last seen
 
     @property
     def copied(self) -> int:
@@ -125,6 +128,13 @@ class CopyReport:
             "failures": [
                 {"key": f.key, "error": f.error, "refused": f.refused} for f in self.failures
             ],
+            "batch": {
+                "job_id": self.batch_job_id,
+                "status": self.batch_status,
+                "objects_held": self.held_by_batch,
+            }
+            if self.batch_job_id or self.held_by_batch
+            else None,
         }
 
 
@@ -231,6 +241,8 @@ def record_outcome(
         )
     elif report.failed == 0:
         transfer.last_error = None
+    if report.held_by_batch:
+        return  # a batch job still copies some objects: the transfer stays COPYING
     left_out = skipped_count(session, transfer.id)  # files Globus skipped: never DONE
     if left_out and transfer.last_error is None:
         transfer.last_error = (

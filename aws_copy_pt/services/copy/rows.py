@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from aws_copy_pt.core.copy_plan import Checksum, ObjectFacts
 from aws_copy_pt.core.states import ObjectState, check_object_transition
@@ -24,6 +24,9 @@ from aws_copy_pt.db.models import ObjectCopy, Transfer
 
 BATCH_SIZE = 1000
 WORK_STATES = (ObjectState.PENDING, ObjectState.COPYING, ObjectState.COPIED)
+# A `copying` row with a batch attempt is being copied by that S3 Batch Operations job
+# (services.copy.batch): the local engine leaves it alone until the job's report is ingested.
+_NOT_HELD = or_(ObjectCopy.batch_attempt.is_(None), ObjectCopy.state != ObjectState.COPYING.value)
 
 
 @dataclass
@@ -124,7 +127,7 @@ def batches(
         pages_seen = arrivals.pages if arrivals else 0
         listing_over = arrivals.finished if arrivals else True  # read before the query
         query = select(*_COLUMNS).where(
-            ObjectCopy.transfer_id == transfer_id, ObjectCopy.state.in_(wanted)
+            ObjectCopy.transfer_id == transfer_id, ObjectCopy.state.in_(wanted), _NOT_HELD
         )
         if after is not None:
             query = query.where(ObjectCopy.source_key > after)

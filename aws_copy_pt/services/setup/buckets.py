@@ -61,6 +61,9 @@ class BucketInfo:
     requester_pays: bool
     metadata_directive: str
     tagging_directive: str
+    engine: str | None
+    batch_role_arn: str | None
+    batch_threshold: int | None
     checked_at: datetime | None
     created_at: datetime
 
@@ -130,8 +133,8 @@ def add_bucket(
     if session.scalar(select(Bucket.id).where(Bucket.name == request.name)):
         raise UsageError(
             f"bucket {request.name!r} is already registered",
-            hint=f"`aws-copy-pt bucket check {request.name}` re-checks it; to change its "
-            f"settings, `aws-copy-pt bucket remove {request.name}` and add it again",
+            hint=f"`aws-copy-pt bucket check {request.name}` re-checks it; "
+            f"`aws-copy-pt bucket update {request.name} --OPTION VALUE` changes its settings",
         )
     row = Bucket(
         name=request.name,
@@ -147,6 +150,9 @@ def add_bucket(
         requester_pays=request.requester_pays,
         metadata_directive=request.metadata_directive,
         tagging_directive=request.tagging_directive,
+        engine=request.engine,
+        batch_role_arn=request.batch_role_arn,
+        batch_threshold=request.batch_threshold,
     )
     if factory is not None:
         probe = _locate(row, factory)
@@ -220,6 +226,9 @@ def describe(row: Bucket) -> BucketInfo:
         requester_pays=bool(row.requester_pays),
         metadata_directive=row.metadata_directive,
         tagging_directive=row.tagging_directive,
+        engine=row.engine,
+        batch_role_arn=row.batch_role_arn,
+        batch_threshold=row.batch_threshold,
         checked_at=row.checked_at,
         created_at=row.created_at,
     )

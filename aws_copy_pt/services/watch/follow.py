@@ -49,6 +49,7 @@ from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import GlobusCallError
 from aws_copy_pt.globus.gateway import TimersClient, TransferClient
+from aws_copy_pt.services.copy.batch.settings import BatchOptions
 from aws_copy_pt.services.watch.follow_find import (
     FollowReport,
     FoundTask,
@@ -253,9 +254,7 @@ def _register(
     if watched is not None:  # `watch` registered it since the rule listed it
         return WATCHED, watched
     options = rule.options or {}
-    extra: dict[str, Any] = {"follow_rule": rule.name}
-    if options.get("engine"):
-        extra["engine"] = options["engine"]
+    engine = options.get("engine")
     try:
         with session.begin_nested():
             summary = register_task(
@@ -266,10 +265,11 @@ def _register(
                     on_conflict=str(options.get("on_conflict", "overwrite")),
                     delete_staging=bool(options.get("delete_staging", False)),
                     route=str(options.get("route", RouteChoice.AUTO.value)),
+                    batch=BatchOptions.from_command(None if engine is None else str(engine)),
                 ),
                 fault_detail=verdict.fault_detail,
                 found_by=f"follow rule {rule.name!r}",
-                extra_options=extra,
+                extra_options={"follow_rule": rule.name},
             )
     except AwsCopyPtError as exc:
         return f"task {task_id} could not be registered: {exc.message}"

@@ -38,10 +38,10 @@ from aws_copy_pt.errors import ConfigError, NotFoundError, RemoteError, UsageErr
 from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError, TimersLoginError
 from aws_copy_pt.globus.gateway import TimersClient
+from aws_copy_pt.services.copy.batch.settings import BatchOptions, check_request, options_for
 from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.watch.submit import ON_CONFLICT_CHOICES, TO_HINT
 
-ENGINE_CHOICES = ("local", "batch", "auto")
 EVENT_FOLLOW = "follow"
 
 
@@ -204,8 +204,6 @@ def _check_request(session: Session, request: RuleRequest) -> None:
         )
     if request.on_conflict not in ON_CONFLICT_CHOICES:
         raise UsageError(f"--on-conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}")
-    if request.engine is not None and request.engine not in ENGINE_CHOICES:
-        raise UsageError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}")
     if request.path is not None:
         _usage(normalize_rule_path, request.path)
     if request.label_match is not None:
@@ -220,6 +218,8 @@ def _check_request(session: Session, request: RuleRequest) -> None:
     dest = find_bucket(session, bucket_name)
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest.name, dest_prefix))
+    engine = options_for(BatchOptions.from_command(request.engine), dest)
+    check_request(engine, collection.bucket, dest, mapping.root_prefix, dest_prefix)
     staging = collection.bucket
     decide_route(
         staging.endpoint_url, dest.endpoint_url, request.route, names=(staging.name, dest.name)

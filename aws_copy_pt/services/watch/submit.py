@@ -5,7 +5,8 @@ anything is stored: the task exists and is the user's (Globus answers 404/403 ot
 destination is a registered staging collection, and the destination bucket is registered. The
 task's current status is applied at once, so a task that already succeeded goes straight to
 LISTING. Options live in ``transfers.options``: ``on_conflict`` (overwrite | fail),
-``delete_staging`` (bool) and ``multipart_threshold`` (bytes), read by the copy engine.
+``delete_staging`` (bool) and ``multipart_threshold`` (bytes), read by the copy engine, and the
+engine choice (``services.copy.batch.settings``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from aws_copy_pt.globus import gateway
 from aws_copy_pt.globus.errors import Failure, GlobusCallError
 from aws_copy_pt.globus.gateway import SyncLevel as SyncLevel  # part of this service's interface
 from aws_copy_pt.globus.gateway import TransferClient
+from aws_copy_pt.services.copy.batch.settings import (
+    BatchOptions,
+    check_request,
+    options_for,
+    refuse_batch_stream,
+)
 from aws_copy_pt.services.events import record_event
 from aws_copy_pt.services.setup.collections import find_bucket, find_collection, mapping_of
 from aws_copy_pt.services.transfers import TransferSummary, summarize
@@ -50,9 +57,10 @@ class WatchOptions:
     label: str | None = None
     multipart_threshold: int | None = None  # bytes; None: the engine's default
     route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream (core.route)
+    batch: BatchOptions | None = None  # None: the destination bucket's default engine
 
     def __post_init__(self) -> None:
-        route_choice(self.route)
+        refuse_batch_stream(self.batch, route_choice(self.route))
         if self.on_conflict not in ON_CONFLICT_CHOICES:
             raise UsageError(
                 f"on-conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}, "
@@ -150,6 +158,8 @@ def register_task(
     mapping = mapping_of(collection)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_bucket.name, dest_prefix))
     route = _route(collection.bucket, dest_bucket, options)
+    engine = options_for(options.batch, dest_bucket)
+    check_request(engine, collection.bucket, dest_bucket, mapping.root_prefix, dest_prefix)
     transfer = Transfer(
         label=options.label or task.get("label"),
         kind="globus",
@@ -160,7 +170,7 @@ def register_task(
         source_prefix=mapping.root_prefix,
         dest_bucket_id=dest_bucket.id,
         dest_prefix=dest_prefix,
-        options={**options.as_json(), **(extra_options or {})},
+        options={**options.as_json(), **engine.as_json(), **(extra_options or {})},
         route=route.kind.value,
     )
     session.add(transfer)
@@ -213,9 +223,11 @@ def submit_and_watch(
             hint="submit into the staging bucket's mapped folder (`aws-copy-pt collection list`)",
         )
     dest_name, dest_prefix = _parse(parse_bucket_target, to, hint=TO_HINT)
-    dest_bucket = find_bucket(session, dest_name)
+    dest = find_bucket(session, dest_name)
     check_apart(Place(mapping.bucket, mapping.root_prefix), Place(dest_name, dest_prefix))
-    _route(collection.bucket, dest_bucket, options)  # refused before anything is submitted
+    _route(collection.bucket, dest, options)  # refused before anything is submitted
+    engine = options_for(options.batch, dest)  # an impossible --engine batch fails before Globus
+    check_request(engine, collection.bucket, dest, mapping.root_prefix, dest_prefix)
     label = options.label or f"aws-copy-pt to {to.split('/')[0]}"
     task_id = gateway.submit_transfer(
         transfer_client,

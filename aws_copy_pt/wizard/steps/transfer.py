@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from aws_copy_pt.core.batch_cost import usd
 from aws_copy_pt.core.paths import PathError, parse_bucket_target
 from aws_copy_pt.errors import UsageError
-from aws_copy_pt.services.setup.buckets import list_buckets
+from aws_copy_pt.services.copy.batch.preview import engine_choice
+from aws_copy_pt.services.setup.buckets import get_bucket, list_buckets
 from aws_copy_pt.services.setup.collections import list_collections
 from aws_copy_pt.services.transfers import TransferSummary
 from aws_copy_pt.services.watch.follow_rules import RuleView
@@ -128,6 +130,8 @@ def _choose_task(wizard: Wizard, target: _Target) -> TransferSummary | RuleView 
         task_id = ui.text("Globus task id") if picked == PASTE else str(picked)
         if task_id is None:
             continue
+        files = next((t.files for t in tasks if t.task_id == task_id), None)
+        _show_engine(wizard, target, files)
         watched = wizard.attempt(partial(_watch, wizard, task_id, target))
         if watched is not None:
             _show(wizard, watched)
@@ -138,6 +142,27 @@ def _watch(wizard: Wizard, task_id: str, target: _Target) -> TransferSummary:
     client = wizard.transfer_client()
     with wizard.app.session() as session:
         return watch_task(session, client, task_id, to=f"{target.bucket}/{target.prefix}")
+
+
+def _show_engine(wizard: Wizard, target: _Target, files: int | None) -> None:
+    """With a batch role on the destination: which engine will copy, and what a batch job
+    would cost (an estimate), before any job exists. `bucket update --engine` changes it."""
+    with wizard.app.session() as session:
+        choice = engine_choice(get_bucket(session, target.bucket), files)
+    if not choice.has_role:
+        return
+    when = {
+        "batch": "an S3 Batch Operations job copies it",
+        "local": "aws-copy-pt's own workers copy it (--engine local)",
+        "auto": f"an S3 Batch Operations job copies it if it has {choice.threshold:,} objects "
+        "or more",
+    }[choice.default]
+    wizard.ui.say(f"Copy engine for {target.bucket}: {when}.")
+    if choice.estimate is not None and files:
+        wizard.ui.say(
+            f"A batch job for its {files:,} files would cost about {usd(choice.estimate.total)} "
+            f"({choice.estimate.label})."
+        )
 
 
 def _show(wizard: Wizard, summary: TransferSummary) -> None:

@@ -24,6 +24,8 @@ _BUCKET_OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("list-type", "ListObjectsV2"),
         ("uploads", "ListMultipartUploads"),
         ("location", "GetBucketLocation"),
+        ("versioning", "GetBucketVersioning"),
+        ("versions", "ListObjectVersions"),
         ("policy", "GetBucketPolicy"),
         ("", "ListObjects"),
     ),
