@@ -72,6 +72,9 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 32
+# Worker threads at most: plain copies need none (``flight``); the rest (HEADs, multipart copies,
+# verification, deletes) share these, whatever ``concurrency`` allows in flight.
+MAX_WORKERS = 32
 
 
 def copy_transfer(
@@ -117,7 +120,8 @@ def _run(
     stop: threading.Event | None,
     arrivals: Arrivals | None,
 ) -> CopyReport:
-    workers = max(1, concurrency or DEFAULT_CONCURRENCY)
+    window = max(1, concurrency or DEFAULT_CONCURRENCY)
+    workers = min(window, MAX_WORKERS)
     expected = TransferState.COPYING if arrivals is None else TransferState.LISTING
     with db.session() as session:
         transfer = _transfer_in(session, transfer_id, expected)
@@ -130,7 +134,7 @@ def _run(
     stop = stop or threading.Event()
     engine = CopyEngine(db, transfer_id, prefixes, bool(options.get("delete_staging")), progress)
     with (
-        WorkerPool(workers, "acp-copy") as pool,
+        WorkerPool(workers, "acp-copy", window=window) as pool,
         ThreadPoolExecutor(workers, thread_name_prefix="acp-part") as part_pool,
     ):
         spec = CopySpec(
