@@ -9,6 +9,22 @@ object). Here one sender thread starts those copies (``FastS3.start_copy``) and 
 judged on the CRT's thread as they land, each result put straight into the engine's outcome
 queue (``WorkerPool.deliver``), tagged as a worker's would be.
 
+Requests per object: one CopyObject, as s5cmd sends, plus one ListObjectsV2 per 1,000 objects
+to plan (a direct copy's own source listing) and one to verify the batch. No HEAD, because the
+answer itself proves the copy for exactly the objects sent here:
+
+* the copy is pinned to the listed source ETag (``CopySourceIfMatch``): a 200 means the source
+  copied is the one listed, else S3 answers 412 and the object fails;
+* the answer's ETag must equal the source's (``core.copy_plan.compare_content``): for a
+  single-part object not encrypted with SSE-KMS or SSE-C, both are the content's MD5; or the
+  full-object checksum S3 computed again must equal the source's. Objects whose answer could not
+  prove them this way (a multipart ETag and no full-object checksum, SSE-KMS on either side)
+  need their provenance record, a metadata rewrite, hence a HEAD: they go to the workers;
+* the batch's destination listing then checks each size and ETag before a row is ``verified``
+  (``services.copy.verify``), and every staging delete is bound to that verified ETag or version
+  (``services.copy.cleanup``). An answer that proves nothing (a mismatch) gets HEADs of both
+  sides on a worker, as before.
+
 What stays on the worker threads (``worker.copy_object``): anything that needs a HEAD first or
 a decision against an unknown destination, multipart copies, metadata rewrites (``annotate``,
 a REPLACE directive, a copy that must carry its provenance), and the rare answer that needs a
@@ -53,7 +69,7 @@ from aws_copy_pt.s3.answers import CopyAnswer
 from aws_copy_pt.s3.copier import copy_params, facts_from_copy
 from aws_copy_pt.s3.crt import ANSWER_TIMEOUT, Started
 from aws_copy_pt.services.copy.conflict import decide, encrypts_copies
-from aws_copy_pt.services.copy.pool import WorkerPool
+from aws_copy_pt.services.copy.pool import Outcome, WorkerPool
 from aws_copy_pt.services.copy.worker import (
     CopySpec,
     ObjectResult,
@@ -67,7 +83,8 @@ log = logging.getLogger(__name__)
 
 # Requests in flight until a copy of the pass succeeds (the breaker stops after 8 failures).
 OPENING = 8
-WATCH_SECONDS = 5.0  # how often overdue answers are looked for
+WATCH_SECONDS = 1.0  # how often the sender looks for overdue answers and waiting results
+BURST = 32  # results handed to the engine at once (fewer wake-ups of its thread)
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,7 @@ class Flight:
         self._opened = False  # a copy succeeded: the whole window may be used
         self._lock = threading.Condition()
         self._queue: deque[PlainCopy] = deque()
+        self._ready: list[Outcome] = []  # results not yet handed to the engine
         self._out: dict[int, tuple[float, Started | None]] = {}  # ticket -> (deadline, request)
         self._tickets = 0
         self._wake_at = -1  # the sender sleeps until this few are in flight (-1: not asleep)
@@ -169,10 +187,12 @@ class Flight:
                 self._wake_at = limit - max(1, limit // 8) if self._queue else 0
                 self._lock.wait(WATCH_SECONDS)
                 self._wake_at = -1
-                overdue = self._overdue()
-                if overdue:
+                overdue, ready = self._overdue(), self._take_ready()
+                if overdue or ready:
                     self._lock.release()
                     try:
+                        for each in ready:
+                            self._pool.deliver(*each)
                         for request in overdue:
                             request.cancel()  # its answer: None, and boto3 repeats the copy
                     finally:
@@ -215,43 +235,58 @@ class Flight:
     # --- the answers (on the CRT's threads) ----------------------------------------------------
 
     def _landed(self, copy: PlainCopy, ticket: int, answer: CopyAnswer | Exception | None) -> None:
+        outcome: Outcome | None = None
         try:
-            self._judge(copy, answer)
+            result = self._judge(copy, answer)
+            if result is not None:
+                outcome = (copy.tag, result, None)
         except BaseException as error:  # a bug: handed to the engine, which raises it
-            self._pool.deliver(copy.tag, None, error)
-        finally:
-            with self._lock:
-                del self._out[ticket]
-                if self._wake_at >= 0 and len(self._out) <= self._wake_at:
-                    self._lock.notify()
+            outcome = (copy.tag, None, error)
+        with self._lock:
+            del self._out[ticket]
+            if outcome is not None:
+                self._ready.append(outcome)
+            # Results go to the engine in bursts: one wake-up of its thread for many objects.
+            # The last answers of a run, or of a lull, go at once; the sender hands over what
+            # waits at least every WATCH_SECONDS.
+            burst = len(self._ready) >= min(BURST, len(self._out) + 1)
+            ready = self._take_ready() if burst else []
+            if self._wake_at >= 0 and len(self._out) <= self._wake_at:
+                self._lock.notify()
+        for each in ready:
+            self._pool.deliver(*each)
 
-    def _judge(self, copy: PlainCopy, answer: CopyAnswer | Exception | None) -> None:
+    def _take_ready(self) -> list[Outcome]:
+        ready, self._ready = self._ready, []
+        return ready
+
+    def _judge(self, copy: PlainCopy, answer: CopyAnswer | Exception | None) -> ObjectResult | None:
+        """The object's result, or None when a worker takes it from here."""
         spec, task = self._spec, copy.task
         if answer is None:  # no answer, or none this path reads: boto3 copies it again
             self._pool.submit(copy.tag, copy_object, self._boto3, task)
-            return
+            return None
         if isinstance(answer, AwsCopyPtError):  # an error answer: this object's failure
             failed = _explain(answer, spec, task)
-            self._deliver(copy, ObjectResult(task.row_id, ObjectState.FAILED, error=failed))
-            return
+            return self._record(ObjectResult(task.row_id, ObjectState.FAILED, error=failed))
         if isinstance(answer, Exception):
             raise answer
         match, _ = compare_content(copy.source, facts_from_copy(answer, copy.algorithm))
         if match in (Match.MISMATCH, Match.SUSPECT):  # HEADs of both sides: on a worker
             self._pool.submit(copy.tag, check_on_worker, spec, copy, answer)
-            return
+            return None
         result = _check_copy(
             spec, task, copy.source, copy.algorithm, CopyMethod.SINGLE, answer, copy.overwrites
         )
-        self._deliver(copy, result)
+        return self._record(result)
 
-    def _deliver(self, copy: PlainCopy, result: ObjectResult) -> None:
+    def _record(self, result: ObjectResult) -> ObjectResult:
         self._spec.breaker.record(result)
         if result.state is ObjectState.COPIED and not self._opened:
             with self._lock:
                 self._opened = True
                 self._lock.notify()
-        self._pool.deliver(copy.tag, result, None)
+        return result
 
 
 def check_on_worker(spec: CopySpec, copy: PlainCopy, answer: CopyAnswer) -> ObjectResult:
