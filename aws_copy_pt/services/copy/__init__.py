@@ -12,6 +12,8 @@ The pipeline, one module per stage (in the order an object meets them):
 ``worker``   one object on a worker thread: CopyObject or a multipart copy, its content checked
              against the copy's answer (checksum, else ETag), a record of its source where nothing
              else could prove it identical later
+``flight``   the plain copies (one CopyObject proves them) without a thread each: a bounded
+             window of requests in flight, answers judged as they land
 ``verify``   per batch, once its copies are back: a destination listing must show each size (and
              ETag); then the row is ``verified``
 ``cleanup``  with ``delete_staging``: the deletes owed by verified and skipped rows, recorded
