@@ -319,6 +319,34 @@ def copy_single(
     """One CopyObject. With ``replacement`` (a HEAD of the source) the metadata is rewritten:
     the source's content headers, its user metadata (unless the bucket's metadata directive is
     REPLACE) and ``annotation``."""
+    params = copy_params(
+        route,
+        source_key,
+        dest_key,
+        etag=etag,
+        algorithm=algorithm,
+        replacement=replacement,
+        annotation=annotation,
+    )
+    fast = route.dest_fast
+    if fast is not None:
+        answer = call("CopyObject", route.dest_bucket, dest_key, lambda: fast.copy(params))
+        if answer is not None:
+            return answer
+    return copy_by_boto3(route, params)
+
+
+def copy_params(
+    route: CopyRoute,
+    source_key: str,
+    dest_key: str,
+    *,
+    etag: str | None,
+    algorithm: str,
+    replacement: ObjectHead | None = None,
+    annotation: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """CopyObject's boto3-style parameters (see :func:`copy_single`)."""
     params: dict[str, Any] = {
         "Bucket": route.dest_bucket,
         "Key": dest_key,
@@ -332,13 +360,16 @@ def copy_single(
         params["MetadataDirective"] = "REPLACE"
         params.update(replacement.content)
         params["Metadata"] = carried_metadata(route, replacement, annotation)
-    fast = route.dest_fast
-    if fast is not None:
-        answer = call("CopyObject", route.dest_bucket, dest_key, lambda: fast.copy(params))
-        if answer is not None:
-            return answer
+    return params
+
+
+def copy_by_boto3(route: CopyRoute, params: Mapping[str, Any]) -> CopyAnswer:
+    """CopyObject through the destination's boto3 client."""
     result: Mapping[str, Any] = call(
-        "CopyObject", route.dest_bucket, dest_key, lambda: route.dest_client.copy_object(**params)
+        "CopyObject",
+        route.dest_bucket,
+        params["Key"],
+        lambda: route.dest_client.copy_object(**params),
     )
     copied: Mapping[str, Any] = result.get("CopyObjectResult", {})
     checksums = {

@@ -19,11 +19,14 @@ client that has talked to ``127.0.0.1:9000`` sends a request for ``127.0.0.1:910
   ``<Error>`` body, a skewed clock and broken connections. Its final error answer is raised, not
   retried again by boto3 (throttling never doubles); only a request with no answer at all is
   handed to boto3.
-* In flight: at most :data:`MAX_IN_FLIGHT` requests at once (a window shared by all callers);
-  callers are worker threads, so their number bounds it first.
+* In flight: at most :data:`MAX_IN_FLIGHT` requests at once (a window shared by all callers).
+  :meth:`CrtSender.send` waits for its answer (a worker thread per request);
+  :meth:`CrtSender.start` does not: the answer is handed to a callback on the CRT's thread, so
+  one thread can keep hundreds of requests in flight (``services.copy.flight`` bounds them).
 * Time: an answer not complete after :data:`ANSWER_TIMEOUT` seconds is cancelled (botocore's
-  read timeout is 300 s too: a large CopyObject can take minutes) and reported as a transport
-  failure, which the caller hands to boto3.
+  read timeout is 300 s too: a large CopyObject can take minutes; the caller of
+  :meth:`CrtSender.start` watches its own) and reported as a transport failure, which the
+  caller hands to boto3.
 
 Errors: an error answer raises the ``ClientError`` botocore would raise (``s3.answers``); no
 answer at all (refused, reset after the retries, cancelled) raises :class:`NoAnswer`.
@@ -34,9 +37,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from awscrt import auth, io, s3
 from awscrt.http import HttpHeaders, HttpRequest
@@ -183,18 +186,55 @@ class CrtSender:
         headers: Iterable[tuple[str, str]],
         read: tuple[bool, bool] = (True, True),
     ) -> Reply:
-        """One request; raises botocore's ``ClientError`` for an error answer, :class:`NoAnswer`
-        for none. ``read``: whether the answer's headers and body are wanted (each is one more
-        call into Python from the CRT's threads)."""
+        """One request, waited for; raises botocore's ``ClientError`` for an error answer,
+        :class:`NoAnswer` for none. ``read``: whether the answer's headers and body are wanted
+        (each is one more call into Python from the CRT's threads)."""
+        box = _Box()
+        started = self.start(
+            operation,
+            method,
+            scheme=scheme,
+            host=host,
+            target=target,
+            headers=headers,
+            read=read,
+            done=box.put,
+        )
+        if not box.landed.acquire(timeout=ANSWER_TIMEOUT):
+            started.cancel()
+            box.landed.acquire()
+            raise NoAnswer(f"no answer to {operation} within {ANSWER_TIMEOUT:g} s")
+        if isinstance(box.value, BaseException):
+            raise box.value
+        assert box.value is not None
+        return box.value
+
+    def start(
+        self,
+        operation: str,
+        method: str,
+        *,
+        scheme: str,
+        host: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        read: tuple[bool, bool],
+        done: Landed,
+    ) -> Started:
+        """Send one request without waiting: ``done`` is called exactly once, from one of the
+        CRT's threads, with the :class:`Reply`, the ``ClientError`` of an error answer or a
+        :class:`NoAnswer`. It must not wait for another CRT answer (it runs on the thread that
+        would deliver it). Blocks only while :data:`MAX_IN_FLIGHT` requests are out."""
         setting = _Setting(scheme == "https", host, self._ca_file, _proxy_environment(), RETRIES)
         client = _client(setting)
         fields = [("Host", host), ("User-Agent", USER_AGENT), *headers]
         if method in ("PUT", "POST"):
             fields.append(("Content-Length", "0"))
         request = HttpRequest(method, target, HttpHeaders(fields))
-        with _window:
-            outcome = _Outcome()
-            pending = client.make_request(
+        outcome = _Outcome(operation, done)
+        _window.acquire()
+        try:
+            started: Started = client.make_request(
                 type=s3.S3RequestType.DEFAULT,
                 request=request,
                 operation_name=operation,
@@ -203,21 +243,54 @@ class CrtSender:
                 on_body=outcome.on_body if read[1] else None,
                 on_done=outcome.on_done,
             )
-            if not outcome.done.acquire(timeout=ANSWER_TIMEOUT):
-                pending.cancel()
-                outcome.done.acquire()
-                raise NoAnswer(f"no answer to {operation} within {ANSWER_TIMEOUT:g} s")
-        return outcome.result(operation)
+        except BaseException:
+            _window.release()
+            raise
+        return started
+
+
+Landed = Callable[["Reply | BaseException"], None]
+
+
+class Started(Protocol):
+    """A request in flight (``awscrt.s3.S3Request``)."""
+
+    def cancel(self) -> None:
+        """End it early: its ``done`` then gets a :class:`NoAnswer`."""
+
+
+class _Box:
+    """One answer handed from the CRT's thread to a waiting one."""
+
+    __slots__ = ("landed", "value")
+
+    def __init__(self) -> None:
+        self.landed = threading.Lock()  # held until the answer is in: lighter than an Event
+        self.landed.acquire()
+        self.value: Reply | BaseException | None = None
+
+    def put(self, value: Reply | BaseException) -> None:
+        self.value = value
+        self.landed.release()
 
 
 class _Outcome:
     """Collects one request's answer from the CRT's callbacks (its own threads)."""
 
-    __slots__ = ("body", "done", "error", "error_body", "error_headers", "headers", "status")
+    __slots__ = (
+        "body",
+        "done",
+        "error",
+        "error_body",
+        "error_headers",
+        "headers",
+        "operation",
+        "status",
+    )
 
-    def __init__(self) -> None:
-        self.done = threading.Lock()  # held until the CRT is done: lighter than an Event
-        self.done.acquire()
+    def __init__(self, operation: str, done: Landed) -> None:
+        self.operation = operation
+        self.done = done
         self.status = 0
         self.headers: list[tuple[str, str]] = []
         self.body: list[bytes] = []
@@ -242,9 +315,19 @@ class _Outcome:
         self.error, self.error_headers, self.error_body = error, error_headers, error_body
         if status_code:
             self.status = status_code
-        self.done.release()
+        _window.release()
+        value: Reply | BaseException
+        try:
+            value = self.result()
+        except Exception as exc:  # handed over as the answer
+            value = exc
+        try:
+            self.done(value)
+        except BaseException:  # never into the CRT's thread: the caller's bug, logged
+            log.exception("the handler of a %s answer failed", self.operation)
 
-    def result(self, operation: str) -> Reply:
+    def result(self) -> Reply:
+        operation = self.operation
         if self.error is None:
             return Reply(self.status, self.headers, b"".join(self.body))
         if self.error_headers is not None and self.status:

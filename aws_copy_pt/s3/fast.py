@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
@@ -37,9 +37,9 @@ from aws_copy_pt.s3.answers import (
     parse_list_page,
 )
 from aws_copy_pt.s3.arguments import HEADERS, METADATA_PREFIX
-from aws_copy_pt.s3.crt import CrtSender, NoAnswer, Reply
+from aws_copy_pt.s3.crt import CrtSender, NoAnswer, Reply, Started
 from aws_copy_pt.s3.endpoints import Endpoints
-from aws_copy_pt.s3.errors import error_code
+from aws_copy_pt.s3.errors import error_code, translate
 
 if TYPE_CHECKING:
     from aws_copy_pt.s3.clients import LazyS3, SigningKeys
@@ -51,6 +51,8 @@ _REDIRECTS = frozenset(
     {"PermanentRedirect", "TemporaryRedirect", "301", "307", "AuthorizationHeaderMalformed"}
 )
 _REFUSED_SIGNATURE = frozenset({"SignatureDoesNotMatch"})
+# Which parts of an answer are read (headers, body): each is one more call into Python.
+_READ = {"ListObjectsV2": (False, True), "HeadObject": (True, False)}
 
 
 class FastS3:
@@ -77,19 +79,52 @@ class FastS3:
 
     def copy(self, params: Mapping[str, Any]) -> CopyAnswer | None:
         """CopyObject with boto3-style ``params``; None means "ask boto3 instead"."""
+        request = self._copy_request(params)
+        if request is None:
+            return None
+        reply = self._send(*request)
+        return None if reply is None else _copy_answer(reply)
+
+    def start_copy(
+        self, params: Mapping[str, Any], done: Callable[[CopyAnswer | Exception | None], None]
+    ) -> Started | None:
+        """CopyObject without waiting for its answer. None: not sent, ask boto3 instead.
+        Otherwise ``done`` is called exactly once, on one of the CRT's threads (it must not wait
+        for another answer), with the answer, None ("ask boto3": no answer, or one this path
+        does not read) or the typed error (``s3.errors.translate``) of an error answer (any
+        other exception is a bug, handed over too). ``cancel()`` on the
+        returned request ends it early (``done`` then gets None)."""
+        request = self._copy_request(params)
+        prepared = None if request is None else self._prepare(*request)
+        if prepared is None:
+            return None
+        sender, arguments = prepared
+
+        def landed(value: Reply | BaseException) -> None:
+            try:
+                reply = self._settle("CopyObject", value)
+                answer = None if reply is None else _copy_answer(reply)
+            except ClientError as exc:  # as ``copier.call`` raises it
+                error = translate(
+                    exc, operation="CopyObject", bucket=params["Bucket"], key=params["Key"]
+                )
+                error.__cause__ = exc
+                done(error)
+                return
+            except Exception as exc:  # a bug: the caller raises it where it can
+                done(exc)
+                return
+            done(answer)
+
+        return sender.start("CopyObject", "PUT", **arguments, done=landed)
+
+    def _copy_request(
+        self, params: Mapping[str, Any]
+    ) -> tuple[str, str, str, str, dict[str, str], list[tuple[str, str]]] | None:
         headers = copy_headers(params)
         if headers is None:
             return None
-        reply = self._send("CopyObject", "PUT", params["Bucket"], params["Key"], {}, headers)
-        if reply is None:
-            return None
-        parsed = parse_copy_result(reply.body)
-        if parsed is None:
-            log.debug("CopyObject answered 200 without a CopyObjectResult; boto3 repeats it")
-            return None
-        sse = reply.header("x-amz-server-side-encryption")
-        version = reply.header("x-amz-copy-source-version-id")
-        return CopyAnswer(parsed.etag, parsed.checksums, sse, version)
+        return "CopyObject", "PUT", params["Bucket"], params["Key"], {}, headers
 
     def list_objects(
         self,
@@ -134,9 +169,26 @@ class FastS3:
         query: Mapping[str, str],
         headers: list[tuple[str, str]],
     ) -> Reply | None:
-        read = {"ListObjectsV2": (False, True), "HeadObject": (True, False)}.get(
-            operation, (True, True)
-        )
+        prepared = self._prepare(operation, method, bucket, key, query, headers)
+        if prepared is None:
+            return None
+        sender, arguments = prepared
+        try:
+            value: Reply | BaseException = sender.send(operation, method, **arguments)
+        except (NoAnswer, ClientError) as exc:
+            value = exc
+        return self._settle(operation, value)
+
+    def _prepare(
+        self,
+        operation: str,
+        method: str,
+        bucket: str,
+        key: str | None,
+        query: Mapping[str, str],
+        headers: list[tuple[str, str]],
+    ) -> tuple[CrtSender, dict[str, Any]] | None:
+        """The sender and its arguments for one request; None: boto3 sends it."""
         if self.off:
             return None
         endpoint = self._endpoints.get(bucket)
@@ -149,28 +201,30 @@ class FastS3:
         encoded = "&".join(
             f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())
         )
-        target = f"{path}?{encoded}" if encoded else path
-        sender = self._sender(endpoint.region)
-        try:
-            reply = sender.send(
-                operation,
-                method,
-                scheme=endpoint.scheme,
-                host=endpoint.host,
-                target=target,
-                headers=headers,
-                read=read,
-            )
-        except NoAnswer as exc:
-            log.debug("%s got no answer through the CRT (%s); boto3 repeats it", operation, exc)
+        arguments = {
+            "scheme": endpoint.scheme,
+            "host": endpoint.host,
+            "target": f"{path}?{encoded}" if encoded else path,
+            "headers": headers,
+            "read": _READ.get(operation, (True, True)),
+        }
+        return self._sender(endpoint.region), arguments
+
+    def _settle(self, operation: str, value: Reply | BaseException) -> Reply | None:
+        """An answer (or its failure) as the caller sees it: the reply, None for "boto3 sends
+        it" (no answer; or this path turned off), or the ``ClientError`` raised."""
+        if isinstance(value, NoAnswer):
+            log.debug("%s got no answer through the CRT (%s); boto3 repeats it", operation, value)
             return None
-        except ClientError as exc:
-            if self._hand_over(exc):
-                log.info("%s: %s; boto3 sends this principal's requests", operation, exc)
+        if isinstance(value, ClientError):
+            if self._hand_over(value):
+                log.info("%s: %s; boto3 sends this principal's requests", operation, value)
                 return None
-            raise
+            raise value
+        if isinstance(value, BaseException):
+            raise value
         self._succeeded = True
-        return reply
+        return value
 
     def _hand_over(self, error: ClientError) -> bool:
         code = error_code(error)
@@ -187,6 +241,16 @@ class FastS3:
                     sender = CrtSender(self._keys, region, ca_file=self._ca_file)
                     self._senders[region] = sender
         return sender
+
+
+def _copy_answer(reply: Reply) -> CopyAnswer | None:
+    parsed = parse_copy_result(reply.body)
+    if parsed is None:
+        log.debug("CopyObject answered 200 without a CopyObjectResult; boto3 repeats it")
+        return None
+    sse = reply.header("x-amz-server-side-encryption")
+    version = reply.header("x-amz-copy-source-version-id")
+    return CopyAnswer(parsed.etag, parsed.checksums, sse, version)
 
 
 # --- headers -----------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ MAX_FAILURES_SHOWN = 10
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 512),
-    help="Objects copied in parallel (default 32; multipart parts use as many again).",
+    help="Copies in flight at once (default 256; copies that need more than one request "
+    "share at most 32 threads; multipart parts use as many again).",
 )
 @click.option(
     "--on-conflict",

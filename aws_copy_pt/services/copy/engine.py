@@ -27,6 +27,7 @@ from aws_copy_pt.db.engine import Database
 from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused
 from aws_copy_pt.services.copy.cancel import CancelWatch
 from aws_copy_pt.services.copy.cleanup import Cleaner, clean_staging
+from aws_copy_pt.services.copy.flight import Flight
 from aws_copy_pt.services.copy.plan import empty_destination, plan_batch
 from aws_copy_pt.services.copy.pool import Outcome, WorkerPool
 from aws_copy_pt.services.copy.report import (
@@ -48,7 +49,7 @@ from aws_copy_pt.services.copy.rows import (
     write_now,
 )
 from aws_copy_pt.services.copy.verify import VerifyOutcome, verify_batch
-from aws_copy_pt.services.copy.worker import Breaker, CopySpec, ObjectResult, copy_object
+from aws_copy_pt.services.copy.worker import Breaker, CopySpec, ObjectResult
 from aws_copy_pt.services.events import locked_transfer
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class CopyEngine:
         self, spec: CopySpec, pool: WorkerPool, stop: threading.Event, arrivals: Arrivals | None
     ) -> None:
         self.spec, self.pool, self.stop, self.arrivals = spec, pool, stop, arrivals
+        self.flight = Flight(pool, spec, pool.window)  # plain copies: no worker thread each
         self.cleaner = Cleaner(
             self.writer,
             self.report,
@@ -169,9 +171,9 @@ class CopyEngine:
                 last_error=None,
             )
         self.writer.flush()  # rows are `copying` in the database before any request is sent
-        for row, task in plan.tasks:
-            batch.outstanding += 1
-            self._submit(batch, row, copy_object, self.spec, task)
+        batch.outstanding += len(plan.tasks)
+        self.in_flight += len(plan.tasks)
+        self.flight.send([((batch, row), task) for row, task in plan.tasks])
         self._settle(batch)
 
     def _submit(

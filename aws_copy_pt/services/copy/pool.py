@@ -2,6 +2,7 @@
 
 A fixed set of worker threads with one queue in and one queue out; an urgent call (a batch's
 verification, which the batch's result waits for) goes ahead of the calls already queued.
+Work done without a worker (``services.copy.flight``) hands its outcomes to the same queue.
 
 ``concurrent.futures`` allocates a Future (a Condition and two locks) per call and wakes its
 waiters one by one; at thousands of small copies a second that bookkeeping costs the copy
@@ -27,7 +28,10 @@ _URGENT = object()  # queued with an urgent call so that an idle worker wakes up
 class WorkerPool:
     """``submit(tag, fn, *args)``; collect ``(tag, result, error)`` with ``next_outcome``."""
 
-    def __init__(self, workers: int, name: str) -> None:
+    def __init__(self, workers: int, name: str, *, window: int | None = None) -> None:
+        # How many copies may be in flight at once: worker threads, plus requests that answer
+        # without a thread each (``services.copy.flight``).
+        self.window = max(workers, window or workers)
         self._calls: queue.SimpleQueue[Call | object | None] = queue.SimpleQueue()
         self._urgent: deque[Call] = deque()
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
@@ -45,6 +49,10 @@ class WorkerPool:
             self._calls.put(_URGENT)
         else:
             self._calls.put((tag, fn, args))
+
+    def deliver(self, tag: Any, result: Any, error: BaseException | None) -> None:
+        """Hand in the outcome of work done elsewhere, as if a worker had done it."""
+        self._outcomes.put((tag, result, error))
 
     def next_outcome(self, timeout: float) -> Outcome | None:
         """The next finished call, or None if none finished within ``timeout`` seconds."""
