@@ -158,6 +158,37 @@ class FastS3:
         reply = self._send("HeadObject", "HEAD", bucket, key, {}, headers)
         return None if reply is None else head_answer(dict(reply.headers))
 
+    def start_head(
+        self,
+        bucket: str,
+        key: str,
+        extra: Mapping[str, Any] | None,
+        done: Callable[[dict[str, Any] | None], None],
+    ) -> Started | None:
+        """HeadObject with checksums without waiting for its answer. None: not sent. Otherwise
+        ``done`` is called exactly once, on one of the CRT's threads, with the answer as boto3's
+        ``head_object`` gives it, or None for anything else (an error answer, a missing object,
+        no answer): the caller then HEADs again the ordinary way, which says what went wrong."""
+        headers = parameter_headers({"ChecksumMode": "ENABLED", **(extra or {})})
+        prepared = (
+            None
+            if headers is None
+            else self._prepare("HeadObject", "HEAD", bucket, key, {}, headers)
+        )
+        if prepared is None:
+            return None
+        sender, arguments = prepared
+
+        def landed(value: Reply | BaseException) -> None:
+            try:
+                reply = self._settle("HeadObject", value)
+                answer = None if reply is None else head_answer(dict(reply.headers))
+            except Exception:  # an error answer: the ordinary HEAD repeats it and names it
+                answer = None
+            done(answer)
+
+        return sender.start("HeadObject", "HEAD", **arguments, done=landed)
+
     # --- sending -------------------------------------------------------------------------------
 
     def _send(

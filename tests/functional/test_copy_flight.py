@@ -127,6 +127,7 @@ def test_a_flight_keeps_at_most_its_window_in_flight_and_answers_every_task_once
     assert Counter(r.key for r in sent) == Counter(key for key, _ in tasks)  # one copy each
     assert all(r.fast for r in sent)  # started by the flight, through the CRT
     assert flight.sent == len(tasks)
+    assert flight.heads == len(tasks)  # each source's metadata read first: a declared MD5
     assert 1 <= flight.peak <= 4
     assert most_at_once(sent) <= 4
     assert sorted(world.dest_keys()) == sorted(key for key, _ in tasks)

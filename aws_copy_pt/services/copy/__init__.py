@@ -2,7 +2,8 @@
 
 The pipeline, one module per stage (in the order an object meets them):
 
-============ ===============================================================================``route``    the clients, credentials and request path (the CRT or boto3) for two registered
+============ ======================================================================================
+``route``    the clients, credentials and request path (the CRT or boto3) for two registered
              buckets, and the transfer's route (``core.route``): server-side, or streamed between
              two stores
 ``rows``     read the transfer's object rows in batches of contiguous source keys; write in bulk
@@ -25,7 +26,8 @@ The pipeline, one module per stage (in the order an object meets them):
              before they are sent, each bound to the verified ETag or version
 ``cancel``   a ``transfers cancel`` from another process, seen while the pass runs
 ``report``   progress while it runs, the report it returns, the transfer's next state and events
-============ ===============================================================================
+============ ======================================================================================
+
 ``batch`` is the other way to make the copies: an S3 Batch Operations job takes the
 ``worker`` stage's place for the objects it can copy (see its docstring); its copies come back
 as ``copied`` rows that ``plan`` and ``verify`` treat like any other.

@@ -1,4 +1,4 @@
-"""Plain copies sent without a thread each: a bounded window of CopyObject requests in flight.
+"""Plain copies sent without a thread each: a bounded window of requests in flight.
 
 Most objects of a batch need one CopyObject and nothing else: the listings gave the source's
 size and ETag, the destination is known to be absent (or to be overwritten), and the copy's
@@ -9,9 +9,13 @@ object). Here one sender thread starts those copies (``FastS3.start_copy``) and 
 judged on the CRT's thread as they land, each result put straight into the engine's outcome
 queue (``WorkerPool.deliver``), tagged as a worker's would be.
 
-Requests per object: one CopyObject, as s5cmd sends, plus one ListObjectsV2 per 1,000 objects
-to plan (a direct copy's own source listing) and one to verify the batch. No HEAD, because the
-answer itself proves the copy for exactly the objects sent here:
+Requests per object: a HeadObject of the source, then one CopyObject, both started here
+without a thread, plus one ListObjectsV2 per 1,000 objects to plan (a direct copy's own source
+listing) and one to verify the batch. The HEAD is there for one reason only: an MD5 the
+uploader declared in user metadata (``md5sum``, rclone's ``md5chksum``) must be honoured on
+every route (issue #18), and no listing shows metadata. An object whose ETag disagrees with its
+declaration fails before anything is copied. The copy itself needs no HEAD, because its answer
+proves it for exactly the objects sent here:
 
 * the copy is pinned to the listed source ETag (``CopySourceIfMatch``): a 200 means the source
   copied is the one listed, else S3 answers 412 and the object fails;
@@ -52,6 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aws_copy_pt.core.checksums import DeclaredCheck
 from aws_copy_pt.core.copy_plan import (
     Action,
     CopyMethod,
@@ -66,7 +71,8 @@ from aws_copy_pt.core.provenance import needs_provenance
 from aws_copy_pt.core.states import ObjectState
 from aws_copy_pt.errors import AwsCopyPtError
 from aws_copy_pt.s3.answers import CopyAnswer
-from aws_copy_pt.s3.copier import copy_params, facts_from_copy
+from aws_copy_pt.s3.arguments import settings_for
+from aws_copy_pt.s3.copier import ObjectHead, copy_params, facts_from_copy, head_from_answer
 from aws_copy_pt.s3.crt import ANSWER_TIMEOUT, Started
 from aws_copy_pt.services.copy.conflict import decide, encrypts_copies
 from aws_copy_pt.services.copy.pool import Outcome, WorkerPool
@@ -75,7 +81,9 @@ from aws_copy_pt.services.copy.worker import (
     ObjectResult,
     ObjectTask,
     _check_copy,
+    _declared,
     _explain,
+    _merge,
     copy_object,
 )
 
@@ -97,6 +105,8 @@ class PlainCopy:
     algorithm: str
     params: dict[str, Any]
     overwrites: bool
+    head: ObjectHead | None = None  # the source's HEAD, once it landed: its metadata
+    declared: DeclaredCheck | None = None  # an MD5 its uploader declared, checked against it
 
 
 def plain_copy(spec: CopySpec, task: ObjectTask, tag: Any = None) -> PlainCopy | None:
@@ -144,7 +154,8 @@ class Flight:
         self._wake_at = -1  # the sender sleeps until this few are in flight (-1: not asleep)
         self._sending = False
         self.peak = 0  # the most requests in flight at once
-        self.sent = 0
+        self.sent = 0  # CopyObject requests started
+        self.heads = 0  # HeadObject requests started (the source's metadata, before its copy)
 
     def send(self, tasks: Sequence[tuple[Any, ObjectTask]]) -> None:
         """Copy each task; its outcome is delivered to the pool, tagged, exactly once."""
@@ -209,17 +220,27 @@ class Flight:
         if spec.stop.is_set():  # a stop or a cancel: nothing more is sent
             self._pool.deliver(copy.tag, ObjectResult(copy.task.row_id, ObjectState.PENDING), None)
             return
-        fast = spec.route.dest_fast
-        assert fast is not None
+        fast = spec.route.dest_fast if copy.head is not None else spec.route.source_fast
         with self._lock:
             self._tickets += 1
             ticket = self._tickets
             self._out[ticket] = (time.monotonic() + ANSWER_TIMEOUT, None)
             self.peak = max(self.peak, len(self._out))
         try:
-            request = fast.start_copy(
-                copy.params, lambda answer: self._landed(copy, ticket, answer)
-            )
+            request: Started | None = None
+            if fast is None:
+                pass
+            elif copy.head is None:  # first the source's HEAD: its metadata may declare an MD5
+                request = fast.start_head(
+                    spec.route.source_bucket,
+                    copy.task.source_key,
+                    settings_for("HeadObject", spec.route.source_args),
+                    lambda answer: self._headed(copy, ticket, answer),
+                )
+            else:
+                request = fast.start_copy(
+                    copy.params, lambda answer: self._landed(copy, ticket, answer)
+                )
         except BaseException:
             with self._lock:
                 self._out.pop(ticket, None)
@@ -228,13 +249,46 @@ class Flight:
             if request is None:  # not sent: a worker copies it (boto3, or the fast path later)
                 del self._out[ticket]
             else:
-                self.sent += 1
+                if copy.head is None:
+                    self.heads += 1
+                else:
+                    self.sent += 1
                 if ticket in self._out:
                     self._out[ticket] = (self._out[ticket][0], request)
         if request is None:
             self._pool.submit(copy.tag, copy_object, spec, copy.task)
 
     # --- the answers (on the CRT's threads) ----------------------------------------------------
+
+    def _headed(self, copy: PlainCopy, ticket: int, answer: dict[str, Any] | None) -> None:
+        """The source's HEAD landed: fail an object whose bytes disagree with the MD5 its
+        uploader declared (the bytes never pass through here: its ETag is their MD5), else queue
+        its copy first in line. A HEAD that did not answer, or an object changed since it was
+        listed, or one encrypted so that its ETag is no MD5, goes to a worker, which HEADs again
+        and says what happened."""
+        spec, task = self._spec, copy.task
+        outcome: Outcome | None = None
+        again: PlainCopy | None = None
+        try:
+            head = None if answer is None else head_from_answer(answer)
+            if head is None or head.facts.etag != copy.source.etag or head.facts.kms_or_sse_c:
+                self._pool.submit(copy.tag, copy_object, self._boto3, task)
+            else:
+                source = _merge(copy.source, head.facts)  # the HEAD says how it is encrypted
+                declared = _declared(spec.route, task, source, head)
+                if isinstance(declared, ObjectResult):
+                    outcome = (copy.tag, self._record(declared), None)
+                else:
+                    again = replace(copy, source=source, head=head, declared=declared)
+        except BaseException as error:  # a bug: handed to the engine, which raises it
+            outcome = (copy.tag, None, error)
+        with self._lock:  # one step: the sender never sees this copy neither queued nor out
+            del self._out[ticket]
+            if again is not None:
+                self._queue.appendleft(again)
+            self._lock.notify()
+        if outcome is not None:
+            self._pool.deliver(*outcome)
 
     def _landed(self, copy: PlainCopy, ticket: int, answer: CopyAnswer | Exception | None) -> None:
         outcome: Outcome | None = None
@@ -278,7 +332,14 @@ class Flight:
             self._pool.submit(copy.tag, check_on_worker, spec, copy, answer)
             return None
         result = _check_copy(
-            spec, task, copy.source, copy.algorithm, CopyMethod.SINGLE, answer, copy.overwrites
+            spec,
+            task,
+            copy.source,
+            copy.algorithm,
+            CopyMethod.SINGLE,
+            answer,
+            copy.overwrites,
+            copy.declared,
         )
         return self._record(result)
 
@@ -296,7 +357,14 @@ def check_on_worker(spec: CopySpec, copy: PlainCopy, answer: CopyAnswer) -> Obje
     task = copy.task
     try:
         result = _check_copy(
-            spec, task, copy.source, copy.algorithm, CopyMethod.SINGLE, answer, copy.overwrites
+            spec,
+            task,
+            copy.source,
+            copy.algorithm,
+            CopyMethod.SINGLE,
+            answer,
+            copy.overwrites,
+            copy.declared,
         )
     except AwsCopyPtError as exc:
         result = ObjectResult(task.row_id, ObjectState.FAILED, error=_explain(exc, spec, task))
