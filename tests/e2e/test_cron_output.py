@@ -29,6 +29,7 @@ def _cron_pass(pipeline: Pipeline) -> CliResult:
     return pipeline.cli("run", "--once")
 
 
+@pytest.mark.heavy
 def test_twenty_quiet_passes_print_nothing_and_exit_work_remains(pipeline: Pipeline) -> None:
     done = _watch(pipeline, pipeline.add_task({"a.dat": 100}, polls_active=1), "a", "run-a")
     running = pipeline.add_task({"b.dat": 100}, polls_active=STILL_RUNNING)

@@ -107,6 +107,7 @@ def _verified_rows(home: Path) -> dict[str, tuple[int, str]]:
     return {key: (attempts, finished) for key, attempts, finished in rows}
 
 
+@pytest.mark.heavy
 def test_sigterm_mid_copy_then_restart_finishes_without_recopying_verified_objects(
     pipeline: Pipeline,
 ) -> None:

@@ -88,6 +88,7 @@ def test_kms_denied_says_which_key_permissions_the_copy_needs(copy_world: CopyWo
     assert "aws-copy-pt policy" in error
 
 
+@pytest.mark.heavy
 def test_clock_skew_stops_the_copy_and_says_to_fix_the_clock(copy_world: CopyWorld) -> None:
     world = copy_world
     keys = [f"t/{i:02d}" for i in range(30)]

@@ -68,6 +68,7 @@ def test_a_pass_started_while_the_previous_pass_still_copies_exits_locked_silent
     assert (result.exit_code, result.stdout, result.stderr) == (ExitCode.LOCKED, "", "")
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize(
     ("role", "since_hours"),
     [("daemon", 0), ("run --once", 30)],

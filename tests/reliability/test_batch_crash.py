@@ -25,7 +25,7 @@ from tests.reliability.world import Process, World
 from tests.support.faultproxy import ProxyRequest
 from tests.support.faultproxy.rules import ProxyRecord
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 FILES = {f"s/{i:03d}.dat": 100 + 37 * i for i in range(24)}
 FAILING = "in/s/007.dat"  # its task fails: two report files, and one row for the local engine

@@ -37,7 +37,7 @@ from tests.reliability.audit import (
 from tests.reliability.world import SMALL_PARTS, MiB, Process, World
 from tests.support.faultproxy import FaultProxy, Gate, ProxyRequest, matching
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 SEED = int(os.environ.get("AWS_COPY_PT_CRASH_SEED", "20240611"))
 LISTING_PAGE = 25

@@ -76,6 +76,7 @@ def _finish_and_check(world: World, transfer_id: int, owed: set[str]) -> None:
     assert "not deleted yet" not in shown.stdout
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("forward", [False, True], ids=["delete lost", "delete reached S3"])
 def test_kill_9_while_identical_objects_are_cleaned_then_the_next_pass_deletes_them(
     world: World, forward: bool
@@ -94,6 +95,7 @@ def test_kill_9_while_identical_objects_are_cleaned_then_the_next_pass_deletes_t
     _finish_and_check(world, transfer_id, owed)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("forward", [False, True], ids=["delete lost", "delete reached S3"])
 def test_kill_9_while_verified_objects_are_cleaned_then_the_next_pass_deletes_them(
     world: World, forward: bool

@@ -53,6 +53,7 @@ def _files() -> dict[str, int]:
     return {**small, "big/0.bin": 11 * MiB, "big/1.bin": 16 * MiB + 5}
 
 
+@pytest.mark.heavy
 def test_daemon_under_seeded_s3_chaos_copies_every_object_intact_and_cleans_staging(
     world: World,
 ) -> None:
@@ -97,6 +98,7 @@ THROTTLED = (
 )
 
 
+@pytest.mark.heavy
 def test_slowdowns_and_timeouts_before_and_after_the_server_acted_end_in_intact_copies(
     world: World, short_timeouts: None
 ) -> None:

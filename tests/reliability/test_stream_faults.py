@@ -67,6 +67,7 @@ def test_a_connection_reset_mid_body_is_read_again(stream_world: StreamWorld, si
     assert proxy.faults[FaultKind.RESET_MID_BODY] == 2
 
 
+@pytest.mark.heavy
 def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_again(
     stream_world: StreamWorld,
 ) -> None:
