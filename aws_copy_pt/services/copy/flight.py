@@ -331,17 +331,7 @@ class Flight:
         if match in (Match.MISMATCH, Match.SUSPECT):  # HEADs of both sides: on a worker
             self._pool.submit(copy.tag, check_on_worker, spec, copy, answer)
             return None
-        result = _check_copy(
-            spec,
-            task,
-            copy.source,
-            copy.algorithm,
-            CopyMethod.SINGLE,
-            answer,
-            copy.overwrites,
-            copy.declared,
-        )
-        return self._record(result)
+        return self._record(check_answer(spec, copy, answer))
 
     def _record(self, result: ObjectResult) -> ObjectResult:
         self._spec.breaker.record(result)
@@ -356,17 +346,23 @@ def check_on_worker(spec: CopySpec, copy: PlainCopy, answer: CopyAnswer) -> Obje
     """A copy whose answer did not prove it: HEAD both sides and compare (a worker's call)."""
     task = copy.task
     try:
-        result = _check_copy(
-            spec,
-            task,
-            copy.source,
-            copy.algorithm,
-            CopyMethod.SINGLE,
-            answer,
-            copy.overwrites,
-            copy.declared,
-        )
+        result = check_answer(spec, copy, answer)
     except AwsCopyPtError as exc:
         result = ObjectResult(task.row_id, ObjectState.FAILED, error=_explain(exc, spec, task))
     spec.breaker.record(result)
     return result
+
+
+def check_answer(spec: CopySpec, copy: PlainCopy, answer: CopyAnswer) -> ObjectResult:
+    """What the copy's answer proves about ``copy`` (HEADs of both sides where it proves
+    nothing: a worker's call then)."""
+    return _check_copy(
+        spec,
+        copy.task,
+        copy.source,
+        copy.algorithm,
+        CopyMethod.SINGLE,
+        answer,
+        copy.overwrites,
+        copy.declared,
+    )
