@@ -104,6 +104,7 @@ def test_watch_wakes_an_idle_daemon_which_copies_long_before_its_next_look(
         pipeline.cli("daemon", "stop", "--timeout", "60")
 
 
+@pytest.mark.heavy
 def test_after_a_lapsed_login_the_daemon_waits_max_poll_and_login_wakes_it(
     pipeline: Pipeline,
 ) -> None:

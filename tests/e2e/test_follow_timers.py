@@ -95,6 +95,7 @@ def test_the_daemon_copies_three_nightly_timer_runs_to_done_without_any_task_id(
     assert (rule["registered"], rule["last_error"]) == (3, None)
 
 
+@pytest.mark.heavy
 def test_run_once_from_cron_follows_each_nights_run_as_it_comes(pipeline: Pipeline) -> None:
     timer = _nightly_timer(pipeline)
     for night in (1, 2, 3):

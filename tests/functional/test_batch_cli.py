@@ -143,6 +143,7 @@ def test_copy_dry_run_with_batch_shows_the_jobs_estimated_cost_and_creates_nothi
     assert json.loads(cli("--json", "status").ok().stdout)["transfers"] == []
 
 
+@pytest.mark.heavy
 def test_copy_engine_batch_waits_for_the_job_and_every_copy_is_verified(
     cli: CliRunner, setup: BatchSetUp
 ) -> None:
@@ -181,6 +182,7 @@ def test_a_job_created_with_confirm_is_shown_then_confirmed_then_finished(
     cli("transfers", "confirm", "1").fails(ExitCode.USAGE, says="no running batch job")
 
 
+@pytest.mark.heavy
 def test_transfers_cancel_cancels_the_running_job_first(cli: CliRunner, setup: BatchSetUp) -> None:
     setup.stage(3)
     cli("bucket", "update", setup.dest, "--batch-role", setup.role).ok()

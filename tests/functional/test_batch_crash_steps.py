@@ -54,6 +54,7 @@ STEPS = {
 }
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("step", list(STEPS))
 def test_a_crash_after_each_step_leaves_one_job_and_no_early_delete(
     batch_copy: BatchCopyWorld, step: str, monkeypatch: pytest.MonkeyPatch

@@ -56,6 +56,7 @@ def _held_by(app_home: Path, role: str, *, since_hours: float = 0) -> InstanceLo
     return lock
 
 
+@pytest.mark.heavy
 def test_a_pass_started_while_the_previous_pass_still_copies_exits_locked_silently(
     cli: CliRunner, app_home: Path
 ) -> None:

@@ -257,6 +257,7 @@ def _state_is(world: World, transfer_id: int, state: str) -> list[str]:
     return [] if found == state else [f"transfer {transfer_id} is {found}, not {state}"]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("case", TABLE.cases, ids=TABLE.ids)
 def test_bad_input_to_a_registered_home_is_refused_clearly_and_loses_nothing(
     case: Case, bench: Bench, figures: Figures

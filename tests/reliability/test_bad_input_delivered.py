@@ -226,6 +226,7 @@ def _pass_points_at_failures(bench: Bench) -> Trial:
     return Trial(("run", "--once"), keeps=lambda: _state_is(world, transfer_id, "PARTIAL"))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("case", TABLE.cases, ids=TABLE.ids)
 def test_delivered_input_is_copied_or_refused_with_its_reason_and_nothing_is_lost(
     case: Case, bench: Bench, figures: Figures

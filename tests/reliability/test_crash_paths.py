@@ -206,6 +206,7 @@ def _bucket_check_unreachable(bench: Bench) -> Trial:
     return Trial(("bucket", "check", name))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("case", TABLE.cases, ids=TABLE.ids)
 def test_outside_failures_end_with_their_documented_exit_code_and_a_hint(
     case: Case, bench: Bench, refused_url: str, figures: Figures

@@ -56,6 +56,7 @@ def _listing(request: ProxyRequest) -> bool:
     return request.path.endswith("/successful_transfers")
 
 
+@pytest.mark.heavy
 def test_5xx_timeouts_and_resets_while_polling_leave_the_transfer_waiting_until_they_clear(
     world: World, quick_globus_timeout: None
 ) -> None:
