@@ -373,14 +373,7 @@ def large_scene(sizes: list[int], workdir: Path) -> Iterator[Scene]:
         for size in sizes:
             key = f"p/big-{size // MiB}MiB.bin"
             path = server.root / "src-bench" / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.md5(usedforsecurity=False)
-            with path.open("wb") as out:
-                for start in range(0, size, 64 * MiB):
-                    chunk = os.urandom(min(64 * MiB, size - start))
-                    digest.update(chunk)
-                    out.write(chunk)
-            expected[key] = (size, digest.hexdigest())
+            expected[key] = (size, write_random(path, size))
         yield Scene(
             server, server.account, "src-bench", len(sizes), sum(sizes), expected, workdir / "home"
         )
@@ -642,3 +635,15 @@ def plan(workdir: Path, count: int) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def write_random(path: Path, size: int) -> str:
+    """Write ``size`` random bytes to ``path`` (64 MiB at a time); their MD5, in hex."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("wb") as out:
+        for start in range(0, size, 64 * MiB):
+            chunk = os.urandom(min(64 * MiB, size - start))
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()

@@ -25,7 +25,6 @@ on a quiet machine: two servers and the tool share the cores.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import secrets
 import shutil
@@ -48,6 +47,7 @@ from benchmarks.copy_bench import (
     median_run,
     table,
     verify,
+    write_random,
 )
 
 MiB = 1024 * 1024
@@ -95,14 +95,7 @@ def two_servers(workdir: Path, files: dict[str, int]) -> Iterator[StreamScene]:
         expected = {}
         for key, size in files.items():
             path = source.root / SOURCE_BUCKET / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.md5(usedforsecurity=False)
-            with path.open("wb") as out:
-                for start in range(0, size, 64 * MiB):
-                    chunk = os.urandom(min(64 * MiB, size - start))
-                    digest.update(chunk)
-                    out.write(chunk)
-            expected[key] = (size, digest.hexdigest())
+            expected[key] = (size, write_random(path, size))
         yield StreamScene(
             server=source,
             account=source.account,
