@@ -29,6 +29,7 @@ from enum import StrEnum
 from urllib.parse import urlparse
 
 from aws_copy_pt.core.bucket_settings import is_aws_endpoint
+from aws_copy_pt.core.copy_plan import GiB, MiB
 from aws_copy_pt.core.errors import UsageError
 
 GCS_HOSTS = ("storage.googleapis.com",)
@@ -146,3 +147,23 @@ def route_choice(text: str | None) -> RouteChoice:
     except ValueError:
         choices = ", ".join(choice.value for choice in RouteChoice)
         raise UsageError(f"route must be one of {choices}, not {text!r}") from None
+
+
+STREAM_PART_SIZE = 16 * MiB  # bytes per ranged GET and uploaded part of a streamed copy
+DEFAULT_STREAM_MEMORY = 8 * STREAM_PART_SIZE  # 8 parts in flight
+MAX_STREAM_MEMORY = 64 * GiB
+
+
+def stream_memory_problem(size: int) -> str | None:
+    """Why ``size`` cannot be a streamed copy's memory budget, or None: at least one part
+    (16 MiB), at most 64 GiB."""
+    if STREAM_PART_SIZE <= size <= MAX_STREAM_MEMORY:
+        return None
+    return "it must be from 16 MiB (one part of a streamed copy) to 64 GiB"
+
+
+def check_stream_memory(size: int | None) -> None:
+    """A streamed copy's memory budget within its limits (None: the default)."""
+    problem = None if size is None else stream_memory_problem(size)
+    if problem is not None:
+        raise UsageError(f"stream memory of {size} bytes refused: {problem}")

@@ -153,8 +153,11 @@ class LazyS3:
         return cls(lambda: client, lambda: client)
 
     def get(self) -> S3Client:
-        """The client (built now if it was not yet)."""
-        return self._build()
+        """The client (built now if it was not yet; after that, no lock is taken)."""
+        client = self._client
+        if client is None:
+            client = self._client = self._build()
+        return client
 
     def built(self) -> S3Client | None:
         """The client if it exists already; None instead of building it."""
@@ -179,6 +182,56 @@ def s3_config(endpoint_url: str | None, *, max_pool_connections: int = 64) -> Co
         request_checksum_calculation="when_supported" if aws else "when_required",
         response_checksum_validation="when_supported" if aws else "when_required",
     )
+
+
+_CHECKSUM_HEADERS = (
+    "Content-MD5",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
+    "x-amz-checksum-sha1",
+    "x-amz-checksum-sha256",
+)
+
+
+_PYTHON_SIGNER = "aws-copy-pt-s3v4"  # botocore's own SigV4 for S3, under a name of ours
+_UPLOADS = ("PutObject", "UploadPart")
+
+
+def sign_by_checksum(client: Any, config: Config) -> None:
+    """Sign an upload's body by its checksum header, and without copying the body.
+
+    * botocore hashes the whole body for the signature on plain-HTTP endpoints (a local MinIO
+      or Ceph gateway), even when the request carries Content-MD5 or an ``x-amz-checksum-*``;
+      on HTTPS it already trusts that header. The header is itself signed, so a body changed on
+      the way still fails at the store; what is saved is a second pass over every byte (the
+      SHA-256 was a fifth of a streamed copy's CPU). rclone does the same
+      (``UNSIGNED-PAYLOAD`` with Content-MD5 over HTTP). Requests without such a header are
+      signed as before.
+    * With awscrt installed, botocore signs through the CRT, and hands it the body as a stream:
+      a bytes body is copied whole for that (``BytesIO(body)``), even when no byte of it is
+      signed. A streamed copy's 16 MiB parts were each held twice while uploaded. Uploads are
+      signed by botocore's own (pure Python) SigV4 signer instead, which reads nothing of an
+      unsigned body; every other request keeps the CRT signer.
+    """
+    import botocore.auth
+    from botocore.config import Config
+
+    botocore.auth.AUTH_TYPE_MAPS.setdefault(_PYTHON_SIGNER, botocore.auth.S3SigV4Auth)
+    s3: Any = {**(getattr(config, "s3", None) or {}), "payload_signing_enabled": False}
+    unsigned = config.merge(Config(s3=s3))
+
+    def before_sign(request: Any, **_: Any) -> None:
+        if request.body and any(name in request.headers for name in _CHECKSUM_HEADERS):
+            request.context["client_config"] = unsigned
+
+    def choose_signer(signature_version: Any = None, **_: Any) -> str | None:
+        return _PYTHON_SIGNER if signature_version == "s3v4" else None
+
+    events = client.meta.events
+    events.register("before-sign.s3", before_sign)
+    for operation in _UPLOADS:
+        events.register(f"choose-signer.s3.{operation}", choose_signer)
 
 
 class ClientFactory:
@@ -207,12 +260,11 @@ class ClientFactory:
         with self._lock:
             client = self._clients.get(cache_key)
             if client is None:
+                config = s3_config(endpoint_url, max_pool_connections=self._max_pool)
                 client = session.client(
-                    "s3",
-                    region_name=region,
-                    endpoint_url=endpoint_url,
-                    config=s3_config(endpoint_url, max_pool_connections=self._max_pool),
+                    "s3", region_name=region, endpoint_url=endpoint_url, config=config
                 )
+                sign_by_checksum(client, config)
                 self._clients[cache_key] = client
         return client
 

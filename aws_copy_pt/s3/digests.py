@@ -96,6 +96,16 @@ class InOrder:
                 finished()
                 self._next += 1
 
+    def abandon(self) -> None:
+        """Give up the digest (the copy failed or stopped): parts still waiting for an earlier
+        one that will never come are let go (their ``done`` is called), so their bytes go back
+        to the byte budget instead of staying taken for the rest of the run."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+            self._hashes = {}
+        for _, finished in waiting.values():
+            finished()
+
     def values(self) -> dict[str, str]:
         import base64
 

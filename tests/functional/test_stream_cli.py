@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from aws_copy_pt.db.models import Transfer
 from aws_copy_pt.errors import ExitCode
 from tests.fixtures.cli import CliRunner
 from tests.fixtures.stream import StreamWorld, body_of
@@ -82,3 +83,28 @@ def test_a_batch_job_and_a_forced_stream_cannot_be_asked_for_together(
     result = cli("copy", source, dest, "--engine", "batch", "--route", "stream")
 
     result.fails(ExitCode.USAGE, says="--engine batch copies server-side inside S3")
+
+
+def test_stream_memory_is_checked_then_stored_with_the_transfer(
+    cli: CliRunner, stream_world: StreamWorld
+) -> None:
+    """`--stream-memory` bounds what a streamed copy holds at once: below one 16 MiB part, or
+    not a size, it is refused before anything is recorded or copied; given, the transfer keeps
+    it (a rerun resumes with the same budget)."""
+    registered(stream_world)
+    source, dest = f"{stream_world.rclone.bucket}/run", f"{stream_world.moto.bucket}/run"
+
+    too_small = cli("copy", source, dest, "--stream-memory", "1MiB").fails(ExitCode.USAGE)
+    not_a_size = cli("copy", source, dest, "--stream-memory", "plenty").fails(ExitCode.USAGE)
+    assert "must be from 16 MiB" in too_small.stderr and "is not a size" in not_a_size.stderr
+    assert stream_world.keys(stream_world.moto) == set()
+
+    summary = json.loads(
+        cli("--json", "copy", source, dest, "--stream-memory", "16MiB").ok().stdout
+    )
+
+    assert summary["copy"]["verified"] == 2
+    with stream_world.db.session() as session:
+        transfer = session.get(Transfer, summary["copy"]["transfer_id"])
+        assert transfer is not None
+        assert transfer.options["stream_budget"] == 16 * 1024 * 1024

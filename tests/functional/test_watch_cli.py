@@ -78,6 +78,21 @@ def test_a_multipart_threshold_is_stored_per_transfer_in_human_sizes(
     assert transfer.options["multipart_threshold"] == 64 * 1024 * 1024
 
 
+def test_a_stream_memory_budget_is_checked_and_stored_per_transfer(
+    cli: CliRunner, world: GlobusWorld
+) -> None:
+    task = world.add_task(files(1), script=["ACTIVE"])
+    to = ("--to", f"{DEST_BUCKET}/big")
+    too_small = cli("watch", task, *to, "--stream-memory", "8MiB", env=world.env)
+    too_small.fails(ExitCode.USAGE, says="must be from 16 MiB")
+    assert _transfers(world) == []
+
+    cli("watch", task, *to, "--stream-memory", "1GiB", env=world.env).ok()
+
+    [transfer] = _transfers(world)
+    assert transfer.options["stream_budget"] == 1024**3
+
+
 def test_watched_task_is_polled_listed_and_mapped_end_to_end(
     cli: CliRunner, world: GlobusWorld
 ) -> None:

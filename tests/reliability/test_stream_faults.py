@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,45 @@ def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_a
 
 def _acked_part(record: ProxyRecord) -> bool:
     return record.operation == "UploadPart" and record.succeeded
+
+
+def test_a_stop_mid_object_lets_parts_in_flight_land_and_the_next_run_sends_only_the_rest(
+    stream_world: StreamWorld,
+) -> None:
+    """SIGTERM or Ctrl-C (the copy's stop event) in the middle of a streamed multipart upload:
+    the part in flight lands, nothing more is read or sent, the upload stays open for the next
+    run, which asks ListParts and sends only the parts still missing."""
+    world = stream_world
+    src, dst = world.rclone, world.moto
+    proxy = world.connect_via_proxy(src, dst, proxied=dst)
+    data = payload(4 * PART + 11)
+    src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
+    options = {"part_size": PART, "stream_budget": PART}  # one part at a time
+    transfer = world.transfer(src, dst, ["big.bin"], options=options)
+    gate = proxy.hold(matching("UploadPart"), nth=3)
+    stop = threading.Event()
+    running = world.copy_in_background(transfer, stop=stop)
+    try:
+        assert gate.wait(180), "the copy never reached its third part"
+        stop.set()
+    finally:
+        gate.release(forward=True)
+    stopped = running.result(180)
+
+    assert stopped.verified == 0 and world.state(transfer) != "DONE"
+    row = world.rows(transfer)["big.bin"]
+    assert (row.state, bool(row.upload_id)) == ("copying", True)
+    acked = {int(r.query["partNumber"]) for r in proxy.records if _acked_part(r)}
+    assert acked == {1, 2, 3}
+    assert world.open_uploads(dst) == ["big.bin"]  # left to resume, not aborted
+    seen = len(proxy.records)
+
+    report = world.copy(transfer)
+
+    assert report.verified == 1, report.failures
+    assert body_of(dst, "big.bin") == data
+    again = proxy.records[seen:]
+    assert "CreateMultipartUpload" not in [r.operation for r in again]
+    sent = sorted(int(r.query["partNumber"]) for r in again if r.operation == "UploadPart")
+    assert sent == [4, 5]
+    assert world.open_uploads(dst) == []

@@ -14,7 +14,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.cli.engine_options import engine_options
 from aws_copy_pt.cli.route import route_option
-from aws_copy_pt.cli.sizes import multipart_threshold_option
+from aws_copy_pt.cli.sizes import multipart_threshold_option, stream_memory_option
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.errors import ExitCode, RemoteError
 
@@ -59,6 +59,7 @@ MAX_FAILURES_SHOWN = 10
 )
 @multipart_threshold_option
 @route_option
+@stream_memory_option
 @engine_options
 @pass_app
 def command(
@@ -72,6 +73,7 @@ def command(
     annotate: bool,
     multipart_threshold: int | None,
     route: str,
+    stream_memory: int | None,
     batch: BatchOptions | None,
 ) -> int:
     """Copy every object under SRC_BUCKET[/PREFIX] to the same relative key under
@@ -114,6 +116,7 @@ def command(
       aws-copy-pt copy staging archive/2024 --concurrency 64 --delete-staging
       aws-copy-pt copy staging/big archive/big --multipart-threshold 64MiB
       aws-copy-pt copy gcs-staging/run42 archive/run42 --dry-run   (shows: stream)
+      aws-copy-pt copy gcs-staging/run42 archive/run42 --stream-memory 512MiB
       aws-copy-pt copy staging/run42 archive/run42 --engine batch --dry-run
     """
     from aws_copy_pt.services.copy.direct import DirectCopy, Location
@@ -127,6 +130,7 @@ def command(
         multipart_threshold=multipart_threshold,
         route=route,
         batch=batch,
+        stream_memory=stream_memory,
     )
     if dry_run:
         _dry_run(app, request)

@@ -40,6 +40,7 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     multipart_threshold: int | None,
+    stream_memory: int | None,
     route: str,
     batch: BatchOptions | None,
 ) -> None:
@@ -68,6 +69,7 @@ def command(
         multipart_threshold=multipart_threshold,
         route=route,
         batch=batch,
+        stream_memory=stream_memory,
     )
     with app.session() as session:
         summary = submit_and_watch(

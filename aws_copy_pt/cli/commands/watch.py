@@ -10,7 +10,7 @@ from aws_copy_pt.cli import render
 from aws_copy_pt.cli.context import AppContext, pass_app
 from aws_copy_pt.cli.engine_options import engine_options
 from aws_copy_pt.cli.route import route_option
-from aws_copy_pt.cli.sizes import multipart_threshold_option
+from aws_copy_pt.cli.sizes import multipart_threshold_option, stream_memory_option
 from aws_copy_pt.core.states import TransferState
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ ON_CONFLICT = click.Choice(["overwrite", "fail"])
 
 def copy_options(func: click.decorators.FC) -> click.decorators.FC:
     """Options shared by `watch` and `submit`: how the copy into the destination behaves."""
-    func = route_option(multipart_threshold_option(func))
+    func = route_option(stream_memory_option(multipart_threshold_option(func)))
     func = click.option(
         "--delete-staging",
         is_flag=True,
@@ -83,6 +83,7 @@ def command(
     on_conflict: str,
     delete_staging: bool,
     multipart_threshold: int | None,
+    stream_memory: int | None,
     route: str,
     batch: BatchOptions | None,
 ) -> None:
@@ -130,6 +131,7 @@ def command(
         multipart_threshold=multipart_threshold,
         route=route,
         batch=batch,
+        stream_memory=stream_memory,
     )
     with app.session() as session:
         summary = watch_task(session, client, task_id, to=to, options=options)

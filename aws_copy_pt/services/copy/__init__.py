@@ -61,7 +61,12 @@ from aws_copy_pt.core.copy_plan import (
     ConflictPolicy,
 )
 from aws_copy_pt.core.overlap import OverlapError, Place, check_apart
-from aws_copy_pt.core.route import RouteKind, same_service
+from aws_copy_pt.core.route import (
+    DEFAULT_STREAM_MEMORY,
+    STREAM_PART_SIZE,
+    RouteKind,
+    same_service,
+)
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.engine import Database
 from aws_copy_pt.db.models import Transfer
@@ -76,7 +81,7 @@ from aws_copy_pt.services.copy.pool import EitherEvent, WorkerPool
 from aws_copy_pt.services.copy.report import CopyProgress, CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import build_route, route_between, stream_ends
 from aws_copy_pt.services.copy.rows import Arrivals
-from aws_copy_pt.services.copy.stream import PARTS_IN_FLIGHT, STREAM_PART_SIZE, StreamSpec
+from aws_copy_pt.services.copy.stream import StreamSpec
 from aws_copy_pt.services.copy.worker import CopySpec
 from aws_copy_pt.services.events import move_transfer, record_event
 
@@ -260,7 +265,7 @@ def _stream_spec(
     """The streamed side of a run: ``part_size`` (bytes per ranged GET and part) and
     ``stream_budget`` (bytes held in memory at once, all objects together) from the options."""
     part_size = int(options.get("part_size") or STREAM_PART_SIZE)
-    budget = int(options.get("stream_budget") or part_size * PARTS_IN_FLIGHT)
+    budget = int(options.get("stream_budget") or DEFAULT_STREAM_MEMORY)
     return StreamSpec(*ends, ByteBudget(budget), PartBook(db), part_size)
 
 

@@ -39,7 +39,15 @@ from aws_copy_pt.core.copy_plan import (
     size_problem,
 )
 from aws_copy_pt.core.overlap import Place, check_apart
-from aws_copy_pt.core.route import RouteChoice, RouteDecision, RouteKind, route_choice, same_service
+from aws_copy_pt.core.route import (
+    STREAM_PART_SIZE,
+    RouteChoice,
+    RouteDecision,
+    RouteKind,
+    check_stream_memory,
+    route_choice,
+    same_service,
+)
 from aws_copy_pt.core.states import (
     RETRY_VALUES,
     ObjectState,
@@ -65,7 +73,6 @@ from aws_copy_pt.services.copy.pool import EitherEvent, prefetched
 from aws_copy_pt.services.copy.report import CopyReport, ProgressCallback
 from aws_copy_pt.services.copy.route import lister_for, route_between
 from aws_copy_pt.services.copy.rows import Arrivals
-from aws_copy_pt.services.copy.stream import STREAM_PART_SIZE
 from aws_copy_pt.services.events import move_transfer, record_event
 from aws_copy_pt.services.setup.buckets import get_bucket
 
@@ -115,9 +122,11 @@ class DirectCopy:
     multipart_threshold: int | None = None  # bytes; None: the engine's default
     route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream
     batch: BatchOptions | None = None  # None: the destination bucket's default engine
+    stream_memory: int | None = None  # bytes a streamed copy may hold; None: the default
 
     def __post_init__(self) -> None:
         refuse_batch_stream(self.batch, route_choice(self.route))
+        check_stream_memory(self.stream_memory)
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -128,6 +137,8 @@ class DirectCopy:
         }
         if self.multipart_threshold is not None:
             options["multipart_threshold"] = self.multipart_threshold
+        if self.stream_memory is not None:
+            options["stream_budget"] = self.stream_memory
         return options
 
 

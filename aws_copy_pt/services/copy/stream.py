@@ -36,13 +36,13 @@ from aws_copy_pt.core.copy_plan import (
     Action,
     Checksum,
     CopyMethod,
-    MiB,
     ObjectFacts,
     annotation,
     judge_destination,
     size_problem,
 )
 from aws_copy_pt.core.provenance import provenance_metadata
+from aws_copy_pt.core.route import STREAM_PART_SIZE
 from aws_copy_pt.core.states import ObjectState
 from aws_copy_pt.errors import AwsCopyPtError, ConflictRefused, RemoteError
 from aws_copy_pt.s3.copier import head
@@ -62,8 +62,6 @@ from aws_copy_pt.services.copy.stream_checks import Hashing, Streamed, check_str
 from aws_copy_pt.services.copy.stream_parts import stream_multipart
 from aws_copy_pt.services.copy.worker import CopySpec, ObjectResult, ObjectTask
 
-STREAM_PART_SIZE = 16 * MiB
-PARTS_IN_FLIGHT = 8
 DEFAULT_DEST_ALGORITHM = "CRC64NVME"
 
 
@@ -105,9 +103,11 @@ def _stream(spec: CopySpec, stream: StreamSpec, task: ObjectTask) -> ObjectResul
 def _held(stream: StreamSpec, size: int) -> Iterator[bytearray]:
     """A buffer for an object read whole, its bytes counted against the byte budget."""
     stream.budget.take(size)
+    buffer = stream.budget.lend(size)
     try:
-        yield bytearray(size)
+        yield buffer
     finally:
+        stream.budget.recycle(buffer)
         stream.budget.give(size)
 
 

@@ -109,6 +109,7 @@ def stream_multipart(
             return None
         return _complete(job, layout, size)
     except AwsCopyPtError:
+        job.ordered.abandon()
         left = abort_upload(stream.dest, task.dest_key, upload_id)
         spec.remember(task.row_id, left, part_size if left else None)
         if left is None:
@@ -160,6 +161,8 @@ def _run_parts(job: _Upload, layout: list[Part]) -> bool:
     failure = failure or _first_failure(finished)
     if failure is not None:
         raise failure
+    if stopped:
+        job.ordered.abandon()  # parts waiting for one never read: their bytes go back
     return not stopped and len(job.done) == len(layout)
 
 
@@ -178,16 +181,17 @@ def _part(job: _Upload, part: Part) -> None:
     budget = job.stream.budget
     pending = [2]  # uploaded + hashed in order: then its bytes go back to the budget
     lock = threading.Lock()
+    buffer = budget.lend(part.size)
 
     def one_done() -> None:
         with lock:
             pending[0] -= 1
             if pending[0] == 0:
+                budget.recycle(buffer)
                 budget.give(part.size)
 
     fed = False
     try:
-        buffer = bytearray(part.size)
         read_into(
             job.stream.source,
             job.task.source_key,

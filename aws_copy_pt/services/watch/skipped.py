@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from aws_copy_pt.db.models import GlobusSkippedFile
-from aws_copy_pt.globus import gateway
-from aws_copy_pt.globus.gateway import TransferClient
+
+if TYPE_CHECKING:  # the Globus SDK is loaded by what talks to Globus, not by every copy
+    from aws_copy_pt.globus.gateway import TransferClient
 
 MAX_PAGES = 1000
 
@@ -38,6 +39,8 @@ class SkippedByGlobus:
 
 def read_skipped(client: TransferClient, task_id: str) -> list[dict[str, Any]]:
     """Every file a finished task skipped (all pages; usually one call)."""
+    from aws_copy_pt.globus import gateway
+
     entries: list[dict[str, Any]] = []
     marker: str | None = None
     for _ in range(MAX_PAGES):

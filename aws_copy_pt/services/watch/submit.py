@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from aws_copy_pt.core.copy_plan import multipart_threshold_problem
 from aws_copy_pt.core.overlap import Place, check_apart
 from aws_copy_pt.core.paths import PathError, parse_bucket_target, parse_collection_path, parse_uuid
-from aws_copy_pt.core.route import RouteChoice, RouteDecision, decide_route, route_choice
+from aws_copy_pt.core.route import (
+    RouteChoice,
+    RouteDecision,
+    check_stream_memory,
+    decide_route,
+    route_choice,
+)
 from aws_copy_pt.core.states import TransferState
 from aws_copy_pt.db.models import Bucket, Collection, Transfer
 from aws_copy_pt.errors import AwsCopyPtError, ConfigError, NotFoundError, RemoteError, UsageError
@@ -58,6 +64,7 @@ class WatchOptions:
     multipart_threshold: int | None = None  # bytes; None: the engine's default
     route: str = RouteChoice.AUTO.value  # --route: auto | server-side | stream (core.route)
     batch: BatchOptions | None = None  # None: the destination bucket's default engine
+    stream_memory: int | None = None  # bytes a streamed copy may hold; None: the default
 
     def __post_init__(self) -> None:
         refuse_batch_stream(self.batch, route_choice(self.route))
@@ -67,6 +74,7 @@ class WatchOptions:
                 f"not {self.on_conflict!r}"
             )
         check_multipart_threshold(self.multipart_threshold)
+        check_stream_memory(self.stream_memory)
 
     def as_json(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -77,6 +85,8 @@ class WatchOptions:
             options["multipart_threshold"] = self.multipart_threshold
         if self.route != RouteChoice.AUTO:
             options["route"] = self.route
+        if self.stream_memory is not None:
+            options["stream_budget"] = self.stream_memory
         return options
 
 
