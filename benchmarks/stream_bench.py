@@ -134,7 +134,17 @@ def register(scene: StreamScene, dest: str) -> None:
 
 
 def commands(scene: StreamScene, dest: str) -> dict[str, list[str]]:
+    assert scene.dest_server is not None
     return {
+        "python-floor": [
+            sys.executable,
+            "-m",
+            "benchmarks.stream_floor",
+            scene.server.endpoint_url,
+            f"{scene.source}/p/",
+            scene.dest_server.endpoint_url,
+            f"{dest}/p/",
+        ],
         "aws-copy-pt": [str(SCRIPTS / "aws-copy-pt"), "copy", f"{scene.source}/p", f"{dest}/p"],
         "rclone": [
             find_rclone_binary() or "rclone",
@@ -150,11 +160,11 @@ def commands(scene: StreamScene, dest: str) -> dict[str, list[str]]:
     }
 
 
-def compare(scene: StreamScene, repeat: int) -> list[Run]:
-    """Both tools ``repeat`` times, taking turns, each into a fresh bucket on the second
-    server; medians per tool."""
+def compare(scene: StreamScene, repeat: int, *, floor: bool = False) -> list[Run]:
+    """The tools ``repeat`` times, taking turns, each into a fresh bucket on the second
+    server; medians per tool. ``floor``: also the bare Python loop (``stream_floor.py``)."""
     assert scene.dest_server is not None
-    tools = ["aws-copy-pt", "rclone"]
+    tools = ["aws-copy-pt", "rclone", *(["python-floor"] if floor else [])]
     runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     dest_client = scene.dest_server.client(scene.account, scene.region)
     for round_number in range(repeat):
@@ -192,10 +202,17 @@ def verdict(runs: list[Run]) -> str:
     peer = next(r for r in runs if r.tool == "rclone")
     ratio = mine.mib_per_second / peer.mib_per_second
     rss_ok = mine.rss_mib <= BUDGET_MIB + 100
-    return (
+    line = (
         f"aws-copy-pt / rclone MiB/s: {ratio:.2f}x (target >= 1.0x); aws-copy-pt peak RSS "
         f"{mine.rss_mib:.0f} MiB (target <= {BUDGET_MIB + 100}: {'met' if rss_ok else 'missed'})"
     )
+    floor = next((r for r in runs if r.tool == "python-floor"), None)
+    if floor is not None:
+        line += (
+            f"; python-floor / rclone: {floor.mib_per_second / peer.mib_per_second:.2f}x, "
+            f"aws-copy-pt / python-floor: {mine.mib_per_second / floor.mib_per_second:.2f}x"
+        )
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-mib", type=int, default=1024)
     parser.add_argument("--small-objects", type=int, default=1000, help="objects of 1 MiB")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (median shown)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the bare Python loop (stream_floor.py): GET, MD5, PUT, nothing else",
+    )
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
     compile_tool()
@@ -227,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="acp-stream-bench-") as tmp,
             two_servers(Path(tmp), files) as scene,
         ):
-            runs = compare(scene, args.repeat)
+            runs = compare(scene, args.repeat, floor=args.floor)
         tables.append(f"{table(f'{title}, median of {args.repeat}', runs)}\n{verdict(runs)}")
     print("\n\n".join(tables))
     return 0

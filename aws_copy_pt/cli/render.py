@@ -146,6 +146,13 @@ def human_bytes(n: int | None) -> str:
     return f"{value:.1f} TiB"
 
 
+def per_second(count: float, seconds: float) -> str:
+    """``count`` per second: whole numbers from 10 up, one decimal below (a few large objects
+    read "0.1 obj/s", not "0 obj/s")."""
+    rate = count / seconds if seconds > 0 else 0.0
+    return f"{rate:,.0f}" if rate >= 10 or rate == 0 else f"{rate:.1f}"
+
+
 def human_age(seconds: float) -> str:
     seconds = max(0, int(seconds))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -66,3 +66,11 @@ def test_styled_text_is_our_markup_filled_with_plain_values(tmp_path: Path) -> N
     line = render.styled("[bold]{key}[/bold] failed", key=HOSTILE)
     assert line.plain == f"{SHOWN} failed"
     assert [span.style for span in line.spans] == ["bold"]
+
+
+def test_a_rate_below_ten_per_second_keeps_one_decimal_instead_of_reading_zero() -> None:
+    assert render.per_second(1, 16.6) == "0.1"  # one 1 GiB object in 16.6 s
+    assert render.per_second(1_000, 14.2) == "70"
+    assert render.per_second(123_456, 2.0) == "61,728"
+    assert render.per_second(0, 5.0) == "0"
+    assert render.per_second(5, 0.0) == "0"  # no time measured: no rate

@@ -257,7 +257,7 @@ class _Bar:
             total=state.objects_total,
             completed=state.objects_handled,
             done=f"{render.human_bytes(state.bytes_copied)} copied",
-            rate=f"{state.objects_per_second:,.0f} obj/s, "
+            rate=f"{render.per_second(state.objects_per_second, 1)} obj/s, "
             f"{render.human_bytes(int(state.bytes_per_second))}/s",
         )
 
@@ -353,8 +353,8 @@ def _print_summary(app: AppContext, request: DirectCopy, report: CopyReport) -> 
         ("content checked", checks or "-"),
         (
             "time",
-            f"{report.elapsed:.1f} s, {copied / report.elapsed if report.elapsed else 0:,.0f} "
-            f"obj/s, {render.human_bytes(int(rate))}/s",
+            f"{report.elapsed:.1f} s, {render.per_second(copied, report.elapsed)} obj/s, "
+            f"{render.human_bytes(int(rate))}/s",
         ),
     ]
     if report.batch_job_id:
