@@ -11,7 +11,12 @@ from aws_copy_pt.core.copy_plan import multipart_threshold_problem, parse_size
 from aws_copy_pt.core.route import stream_memory_problem
 
 
-def _size(problem_of: Callable[[int], str | None]) -> Callable[..., int | None]:
+def _size_option(
+    flag: str, problem_of: Callable[[int], str | None], help_text: str
+) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    """A ``--flag SIZE`` option: a size in human units (parse_size), checked by ``problem_of``
+    (a bad one is a usage error naming the accepted range), given to the command in bytes."""
+
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
         if value is None:
             return None
@@ -24,27 +29,22 @@ def _size(problem_of: Callable[[int], str | None]) -> Callable[..., int | None]:
             raise click.BadParameter(f"{value}: {problem}")
         return size
 
-    return parse
+    return click.option(flag, metavar="SIZE", callback=parse, help=help_text)
 
 
-def multipart_threshold_option(func: click.decorators.FC) -> click.decorators.FC:
-    """Objects above SIZE are copied in parts (multipart UploadPartCopy), the rest whole."""
-    return click.option(
-        "--multipart-threshold",
-        metavar="SIZE",
-        callback=_size(multipart_threshold_problem),
-        help="Copy objects above SIZE in parallel parts (default 256MiB; 5MiB-5GiB; "
-        "units are binary: 1MB = 1MiB).",
-    )(func)
+# Objects above SIZE are copied in parts (multipart UploadPartCopy), the rest whole.
+multipart_threshold_option = _size_option(
+    "--multipart-threshold",
+    multipart_threshold_problem,
+    "Copy objects above SIZE in parallel parts (default 256MiB; 5MiB-5GiB; "
+    "units are binary: 1MB = 1MiB).",
+)
 
-
-def stream_memory_option(func: click.decorators.FC) -> click.decorators.FC:
-    """How many bytes a streamed copy may hold in memory at once, all objects together."""
-    return click.option(
-        "--stream-memory",
-        metavar="SIZE",
-        callback=_size(stream_memory_problem),
-        help="Memory a streamed copy (--route stream) may hold for object data at once, all "
-        "objects together: parts of 16MiB, SIZE/16MiB of them in flight (default 128MiB; "
-        "16MiB-64GiB). The process needs about 100MiB more.",
-    )(func)
+# How many bytes a streamed copy may hold in memory at once, all objects together.
+stream_memory_option = _size_option(
+    "--stream-memory",
+    stream_memory_problem,
+    "Memory a streamed copy (--route stream) may hold for object data at once, all "
+    "objects together: parts of 16MiB, SIZE/16MiB of them in flight (default 128MiB; "
+    "16MiB-64GiB). The process needs about 100MiB more.",
+)

@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 READ_ATTEMPTS = 4  # a body cut short is read again this many times in all
 # Bytes asked of an answer's body per read. urllib3's ``readinto`` reads into a temporary as
 # large as asked (and http.client copies it once more) before it copies into our buffer: asked
-# for a whole 16 MiB part, each GET in flight held 32 MiB beyond the byte budget (the 1 GiB
-# copy peaked at 400 MiB for a 128 MiB budget). In slices the temporaries stay this small.
+# for a whole 16 MiB part, a GET in flight would hold up to 32 MiB outside the byte budget. In
+# slices those temporaries stay this small.
 READ_SLICE = 256 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _CHANGED = {"PreconditionFailed", "412"}

@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.stream import PART, StreamWorld, body_of, payload
-from tests.support.faultproxy import FaultKind, ProxyRecord, matching
+from tests.fixtures.stream import PART, Store, StreamWorld, body_of, payload
+from tests.support.faultproxy import FaultKind, FaultProxy, ProxyRecord, matching
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,12 +74,8 @@ def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_a
     stream_world: StreamWorld,
 ) -> None:
     world = stream_world
-    src, dst = world.rclone, world.moto
-    proxy = world.connect_via_proxy(src, dst, proxied=dst)
-    data = payload(4 * PART + 11)
-    src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
-    options = {"part_size": PART, "stream_budget": PART}  # one part at a time
-    transfer = world.transfer(src, dst, ["big.bin"], options=options)
+    big = _five_parts_one_at_a_time(world)
+    proxy, transfer = big.proxy, big.transfer
     gate = proxy.hold(matching("UploadPart"), nth=3)
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.stream_child", str(world.home), str(transfer)],
@@ -93,22 +90,49 @@ def test_kill_9_mid_object_resumes_from_list_parts_without_sending_acked_parts_a
     acked = {int(r.query["partNumber"]) for r in proxy.records if _acked_part(r)}
     assert acked == {1, 2}
     assert world.rows(transfer)["big.bin"].upload_id  # stored before the first part
-    seen = len(proxy.records)
 
-    report = world.copy(transfer)
-
-    assert report.verified == 1, report.failures
-    assert body_of(dst, "big.bin") == data
-    again = proxy.records[seen:]
-    operations = [r.operation for r in again]
-    assert "ListParts" in operations and "CreateMultipartUpload" not in operations
-    sent = sorted(int(r.query["partNumber"]) for r in again if r.operation == "UploadPart")
-    assert sent == [3, 4, 5]
-    assert world.open_uploads(dst) == []
+    assert _resumed_sending(big) == [3, 4, 5]
 
 
 def _acked_part(record: ProxyRecord) -> bool:
     return record.operation == "UploadPart" and record.succeeded
+
+
+@dataclass
+class _BigObject:
+    world: StreamWorld
+    dst: Store
+    proxy: FaultProxy
+    data: bytes
+    transfer: int
+
+
+def _five_parts_one_at_a_time(world: StreamWorld) -> _BigObject:
+    """A five-part object on rclone, streamed into moto through a fault proxy, with a byte
+    budget of one part (so parts go one at a time)."""
+    src, dst = world.rclone, world.moto
+    proxy = world.connect_via_proxy(src, dst, proxied=dst)
+    data = payload(4 * PART + 11)
+    src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
+    options = {"part_size": PART, "stream_budget": PART}
+    transfer = world.transfer(src, dst, ["big.bin"], options=options)
+    return _BigObject(world, dst, proxy, data, transfer)
+
+
+def _resumed_sending(big: _BigObject) -> list[int]:
+    """Run the copy again: it must finish the same upload (ListParts, no new one), the object
+    arrive whole and no upload stay open. The part numbers it sent."""
+    seen = len(big.proxy.records)
+
+    report = big.world.copy(big.transfer)
+
+    assert report.verified == 1, report.failures
+    assert body_of(big.dst, "big.bin") == big.data
+    again = big.proxy.records[seen:]
+    operations = [r.operation for r in again]
+    assert "ListParts" in operations and "CreateMultipartUpload" not in operations
+    assert big.world.open_uploads(big.dst) == []
+    return sorted(int(r.query["partNumber"]) for r in again if r.operation == "UploadPart")
 
 
 def test_a_stop_mid_object_lets_parts_in_flight_land_and_the_next_run_sends_only_the_rest(
@@ -118,12 +142,8 @@ def test_a_stop_mid_object_lets_parts_in_flight_land_and_the_next_run_sends_only
     the part in flight lands, nothing more is read or sent, the upload stays open for the next
     run, which asks ListParts and sends only the parts still missing."""
     world = stream_world
-    src, dst = world.rclone, world.moto
-    proxy = world.connect_via_proxy(src, dst, proxied=dst)
-    data = payload(4 * PART + 11)
-    src.s3.put_object(Bucket=src.bucket, Key="big.bin", Body=data)
-    options = {"part_size": PART, "stream_budget": PART}  # one part at a time
-    transfer = world.transfer(src, dst, ["big.bin"], options=options)
+    big = _five_parts_one_at_a_time(world)
+    proxy, transfer = big.proxy, big.transfer
     gate = proxy.hold(matching("UploadPart"), nth=3)
     stop = threading.Event()
     running = world.copy_in_background(transfer, stop=stop)
@@ -139,15 +159,6 @@ def test_a_stop_mid_object_lets_parts_in_flight_land_and_the_next_run_sends_only
     assert (row.state, bool(row.upload_id)) == ("copying", True)
     acked = {int(r.query["partNumber"]) for r in proxy.records if _acked_part(r)}
     assert acked == {1, 2, 3}
-    assert world.open_uploads(dst) == ["big.bin"]  # left to resume, not aborted
-    seen = len(proxy.records)
+    assert world.open_uploads(big.dst) == ["big.bin"]  # left to resume, not aborted
 
-    report = world.copy(transfer)
-
-    assert report.verified == 1, report.failures
-    assert body_of(dst, "big.bin") == data
-    again = proxy.records[seen:]
-    assert "CreateMultipartUpload" not in [r.operation for r in again]
-    sent = sorted(int(r.query["partNumber"]) for r in again if r.operation == "UploadPart")
-    assert sent == [4, 5]
-    assert world.open_uploads(dst) == []
+    assert _resumed_sending(big) == [4, 5]
